@@ -1,0 +1,158 @@
+#include "amqp_buf.h"
+
+/* Point the cursor at the first readable byte at or after the current
+ * segment's end: skip to the next non-empty segment and clip it to the
+ * bound. Leaves p == lim when nothing is left. seg_end == NULL means the
+ * walk is bounded by left alone (a cursor made from a view). */
+static void amqp_cur_next_seg(struct amqp_cursor *c)
+{
+	while (c->p == c->lim && c->left > 0 && (c->seg_end == NULL || c->seg + 1 < c->seg_end)) {
+		c->seg++;
+		uint64_t n = c->seg->len < c->left ? c->seg->len : c->left;
+		c->p = c->seg->data;
+		c->lim = c->p + n;
+	}
+}
+
+void amqp_cur_init(struct amqp_cursor *c, const struct amqp_seg *segs, size_t nsegs)
+{
+	c->seg = segs;
+	c->seg_end = segs + nsegs;
+	c->left = amqp_segs_len(segs, nsegs);
+	c->end_pos = c->left;
+	if (nsegs == 0) {
+		c->p = c->lim = NULL;
+		return;
+	}
+	c->p = segs->data;
+	c->lim = segs->data + segs->len;
+	amqp_cur_next_seg(c);
+}
+
+void amqp_cur_from_bytes(struct amqp_cursor *c, const struct amqp_bytes *b, uint64_t pos)
+{
+	c->left = b->len;
+	c->end_pos = pos + b->len;
+	c->p = b->ptr;
+	if (b->seg == NULL) {
+		/* Contiguous: a one-segment chain with no successor. The cursor
+		 * never dereferences seg for it, and seg + 1 == seg_end. */
+		c->seg = NULL;
+		c->seg_end = NULL;
+		c->lim = b->ptr + b->len;
+		return;
+	}
+	c->seg = b->seg;
+	/* The view ends somewhere in a later segment of the same array; the
+	 * bound (left) stops the walk, so no array end is needed (NULL). */
+	c->seg_end = NULL;
+	uint64_t in_seg = (uint64_t)(b->seg->data + b->seg->len - b->ptr);
+	c->lim = b->ptr + (in_seg < b->len ? in_seg : b->len);
+	amqp_cur_next_seg(c);
+}
+
+void amqp_cur_copy_slow(struct amqp_cursor *c, void *dst, size_t n)
+{
+	uint8_t *d = (uint8_t *)dst;
+	while (n > 0) {
+		amqp_cur_next_seg(c);
+		size_t k = (size_t)(c->lim - c->p);
+		if (k > n)
+			k = n;
+		if (k == 0)
+			break; /* caller broke the left >= n contract; stop safely */
+		memcpy(d, c->p, k);
+		d += k;
+		c->p += k;
+		c->left -= k;
+		n -= k;
+	}
+	amqp_cur_next_seg(c);
+}
+
+void amqp_cur_skip_slow(struct amqp_cursor *c, uint64_t n)
+{
+	while (n > 0) {
+		amqp_cur_next_seg(c);
+		uint64_t k = (uint64_t)(c->lim - c->p);
+		if (k > n)
+			k = n;
+		if (k == 0)
+			break;
+		c->p += k;
+		c->left -= k;
+		n -= k;
+	}
+	amqp_cur_next_seg(c);
+}
+
+uint8_t amqp_cur_peek_slow(const struct amqp_cursor *c)
+{
+	struct amqp_cursor t = *c;
+	amqp_cur_next_seg(&t);
+	return t.p < t.lim ? *t.p : 0;
+}
+
+void amqp_cur_split(struct amqp_cursor *c, uint64_t n, struct amqp_cursor *sub)
+{
+	if (c->p == c->lim)
+		amqp_cur_next_seg(c);
+	*sub = *c;
+	sub->left = n;
+	sub->end_pos = amqp_cur_pos(c) + n;
+	if ((uint64_t)(sub->lim - sub->p) > n)
+		sub->lim = sub->p + n;
+	amqp_cur_skip(c, n);
+}
+
+size_t amqp_bytes_copy(const struct amqp_bytes *b, void *dst, size_t cap)
+{
+	size_t n = b->len < cap ? b->len : cap;
+	if (b->seg == NULL) {
+		memcpy(dst, b->ptr, n);
+	} else {
+		struct amqp_cursor c;
+		amqp_cur_from_bytes(&c, b, 0);
+		amqp_cur_copy(&c, dst, n);
+	}
+	return b->len;
+}
+
+static bool amqp_bytes_eq_n(const struct amqp_bytes *b, const uint8_t *s, size_t len)
+{
+	if (b->seg == NULL)
+		return memcmp(b->ptr, s, len) == 0;
+	struct amqp_cursor c;
+	amqp_cur_from_bytes(&c, b, 0);
+	while (len > 0) {
+		amqp_cur_next_seg(&c);
+		size_t k = (size_t)(c.lim - c.p);
+		if (k > len)
+			k = len;
+		if (k == 0 || memcmp(c.p, s, k) != 0)
+			return false;
+		c.p += k;
+		c.left -= k;
+		s += k;
+		len -= k;
+	}
+	return true;
+}
+
+bool amqp_bytes_eq(const struct amqp_bytes *b, const void *s, size_t len)
+{
+	return b->len == len && amqp_bytes_eq_n(b, (const uint8_t *)s, len);
+}
+
+bool amqp_bytes_has_prefix(const struct amqp_bytes *b, const void *prefix, size_t len)
+{
+	return b->len >= len && amqp_bytes_eq_n(b, (const uint8_t *)prefix, len);
+}
+
+uint64_t amqp_segs_len(const struct amqp_seg *segs, size_t nsegs)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < nsegs; i++)
+		n += segs[i].len;
+	return n;
+}
