@@ -96,8 +96,6 @@ enum rr_err amqp_message_scan(struct amqp_cursor *c, struct amqp_message_view *m
 
 	m->sections = 0;
 	m->pos = amqp_cur_pos(c);
-	amqp_header_init(&m->header);
-	amqp_properties_init(&m->properties);
 	amqp_null_value(&m->delivery_annotations);
 	amqp_null_value(&m->message_annotations);
 	amqp_null_value(&m->application_properties);
@@ -133,6 +131,11 @@ enum rr_err amqp_message_scan(struct amqp_cursor *c, struct amqp_message_view *m
 		*c = start;
 		return amqp_diag_set(d, e, m->pos, "message", NULL);
 	}
+	/* Absent header/properties read as their spec defaults. */
+	if (!(m->sections & AMQP_SEC_HEADER))
+		amqp_header_init(&m->header);
+	if (!(m->sections & AMQP_SEC_PROPERTIES))
+		amqp_properties_init(&m->properties);
 	m->len = amqp_cur_pos(c) - m->pos;
 	if (m->sections & AMQP_SEC_BODY)
 		amqp_cur_take(&body_start, (uint32_t)(body_end - amqp_cur_pos(&body_start)), &m->body);

@@ -2,6 +2,7 @@
  * allocation. Every length is checked against the bytes that remain in the
  * enclosing container before anything is read. */
 #include "amqp_value.h"
+#include "amqp_flat.h"
 
 #include <stdio.h>
 
@@ -204,48 +205,68 @@ static enum rr_err amqp_decode_body(struct amqp_cursor *c, uint8_t code, struct 
 	}
 }
 
-enum rr_err amqp_decode_value(struct amqp_cursor *c, struct amqp_value *v, struct amqp_diag *d)
+/* The general path: any value, across segments. */
+static enum rr_err amqp_decode_value_slow(struct amqp_cursor *c, struct amqp_value *v)
 {
 	const struct amqp_cursor start = *c;
-	enum rr_err e;
 	uint64_t pos = amqp_cur_pos(c);
+	enum rr_err e;
 
-	v->pos = pos;
 	v->descriptor = AMQP_DESC_NONE;
-	if (AMQP_UNLIKELY(amqp_cur_left(c) < 1)) {
-		e = RR_E_TRUNCATED;
-		goto fail;
-	}
+	if (AMQP_UNLIKELY(amqp_cur_left(c) < 1))
+		return RR_E_TRUNCATED;
 	uint8_t code = amqp_cur_u8(c);
 	for (unsigned depth = 0; code == 0x00; depth++) {
 		uint64_t desc;
 		struct amqp_bytes sym;
-		if (depth >= AMQP_MAX_DESCRIBED_DEPTH) {
-			e = RR_E_NESTING;
-			goto fail;
-		}
+		if (depth >= AMQP_MAX_DESCRIBED_DEPTH)
+			return RR_E_NESTING;
 		e = amqp_read_descriptor(c, &desc, &sym);
 		if (e != RR_OK)
-			goto fail;
+			return e;
 		if (depth == 0) {
 			v->descriptor = desc;
 			v->sym_descriptor = sym;
 		}
-		if (amqp_cur_left(c) < 1) {
-			e = RR_E_TRUNCATED;
-			goto fail;
-		}
+		if (amqp_cur_left(c) < 1)
+			return RR_E_TRUNCATED;
 		code = amqp_cur_u8(c);
 	}
 	e = amqp_decode_body(c, code, v);
 	if (AMQP_UNLIKELY(e != RR_OK))
-		goto fail;
+		return e;
 	struct amqp_cursor r = start;
 	amqp_cur_take(&r, (uint32_t)(amqp_cur_pos(c) - pos), &v->raw);
 	return RR_OK;
-fail:
-	*c = start;
-	return amqp_diag_set(d, e, pos, NULL, NULL);
+}
+
+enum rr_err amqp_decode_value(struct amqp_cursor *c, struct amqp_value *v, struct amqp_diag *d)
+{
+	v->pos = amqp_cur_pos(c);
+	if (AMQP_LIKELY(c->p < c->lim)) {
+		const uint8_t *p = c->p;
+		enum rr_err e = amqp_flat_value(&p, c->lim, v);
+		if (AMQP_LIKELY(e == RR_OK)) {
+			uint64_t n = (uint64_t)(p - c->p);
+			c->p = p;
+			c->left -= n;
+			return RR_OK;
+		}
+		/* Truncated within this segment but more follow, or a form the
+		 * fast path leaves to the general one: retry below. Truncated
+		 * with nothing after this segment is final. */
+		if (e != AMQP_TRY_SLOW && e != RR_E_TRUNCATED)
+			return amqp_diag_set(d, e, v->pos, NULL, NULL);
+		if (e == RR_E_TRUNCATED && (uint64_t)(c->lim - c->p) == c->left)
+			return amqp_diag_set(d, e, v->pos, NULL, NULL);
+	}
+	const struct amqp_cursor start = *c;
+	enum rr_err e = amqp_decode_value_slow(c, v);
+	if (AMQP_UNLIKELY(e != RR_OK)) {
+		*c = start;
+		return amqp_diag_set(d, e, v->pos, NULL, NULL);
+	}
+	return RR_OK;
 }
 
 enum rr_err amqp_iter_init(struct amqp_iter *it, const struct amqp_value *v, struct amqp_diag *d)
