@@ -1,7 +1,6 @@
 /* The table-driven composite engine (AMQP 1.0 part 1.4): one loop over the
  * generated field table decodes or encodes any composite type. */
 #include "amqp_spec_gen.h"
-#include "amqp_flat.h"
 
 #define FIELD_PTR(base, f, type) ((type *)(void *)((uint8_t *)(base) + (f)->offset))
 #define FIELD_CPTR(base, f, type) ((const type *)(const void *)((const uint8_t *)(base) + (f)->offset))
@@ -38,9 +37,7 @@ static void amqp_field_set_default(const struct amqp_field_desc *f, void *out)
 
 void amqp_composite_init(const struct amqp_composite_desc *desc, void *out)
 {
-	*(amqp_present_t *)out = 0;
-	for (unsigned i = 0; i < desc->nfields; i++)
-		amqp_field_set_default(&desc->fields[i], out);
+	memcpy(out, desc->defaults, desc->size);
 }
 
 /* Does a decoded value fit the field's declared type? */
@@ -80,71 +77,6 @@ static enum rr_err amqp_field_store(const struct amqp_field_desc *f, const struc
 	return RR_OK;
 }
 
-/* The fast path: the list's elements are contiguous. Returns AMQP_TRY_SLOW
- * for forms it leaves to the general path (arrays, other descriptor
- * forms); that path then decodes the whole list again. */
-static enum rr_err amqp_composite_decode_flat(const struct amqp_composite_desc *desc,
-					      const struct amqp_value *v, void *out,
-					      struct amqp_diag *d)
-{
-	const uint8_t *const start = v->bytes.ptr;
-	const uint8_t *p = start, *const end = start + v->bytes.len;
-	const uint64_t base = v->pos + (v->raw.len - v->bytes.len);
-	const unsigned n = v->count < desc->nfields ? v->count : desc->nfields;
-	amqp_present_t present = 0;
-	unsigned i;
-	enum rr_err e;
-
-	for (i = 0; i < n; i++) {
-		const struct amqp_field_desc *f = &desc->fields[i];
-		struct amqp_value tmp;
-		/* '*' and map fields are decoded in place: no copy. */
-		struct amqp_value *ev = f->kind == AMQP_FK_VALUE ? FIELD_PTR(out, f, struct amqp_value) : &tmp;
-		const uint8_t *q = p;
-		e = amqp_flat_value(&p, end, ev);
-		if (AMQP_UNLIKELY(e != RR_OK))
-			return e == AMQP_TRY_SLOW ? e
-						  : amqp_diag_set(d, e, base + (uint64_t)(q - start),
-								  desc->name, f->name);
-		ev->pos = base + (uint64_t)(q - start);
-		if (ev->type == AMQP_TYPE_NULL) {
-			if (AMQP_UNLIKELY(f->mandatory))
-				return amqp_diag_set(d, RR_E_MISSING_MANDATORY, ev->pos, desc->name, f->name);
-			amqp_field_set_default(f, out);
-			continue;
-		}
-		if (f->kind == AMQP_FK_VALUE) {
-			if (AMQP_UNLIKELY(!amqp_field_accepts(f, ev)))
-				return amqp_diag_set(d, RR_E_WRONG_TYPE, ev->pos, desc->name, f->name);
-		} else {
-			e = amqp_field_store(f, ev, out, d);
-			if (AMQP_UNLIKELY(e != RR_OK))
-				return amqp_diag_set(d, e, ev->pos, desc->name, f->name);
-		}
-		present |= (amqp_present_t)1 << i;
-	}
-	for (; i < desc->nfields; i++) {
-		const struct amqp_field_desc *f = &desc->fields[i];
-		if (AMQP_UNLIKELY(f->mandatory))
-			return amqp_diag_set(d, RR_E_MISSING_MANDATORY, v->pos, desc->name, f->name);
-		amqp_field_set_default(f, out);
-	}
-	/* Extra fields (a later revision's) must still be well-formed. */
-	for (i = n; i < v->count; i++) {
-		struct amqp_value tmp;
-		const uint8_t *q = p;
-		e = amqp_flat_value(&p, end, &tmp);
-		if (AMQP_UNLIKELY(e != RR_OK))
-			return e == AMQP_TRY_SLOW ? e
-						  : amqp_diag_set(d, e, base + (uint64_t)(q - start),
-								  desc->name, NULL);
-	}
-	if (AMQP_UNLIKELY(p != end))
-		return amqp_diag_set(d, RR_E_BAD_COUNT, base + (uint64_t)(p - start), desc->name, NULL);
-	*(amqp_present_t *)out = present;
-	return RR_OK;
-}
-
 enum rr_err amqp_composite_decode_value(const struct amqp_composite_desc *desc,
 					const struct amqp_value *v, void *out, struct amqp_diag *d)
 {
@@ -155,7 +87,7 @@ enum rr_err amqp_composite_decode_value(const struct amqp_composite_desc *desc,
 	if (AMQP_UNLIKELY(v->type != AMQP_TYPE_LIST))
 		return amqp_diag_set(d, RR_E_NOT_DESCRIBED, v->pos, desc->name, NULL);
 	if (AMQP_LIKELY(amqp_bytes_contiguous(&v->bytes))) {
-		enum rr_err fe = amqp_composite_decode_flat(desc, v, out, d);
+		enum rr_err fe = desc->decode_flat(v, out, d);
 		if (AMQP_LIKELY(fe != AMQP_TRY_SLOW))
 			return fe;
 	}

@@ -53,6 +53,10 @@ struct amqp_composite_desc {
 	uint32_t size;        /* sizeof the generated struct */
 	uint8_t nfields;
 	const struct amqp_field_desc *fields;
+	const void *defaults; /* a struct holding every field's default */
+	/* Generated straight-line decoder of the list elements when they are
+	 * contiguous; AMQP_TRY_SLOW-style fallback to the table engine. */
+	enum rr_err (*decode_flat)(const struct amqp_value *v, void *out, struct amqp_diag *d);
 };
 
 /* Every generated struct starts with this bitmask: bit i set when field i

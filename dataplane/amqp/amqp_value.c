@@ -2,7 +2,6 @@
  * allocation. Every length is checked against the bytes that remain in the
  * enclosing container before anything is read. */
 #include "amqp_value.h"
-#include "amqp_flat.h"
 
 #include <stdio.h>
 
@@ -240,27 +239,11 @@ static enum rr_err amqp_decode_value_slow(struct amqp_cursor *c, struct amqp_val
 	return RR_OK;
 }
 
-enum rr_err amqp_decode_value(struct amqp_cursor *c, struct amqp_value *v, struct amqp_diag *d)
+enum rr_err amqp_decode_value_general(struct amqp_cursor *c, struct amqp_value *v,
+				      struct amqp_diag *d)
 {
-	v->pos = amqp_cur_pos(c);
-	if (AMQP_LIKELY(c->p < c->lim)) {
-		const uint8_t *p = c->p;
-		enum rr_err e = amqp_flat_value(&p, c->lim, v);
-		if (AMQP_LIKELY(e == RR_OK)) {
-			uint64_t n = (uint64_t)(p - c->p);
-			c->p = p;
-			c->left -= n;
-			return RR_OK;
-		}
-		/* Truncated within this segment but more follow, or a form the
-		 * fast path leaves to the general one: retry below. Truncated
-		 * with nothing after this segment is final. */
-		if (e != AMQP_TRY_SLOW && e != RR_E_TRUNCATED)
-			return amqp_diag_set(d, e, v->pos, NULL, NULL);
-		if (e == RR_E_TRUNCATED && (uint64_t)(c->lim - c->p) == c->left)
-			return amqp_diag_set(d, e, v->pos, NULL, NULL);
-	}
 	const struct amqp_cursor start = *c;
+	v->pos = amqp_cur_pos(c);
 	enum rr_err e = amqp_decode_value_slow(c, v);
 	if (AMQP_UNLIKELY(e != RR_OK)) {
 		*c = start;

@@ -110,6 +110,13 @@ struct amqp_value {
 	uint64_t pos; /* absolute position of raw (diagnostics) */
 };
 
+/* A null value, as absent '*' and map fields hold. */
+#define AMQP_VALUE_NULL_INIT                                                                       \
+	{                                                                                          \
+		.type = AMQP_TYPE_NULL, .code = 0x40, .descriptor = AMQP_DESC_NONE,               \
+		.elem_descriptor = AMQP_DESC_NONE                                                  \
+	}
+
 /* Where decoding failed, for logs and the description of the Close/End/
  * Detach error. All strings are static. */
 struct amqp_diag {
@@ -127,8 +134,12 @@ enum rr_err amqp_diag_set(struct amqp_diag *d, enum rr_err err, uint64_t pos, co
 size_t amqp_diag_format(const struct amqp_diag *d, char *buf, size_t cap);
 
 /* Decode the value at the cursor and advance past it. On error the cursor
- * is left where the value started. */
-enum rr_err amqp_decode_value(struct amqp_cursor *c, struct amqp_value *v, struct amqp_diag *d);
+ * is left where the value started. (Inline fast path in amqp_flat.h; the
+ * general path is amqp_decode_value_general.) */
+static inline enum rr_err amqp_decode_value(struct amqp_cursor *c, struct amqp_value *v,
+					    struct amqp_diag *d);
+enum rr_err amqp_decode_value_general(struct amqp_cursor *c, struct amqp_value *v,
+				      struct amqp_diag *d);
 
 /* Walk the elements of a list, map (keys and values alternate) or array. */
 struct amqp_iter {
@@ -161,4 +172,7 @@ uint64_t amqp_descriptor_lookup(const struct amqp_bytes *sym);
 #ifdef __cplusplus
 }
 #endif
+
+/* The inlined contiguous fast path of amqp_decode_value. */
+#include "amqp_flat.h"
 #endif

@@ -147,6 +147,124 @@ def field_kind(types, f):
     return kind, ctype, prim, None
 
 
+
+FLAT_READER = {
+    'AMQP_FK_BOOL': 'amqp_flat_bool',
+    'AMQP_FK_UBYTE': 'amqp_flat_ubyte',
+    'AMQP_FK_USHORT': 'amqp_flat_ushort',
+    'AMQP_FK_UINT': 'amqp_flat_uint',
+    'AMQP_FK_ULONG': 'amqp_flat_ulong',
+    'AMQP_FK_TIMESTAMP': 'amqp_flat_timestamp',
+}
+BYTES_CODE8 = {'binary': '0xa0', 'string': '0xa1', 'symbol': '0xa3'}
+
+
+def defaults_init(types, n):
+    """C initializer of struct amqp_<n> holding every field's default."""
+    parts = ['.present = 0']
+    for f in types[n]['fields']:
+        kind, ctype, prim, sub = field_kind(types, f)
+        du, ds = default_of(types, f, prim)
+        fn = cname(f['name'])
+        if kind == 'AMQP_FK_VALUE':
+            parts.append('.%s = AMQP_VALUE_NULL_INIT' % fn)
+        elif kind == 'AMQP_FK_COMPOSITE':
+            parts.append('.%s = {%s}' % (fn, defaults_init(types, sub)))
+        elif kind == 'AMQP_FK_BYTES':
+            if ds is not None:
+                parts.append('.%s = {(const uint8_t *)%s, NULL, %d}' % (fn, cstr(ds), len(ds)))
+        elif du != '0':
+            parts.append('.%s = %s' % (fn, du))
+    return ', '.join(parts)
+
+
+def flat_decoder(types, n, w):
+    """A straight-line decoder of composite n's list from contiguous memory:
+    one inlined reader per field, in spec order, defaults pre-filled."""
+    t = types[n]
+    cn = cname(n)
+    nf = len(t['fields'])
+    w('static enum rr_err amqp_%s_decode_flat(const struct amqp_value *v, void *vout,' % cn)
+    w('\t\t\t\t\tstruct amqp_diag *d)')
+    w('{')
+    w('\tstruct amqp_%s *out = (struct amqp_%s *)vout;' % (cn, cn))
+    w('\tconst uint8_t *const start = v->bytes.ptr, *const end = start + v->bytes.len;')
+    w('\tconst uint8_t *p = start, *q = start;')
+    w('\tconst uint32_t n = v->count;')
+    w('\tconst uint64_t base = v->pos + (v->raw.len - v->bytes.len);')
+    w('\tamqp_present_t present = 0;')
+    w('\tenum rr_err e = RR_OK;')
+    w('\tunsigned i = 0;')
+    w('\t(void)q;')
+    w('\tmemcpy(out, &amqp_%s_defaults, sizeof *out);' % cn)
+    for i, f in enumerate(t['fields']):
+        kind, ctype, prim, sub = field_kind(types, f)
+        fn = cname(f['name'])
+        w('\t/* %d: %s (%s%s) */' % (i, f['name'], f['type'], ', mandatory' if f['mandatory'] else ''))
+        w('\ti = %d;' % i)
+        w('\tq = p;')
+        if f['mandatory']:
+            w('\tif (AMQP_UNLIKELY(n <= %d))' % i)
+            w('\t\tgoto missing;')
+            ind = '\t'
+        else:
+            w('\tif (n > %d) {' % i)
+            ind = '\t\t'
+        if kind in FLAT_READER:
+            w('%se = %s(&p, end, &out->%s);' % (ind, FLAT_READER[kind], fn))
+        elif kind == 'AMQP_FK_BYTES':
+            w('%se = amqp_flat_bytes(&p, end, &out->%s, %s);' % (ind, fn, BYTES_CODE8[prim]))
+        elif kind == 'AMQP_FK_VALUE':
+            w('%se = amqp_flat_any(&p, end, base + (uint64_t)(q - start), &out->%s, %s, %s);' % (
+                ind, fn, ('AMQP_TYPE_' + macro(prim)) if prim else 'AMQP_TYPE_INVALID',
+                'true' if f['multiple'] else 'false'))
+        else:  # nested composite
+            w('%s{' % ind)
+            w('%s\tstruct amqp_value sv;' % ind)
+            w('%s\te = amqp_flat_any(&p, end, base + (uint64_t)(q - start), &sv, AMQP_TYPE_LIST, false);' % ind)
+            w('%s\tif (e == RR_OK)' % ind)
+            w('%s\t\te = amqp_composite_decode_value(&amqp_%s_desc, &sv, &out->%s, d);' % (ind, cname(sub), fn))
+            w('%s}' % ind)
+        w('%sif (AMQP_LIKELY(e == RR_OK))' % ind)
+        w('%s\tpresent |= UINT32_C(1) << %d;' % (ind, i))
+        if f['mandatory']:
+            w('%selse if (e == AMQP_FLAT_NULL)' % ind)
+            w('%s\tgoto missing;' % ind)
+            w('%selse' % ind)
+            w('%s\tgoto fail;' % ind)
+        else:
+            w('%selse if (e != AMQP_FLAT_NULL)' % ind)
+            w('%s\tgoto fail;' % ind)
+            w('\t}')
+    w('\tq = p;')
+    w('\tif (AMQP_UNLIKELY(n > %d)) {' % nf)
+    w('\t\t/* Fields of a later revision: skipped, but well-formed. */')
+    w('\t\ti = %d;' % nf)
+    w('\t\te = amqp_flat_skip_values(&p, end, n - %d);' % nf)
+    w('\t\tif (e != RR_OK)')
+    w('\t\t\tgoto fail;')
+    w('\t}')
+    w('\tif (AMQP_UNLIKELY(p != end))')
+    w('\t\treturn amqp_diag_set(d, RR_E_BAD_COUNT, base + (uint64_t)(p - start), %s, NULL);' % cstr(n))
+    w('\tout->present = present;')
+    w('\treturn RR_OK;')
+    if any(f['mandatory'] for f in t['fields']):
+        w('missing:')
+        w('\treturn amqp_diag_set(d, RR_E_MISSING_MANDATORY, base + (uint64_t)(q - start), %s,' % cstr(n))
+        w('\t\t\t     amqp_%s_fields[i].name);' % cn)
+    w('fail:')
+    w('\tif (e == AMQP_TRY_SLOW)')
+    w('\t\treturn e;')
+    w('\treturn amqp_diag_set(d, e, base + (uint64_t)(q - start), %s,' % cstr(n))
+    if nf:
+        w('\t\t\t     i < %d ? amqp_%s_fields[i].name : NULL);' % (nf, cn))
+    else:
+        w('\t\t\t     NULL);')
+        w('\t(void)i;')
+    w('}')
+    w('')
+
+
 def composites_in_dependency_order(types, order):
     out, done = [], set()
 
@@ -293,10 +411,14 @@ def gen(xml_dir, out_h, out_c):
                 'true' if f['multiple'] else 'false',
                 ('&amqp_%s_desc' % cname(sub)) if sub else 'NULL'))
         w('};')
+        w('static const struct amqp_%s amqp_%s_defaults = {%s};' % (cn, cn, defaults_init(types, n)))
+        w('')
+        flat_decoder(types, n, w)
         w('const struct amqp_composite_desc amqp_%s_desc = {' % cn)
         w('\t%s, %s, UINT64_C(0x%x), %s, %s, sizeof(struct amqp_%s), %d, amqp_%s_fields,' % (
             cstr(n), cstr(t['descriptor'][0]), t['descriptor'][1], cstr(t['provides']),
             cstr(t['file']), cn, len(t['fields']), cn))
+        w('\t&amqp_%s_defaults, amqp_%s_decode_flat,' % (cn, cn))
         w('};')
         w('')
     w('const struct amqp_composite_desc *const amqp_composites[] = {')
