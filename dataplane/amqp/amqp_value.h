@@ -117,6 +117,17 @@ struct amqp_value {
 		.elem_descriptor = AMQP_DESC_NONE                                                  \
 	}
 
+static inline void amqp_value_set_null(struct amqp_value *v)
+{
+	v->type = AMQP_TYPE_NULL;
+	v->code = 0x40;
+	v->count = 0;
+	v->descriptor = AMQP_DESC_NONE;
+	v->elem_descriptor = AMQP_DESC_NONE;
+	v->bytes = amqp_bytes_of(NULL, 0);
+	v->raw = amqp_bytes_of(NULL, 0);
+}
+
 /* Where decoding failed, for logs and the description of the Close/End/
  * Detach error. All strings are static. */
 struct amqp_diag {

@@ -178,6 +178,23 @@ def defaults_init(types, n):
     return ', '.join(parts)
 
 
+def default_assign(types, f, target):
+    """A C statement giving target (an lvalue) the field's default."""
+    kind, ctype, prim, sub = field_kind(types, f)
+    du, ds = default_of(types, f, prim)
+    if kind == 'AMQP_FK_VALUE':
+        return 'amqp_value_set_null(&%s);' % target
+    if kind == 'AMQP_FK_COMPOSITE':
+        return 'memcpy(&%s, &amqp_%s_defaults, sizeof %s);' % (target, cname(sub), target)
+    if kind == 'AMQP_FK_BYTES':
+        if ds is not None:
+            return '%s = amqp_bytes_of(%s, %d);' % (target, cstr(ds), len(ds))
+        return '%s = amqp_bytes_of(NULL, 0);' % target
+    if kind == 'AMQP_FK_BOOL':
+        return '%s = %s;' % (target, 'true' if du == '1' else 'false')
+    return '%s = %s;' % (target, du)
+
+
 def flat_decoder(types, n, w):
     """A straight-line decoder of composite n's list from contiguous memory:
     one inlined reader per field, in spec order, defaults pre-filled."""
@@ -196,7 +213,6 @@ def flat_decoder(types, n, w):
     w('\tenum rr_err e = RR_OK;')
     w('\tunsigned i = 0;')
     w('\t(void)q;')
-    w('\tmemcpy(out, &amqp_%s_defaults, sizeof *out);' % cn)
     for i, f in enumerate(t['fields']):
         kind, ctype, prim, sub = field_kind(types, f)
         fn = cname(f['name'])
@@ -233,8 +249,16 @@ def flat_decoder(types, n, w):
             w('%selse' % ind)
             w('%s\tgoto fail;' % ind)
         else:
+            # Absent or null: the spec default, written field by field
+            # (cheaper than copying the whole defaults image).
+            dflt = default_assign(types, f, 'out->' + fn)
             w('%selse if (e != AMQP_FLAT_NULL)' % ind)
             w('%s\tgoto fail;' % ind)
+            if kind != 'AMQP_FK_VALUE':
+                w('%selse' % ind)
+                w('%s\t%s' % (ind, dflt))
+            w('\t} else {')
+            w('\t\t%s' % dflt)
             w('\t}')
     w('\tq = p;')
     w('\tif (AMQP_UNLIKELY(n > %d)) {' % nf)
