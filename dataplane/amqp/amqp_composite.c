@@ -19,16 +19,7 @@ static void amqp_field_set_default(const struct amqp_field_desc *f, void *out)
 			f->default_sym ? amqp_bytes_of(f->default_sym, strlen(f->default_sym))
 				       : amqp_bytes_of(NULL, 0);
 		break;
-	case AMQP_FK_VALUE: {
-		struct amqp_value *v = FIELD_PTR(out, f, struct amqp_value);
-		v->type = AMQP_TYPE_NULL;
-		v->code = 0x40;
-		v->descriptor = AMQP_DESC_NONE;
-		v->count = 0;
-		v->bytes = amqp_bytes_of(NULL, 0);
-		v->raw = amqp_bytes_of(NULL, 0);
-		break;
-	}
+	case AMQP_FK_VALUE: amqp_value_set_null(FIELD_PTR(out, f, struct amqp_value)); break;
 	case AMQP_FK_COMPOSITE:
 		amqp_composite_init(f->composite, FIELD_PTR(out, f, void));
 		break;

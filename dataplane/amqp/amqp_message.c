@@ -11,16 +11,6 @@ enum amqp_section_rank {
 	RANK_FOOTER,
 };
 
-static void amqp_null_value(struct amqp_value *v)
-{
-	v->type = AMQP_TYPE_NULL;
-	v->code = 0x40;
-	v->descriptor = AMQP_DESC_NONE;
-	v->count = 0;
-	v->bytes = amqp_bytes_of(NULL, 0);
-	v->raw = amqp_bytes_of(NULL, 0);
-}
-
 /* Check a section's value type and place in the order, and record it.
  * *rank is the rank of the last section seen (-1 before the first). */
 static enum rr_err amqp_section_take(struct amqp_message_view *m, const struct amqp_value *s,
@@ -96,10 +86,10 @@ enum rr_err amqp_message_scan(struct amqp_cursor *c, struct amqp_message_view *m
 
 	m->sections = 0;
 	m->pos = amqp_cur_pos(c);
-	amqp_null_value(&m->delivery_annotations);
-	amqp_null_value(&m->message_annotations);
-	amqp_null_value(&m->application_properties);
-	amqp_null_value(&m->footer);
+	amqp_value_set_null(&m->delivery_annotations);
+	amqp_value_set_null(&m->message_annotations);
+	amqp_value_set_null(&m->application_properties);
+	amqp_value_set_null(&m->footer);
 	m->body = amqp_bytes_of(NULL, 0);
 	m->body_sections = 0;
 	m->header_raw = amqp_bytes_of(NULL, 0);
