@@ -205,9 +205,8 @@ static inline enum rr_err amqp_flat_value(const uint8_t **pp, const uint8_t *end
 	if (code == 0x00) {
 		/* The common descriptor form, 0x00 smallulong code (what every
 		 * performative and section uses); others take the cursor path. */
-		FLAT_NEED(3);
-		if (AMQP_UNLIKELY(p[0] != 0x53 || p[2] == 0x00))
-			return AMQP_TRY_SLOW;
+		if (AMQP_UNLIKELY(end - p < 3 || p[0] != 0x53 || p[2] == 0x00))
+			return AMQP_TRY_SLOW; /* short forms (0x44) too */
 		v->descriptor = p[1];
 		code = p[2];
 		p += 3;
