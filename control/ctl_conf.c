@@ -16,6 +16,8 @@ struct parser {
 	unsigned line;
 	bool nomem;
 	struct ctl_conf_section *section; /* open section, or NULL */
+	const char *pending_name;         /* "NAME" alone on the line before, or NULL */
+	size_t pending_len;
 	/* An open { } block value: */
 	struct ctl_conf_attr *block;      /* the attribute it belongs to, or NULL */
 	unsigned block_depth;
@@ -355,6 +357,8 @@ static void parse_line(struct parser *p, const char *s, const char *e)
 	}
 	if (s == e || *s == '#')
 		return;
+	const char *pending = p->pending_name;
+	p->pending_name = NULL;
 
 	const char *we = s;
 	while (we < e && is_word(*we))
@@ -378,9 +382,9 @@ static void parse_line(struct parser *p, const char *s, const char *e)
 		const char *rest = r + 1;
 		trim(&rest, &e);
 		if (rest != e) {
+			/* Reported; the section is still opened so that its '}' matches. */
 			syntax_error(p, p->line, "unexpected text after '%.*s {': put each "
 				     "attribute on a line of its own", (int)(we - s), s);
-			return;
 		}
 		if (p->section) {
 			syntax_error(p, p->line, "section '%s' (line %u) is not closed before "
@@ -403,6 +407,13 @@ static void parse_line(struct parser *p, const char *s, const char *e)
 	if (we == e && p->section == NULL) {
 		syntax_error(p, p->line, "expected '%s {' ('{' on the same line as the section "
 			     "name)", found);
+		p->pending_name = s;
+		p->pending_len = (size_t)(we - s);
+		return;
+	}
+	if (e - s == 1 && *s == '{' && pending && !p->section) {
+		/* The '{' of the name reported on the line before: open it. */
+		p->section = add_section(p, pending, pending + p->pending_len);
 		return;
 	}
 	syntax_error(p, p->line, "expected 'NAME {', 'KEY: VALUE' or '}', found '%s'", found);
@@ -438,8 +449,7 @@ enum rr_err ctl_conf_parse(struct ctl_conf *conf, const char *file, const char *
 		syntax_error(&p, p.block->line, "block of '%s' is not closed: missing '}'",
 			     p.block->raw_key);
 		block_end(&p);
-	}
-	if (p.section) {
+	} else if (p.section) {
 		syntax_error(&p, p.section->line, "section '%s' is not closed: missing '}'",
 			     p.section->raw_name);
 	}

@@ -102,8 +102,10 @@ const char *ctl_attr_tags_text(const struct ctl_attr_def *a, char *buf, unsigned
 	buf[0] = '\0';
 	for (unsigned i = 0; a->tags && a->tags[i]; i++) {
 		int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", a->tags[i]);
-		if (n < 0 || (unsigned)n >= size - used)
+		if (n < 0 || (unsigned)n >= size - used) {
+			buf[used] = '\0'; /* whole tags only */
 			break;
+		}
 		used += (unsigned)n;
 	}
 	return buf;
