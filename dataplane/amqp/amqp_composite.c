@@ -95,8 +95,8 @@ enum rr_err amqp_composite_decode_value(const struct amqp_composite_desc *desc,
 		e = amqp_iter_next(&it, &ev, d);
 		if (e == RR_END)
 			break;
-		if (AMQP_UNLIKELY(e != RR_OK))
-			return amqp_diag_set(d, e, ev.pos, desc->name, f->name);
+		if (AMQP_UNLIKELY(e != RR_OK)) /* count used up: bytes left, no field */
+			return amqp_diag_set(d, e, ev.pos, desc->name, it.remaining ? f->name : NULL);
 		if (ev.type == AMQP_TYPE_NULL) {
 			if (AMQP_UNLIKELY(f->mandatory))
 				return amqp_diag_set(d, RR_E_MISSING_MANDATORY, ev.pos, desc->name, f->name);
@@ -112,7 +112,8 @@ enum rr_err amqp_composite_decode_value(const struct amqp_composite_desc *desc,
 	for (; i < desc->nfields; i++) {
 		const struct amqp_field_desc *f = &desc->fields[i];
 		if (AMQP_UNLIKELY(f->mandatory))
-			return amqp_diag_set(d, RR_E_MISSING_MANDATORY, v->pos, desc->name, f->name);
+			return amqp_diag_set(d, RR_E_MISSING_MANDATORY, amqp_cur_pos(&it.cur),
+					     desc->name, f->name);
 		amqp_field_set_default(f, out);
 	}
 	/* Fields a later revision may add are skipped, but must still be

@@ -230,13 +230,19 @@ static inline enum rr_err amqp_flat_value(const uint8_t **pp, const uint8_t *end
 
 /* A code the field's type does not accept: null, "take the general path"
  * for a descriptor, or a type error. */
-static inline enum rr_err amqp_flat_other(uint8_t code)
+static inline enum rr_err amqp_flat_other(const uint8_t *p, const uint8_t *end)
 {
-	if (code == 0x40)
+	if (p[0] == 0x40)
 		return AMQP_FLAT_NULL;
-	if (code == 0x00)
+	if (p[0] == 0x00)
 		return AMQP_TRY_SLOW;
-	return amqp_code_table[code].type == AMQP_TYPE_INVALID ? RR_E_BAD_CONSTRUCTOR : RR_E_WRONG_TYPE;
+	if (amqp_code_table[p[0]].type == AMQP_TYPE_INVALID)
+		return RR_E_BAD_CONSTRUCTOR;
+	/* A malformed value gets the error the general path gives it (which
+	 * decodes before it checks the type), whatever the split. */
+	struct amqp_value v;
+	enum rr_err e = amqp_flat_value(&p, end, &v);
+	return e == RR_OK ? RR_E_WRONG_TYPE : e;
 }
 
 #define FLAT_TAKE(n)                                                                               \
@@ -253,7 +259,7 @@ static inline enum rr_err amqp_flat_bool(const uint8_t **pp, const uint8_t *end,
 	case 0x41: *out = true; *pp = p + 1; return RR_OK;
 	case 0x42: *out = false; *pp = p + 1; return RR_OK;
 	case 0x56: FLAT_TAKE(2); *out = p[1] != 0; *pp = p + 2; return RR_OK;
-	default: *pp = p + (p[0] == 0x40); return amqp_flat_other(p[0]);
+	default: *pp = p + (p[0] == 0x40); return amqp_flat_other(p, end);
 	}
 }
 
@@ -268,7 +274,7 @@ static inline enum rr_err amqp_flat_ubyte(const uint8_t **pp, const uint8_t *end
 		return RR_OK;
 	}
 	*pp = p + (p[0] == 0x40);
-	return amqp_flat_other(p[0]);
+	return amqp_flat_other(p, end);
 }
 
 static inline enum rr_err amqp_flat_ushort(const uint8_t **pp, const uint8_t *end, uint16_t *out)
@@ -282,7 +288,7 @@ static inline enum rr_err amqp_flat_ushort(const uint8_t **pp, const uint8_t *en
 		return RR_OK;
 	}
 	*pp = p + (p[0] == 0x40);
-	return amqp_flat_other(p[0]);
+	return amqp_flat_other(p, end);
 }
 
 static inline enum rr_err amqp_flat_uint(const uint8_t **pp, const uint8_t *end, uint32_t *out)
@@ -293,7 +299,7 @@ static inline enum rr_err amqp_flat_uint(const uint8_t **pp, const uint8_t *end,
 	case 0x43: *out = 0; *pp = p + 1; return RR_OK;
 	case 0x52: FLAT_TAKE(2); *out = p[1]; *pp = p + 2; return RR_OK;
 	case 0x70: FLAT_TAKE(5); *out = flat_be32(p + 1); *pp = p + 5; return RR_OK;
-	default: *pp = p + (p[0] == 0x40); return amqp_flat_other(p[0]);
+	default: *pp = p + (p[0] == 0x40); return amqp_flat_other(p, end);
 	}
 }
 
@@ -305,7 +311,7 @@ static inline enum rr_err amqp_flat_ulong(const uint8_t **pp, const uint8_t *end
 	case 0x44: *out = 0; *pp = p + 1; return RR_OK;
 	case 0x53: FLAT_TAKE(2); *out = p[1]; *pp = p + 2; return RR_OK;
 	case 0x80: FLAT_TAKE(9); *out = flat_be64(p + 1); *pp = p + 9; return RR_OK;
-	default: *pp = p + (p[0] == 0x40); return amqp_flat_other(p[0]);
+	default: *pp = p + (p[0] == 0x40); return amqp_flat_other(p, end);
 	}
 }
 
@@ -320,7 +326,7 @@ static inline enum rr_err amqp_flat_timestamp(const uint8_t **pp, const uint8_t 
 		return RR_OK;
 	}
 	*pp = p + (p[0] == 0x40);
-	return amqp_flat_other(p[0]);
+	return amqp_flat_other(p, end);
 }
 
 /* binary (0xa0/0xb0), string (0xa1/0xb1), symbol (0xa3/0xb3). */
@@ -340,7 +346,7 @@ static inline enum rr_err amqp_flat_bytes(const uint8_t **pp, const uint8_t *end
 		p += 5;
 	} else {
 		*pp = p + (p[0] == 0x40);
-		return amqp_flat_other(p[0]);
+		return amqp_flat_other(p, end);
 	}
 	FLAT_TAKE(n);
 	*out = amqp_bytes_of(p, n);

@@ -9,10 +9,12 @@ enum rr_err amqp_diag_set(struct amqp_diag *d, enum rr_err err, uint64_t pos, co
 			  const char *field)
 {
 	if (d != NULL && err > RR_END) {
+		/* The innermost decoder records where it failed and names the
+		 * field first; callers wrapping it only fill what is still
+		 * unknown (d starts zeroed: err RR_OK). */
+		if (d->err <= RR_END)
+			d->pos = pos;
 		d->err = err;
-		d->pos = pos;
-		/* The innermost decoder names the field first; callers wrapping
-		 * it only fill what is still unknown. */
 		if (d->type == NULL)
 			d->type = type;
 		if (d->field == NULL)
