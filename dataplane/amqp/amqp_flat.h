@@ -391,6 +391,10 @@ static inline enum rr_err amqp_flat_skip_values(const uint8_t **pp, const uint8_
 static inline enum rr_err amqp_decode_value(struct amqp_cursor *c, struct amqp_value *v,
 					    struct amqp_diag *d)
 {
+	/* A cursor left at the very end of a segment steps into the next
+	 * one first, so the value after a segment boundary is fast too. */
+	if (AMQP_UNLIKELY(c->p == c->lim) && c->left > 0)
+		amqp_cur_skip_slow(c, 0);
 	if (AMQP_LIKELY(c->p < c->lim)) {
 		const uint8_t *p = c->p;
 		enum rr_err e = amqp_flat_value(&p, c->lim, v);

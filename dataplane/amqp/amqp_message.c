@@ -1,5 +1,7 @@
 #include "amqp_message.h"
 
+#include <stddef.h>
+
 /* Rank of each section in the order part 3.2 requires. */
 enum amqp_section_rank {
 	RANK_HEADER,
@@ -11,67 +13,40 @@ enum amqp_section_rank {
 	RANK_FOOTER,
 };
 
-/* Check a section's value type and place in the order, and record it.
- * *rank is the rank of the last section seen (-1 before the first). */
-static enum rr_err amqp_section_take(struct amqp_message_view *m, const struct amqp_value *s,
-				     struct amqp_diag *d, int *rank)
+/* What each section descriptor (0x70 header .. 0x78 footer, part 3.2)
+ * means to the scanner: its rank, its bit, the value type it must have
+ * (AMQP_TYPE_INVALID: any), and where the view keeps it undecoded (offset
+ * in struct amqp_message_view, or -1). */
+struct amqp_section_info {
+	uint8_t rank;
+	uint8_t want;
+	uint16_t bit;
+	int16_t dest;
+};
+
+#define SECTION_DEST(field) ((int16_t)offsetof(struct amqp_message_view, field))
+static const struct amqp_section_info amqp_section_infos[9] = {
+	/* 0x70 */ {RANK_HEADER, AMQP_TYPE_LIST, AMQP_SEC_HEADER, -1},
+	/* 0x71 */ {RANK_DELIVERY_ANNOTATIONS, AMQP_TYPE_MAP, AMQP_SEC_DELIVERY_ANNOTATIONS, SECTION_DEST(delivery_annotations)},
+	/* 0x72 */ {RANK_MESSAGE_ANNOTATIONS, AMQP_TYPE_MAP, AMQP_SEC_MESSAGE_ANNOTATIONS, SECTION_DEST(message_annotations)},
+	/* 0x73 */ {RANK_PROPERTIES, AMQP_TYPE_LIST, AMQP_SEC_PROPERTIES, -1},
+	/* 0x74 */ {RANK_APPLICATION_PROPERTIES, AMQP_TYPE_MAP, AMQP_SEC_APPLICATION_PROPERTIES, SECTION_DEST(application_properties)},
+	/* 0x75 */ {RANK_BODY, AMQP_TYPE_BINARY, AMQP_SEC_BODY_DATA, -1},
+	/* 0x76 */ {RANK_BODY, AMQP_TYPE_LIST, AMQP_SEC_BODY_SEQUENCE, -1},
+	/* 0x77 */ {RANK_BODY, AMQP_TYPE_INVALID, AMQP_SEC_BODY_VALUE, -1},
+	/* 0x78 */ {RANK_FOOTER, AMQP_TYPE_MAP, AMQP_SEC_FOOTER, SECTION_DEST(footer)},
+};
+
+static inline const struct amqp_section_info *amqp_section_info_of(uint64_t descriptor)
 {
-	int r;
-	uint32_t bit;
-	uint8_t want; /* required value type; AMQP_TYPE_INVALID = any */
+	uint64_t i = descriptor - AMQP_DESC_HEADER;
+	return i < 9 ? &amqp_section_infos[i] : NULL;
+}
 
-	switch (s->descriptor) {
-	case AMQP_DESC_HEADER: r = RANK_HEADER; bit = AMQP_SEC_HEADER; want = AMQP_TYPE_LIST; break;
-	case AMQP_DESC_DELIVERY_ANNOTATIONS: r = RANK_DELIVERY_ANNOTATIONS; bit = AMQP_SEC_DELIVERY_ANNOTATIONS; want = AMQP_TYPE_MAP; break;
-	case AMQP_DESC_MESSAGE_ANNOTATIONS: r = RANK_MESSAGE_ANNOTATIONS; bit = AMQP_SEC_MESSAGE_ANNOTATIONS; want = AMQP_TYPE_MAP; break;
-	case AMQP_DESC_PROPERTIES: r = RANK_PROPERTIES; bit = AMQP_SEC_PROPERTIES; want = AMQP_TYPE_LIST; break;
-	case AMQP_DESC_APPLICATION_PROPERTIES: r = RANK_APPLICATION_PROPERTIES; bit = AMQP_SEC_APPLICATION_PROPERTIES; want = AMQP_TYPE_MAP; break;
-	case AMQP_DESC_DATA: r = RANK_BODY; bit = AMQP_SEC_BODY_DATA; want = AMQP_TYPE_BINARY; break;
-	case AMQP_DESC_AMQP_SEQUENCE: r = RANK_BODY; bit = AMQP_SEC_BODY_SEQUENCE; want = AMQP_TYPE_LIST; break;
-	case AMQP_DESC_AMQP_VALUE: r = RANK_BODY; bit = AMQP_SEC_BODY_VALUE; want = AMQP_TYPE_INVALID; break;
-	case AMQP_DESC_FOOTER: r = RANK_FOOTER; bit = AMQP_SEC_FOOTER; want = AMQP_TYPE_MAP; break;
-	default:
-		return amqp_diag_set(d, RR_E_BAD_SECTION, s->pos, "message", "section");
-	}
-	if (want != AMQP_TYPE_INVALID && s->type != want)
-		return amqp_diag_set(d, RR_E_BAD_SECTION, s->pos, "message", "section");
-
-	if (r == RANK_BODY && *rank == RANK_BODY) {
-		/* Repeated data or amqp-sequence sections continue the body;
-		 * a different kind, or a second amqp-value, is a mix. */
-		if (!(m->sections & bit) || bit == AMQP_SEC_BODY_VALUE)
-			return amqp_diag_set(d, RR_E_MIXED_BODY, s->pos, "message", "body");
-		m->body_sections++;
-		return RR_OK;
-	}
-	if (r <= *rank)
-		return amqp_diag_set(d, RR_E_SECTION_ORDER, s->pos, "message", "section");
-	*rank = r;
-	m->sections |= bit;
-
-	switch (r) {
-	case RANK_HEADER:
-		m->header_raw = s->raw;
-		return amqp_composite_decode_value(&amqp_header_desc, s, &m->header, d);
-	case RANK_DELIVERY_ANNOTATIONS:
-		m->delivery_annotations = *s;
-		m->delivery_annotations_raw = s->raw;
-		return RR_OK;
-	case RANK_MESSAGE_ANNOTATIONS:
-		m->message_annotations = *s;
-		return RR_OK;
-	case RANK_PROPERTIES:
-		return amqp_composite_decode_value(&amqp_properties_desc, s, &m->properties, d);
-	case RANK_APPLICATION_PROPERTIES:
-		m->application_properties = *s;
-		return RR_OK;
-	case RANK_BODY:
-		m->body_sections = 1;
-		return RR_OK;
-	default: /* RANK_FOOTER */
-		m->footer = *s;
-		return RR_OK;
-	}
+static inline struct amqp_value *amqp_section_dest(struct amqp_message_view *m,
+						   const struct amqp_section_info *info)
+{
+	return (struct amqp_value *)(void *)((uint8_t *)m + info->dest);
 }
 
 enum rr_err amqp_message_scan(struct amqp_cursor *c, struct amqp_message_view *m,
@@ -86,49 +61,97 @@ enum rr_err amqp_message_scan(struct amqp_cursor *c, struct amqp_message_view *m
 
 	m->sections = 0;
 	m->pos = amqp_cur_pos(c);
-	amqp_value_set_null(&m->delivery_annotations);
-	amqp_value_set_null(&m->message_annotations);
-	amqp_value_set_null(&m->application_properties);
-	amqp_value_set_null(&m->footer);
-	m->body = amqp_bytes_of(NULL, 0);
 	m->body_sections = 0;
-	m->header_raw = amqp_bytes_of(NULL, 0);
-	m->delivery_annotations_raw = amqp_bytes_of(NULL, 0);
 
 	while (amqp_cur_left(c) > 0) {
-		struct amqp_value s;
+		struct amqp_value tmp;
+		struct amqp_value *s = &tmp;
 		const struct amqp_cursor here = *c;
-		e = amqp_decode_value(c, &s, d);
-		if (e != RR_OK)
+		/* Peek at the usual descriptor form (0x00 0x53 code) so that a
+		 * map section is decoded straight into its place in the view. */
+		if (AMQP_LIKELY(c->lim - c->p >= 3 && c->p[0] == 0x00 && c->p[1] == 0x53)) {
+			const struct amqp_section_info *pi = amqp_section_info_of(c->p[2]);
+			if (pi != NULL && pi->dest >= 0)
+				s = amqp_section_dest(m, pi);
+		}
+		e = amqp_decode_value(c, s, d);
+		if (AMQP_UNLIKELY(e != RR_OK))
 			break;
-		if (s.descriptor == AMQP_DESC_NONE) {
-			e = amqp_diag_set(d, RR_E_BAD_SECTION, s.pos, "message", "section");
+		const struct amqp_section_info *info = amqp_section_info_of(s->descriptor);
+		if (AMQP_UNLIKELY(info == NULL ||
+				  (info->want != AMQP_TYPE_INVALID && s->type != info->want))) {
+			e = amqp_diag_set(d, RR_E_BAD_SECTION, s->pos, "message", "section");
 			break;
 		}
-		int before = rank;
-		e = amqp_section_take(m, &s, d, &rank);
-		if (e != RR_OK)
+		if (info->rank == RANK_BODY && rank == RANK_BODY) {
+			/* Repeated data or amqp-sequence sections continue the
+			 * body; a different kind, or a second amqp-value, is a mix. */
+			if (AMQP_UNLIKELY(!(m->sections & info->bit) || info->bit == AMQP_SEC_BODY_VALUE)) {
+				e = amqp_diag_set(d, RR_E_MIXED_BODY, s->pos, "message", "body");
+				break;
+			}
+			m->body_sections++;
+			body_end = amqp_cur_pos(c);
+			continue;
+		}
+		if (AMQP_UNLIKELY((int)info->rank <= rank)) {
+			e = amqp_diag_set(d, RR_E_SECTION_ORDER, s->pos, "message", "section");
+			break;
+		}
+		rank = info->rank;
+		m->sections |= info->bit;
+		if (info->dest >= 0 && s == &tmp) /* not peeked: an unusual descriptor form */
+			*amqp_section_dest(m, info) = tmp;
+		switch (info->rank) {
+		case RANK_HEADER:
+			m->header_raw = s->raw;
+			e = amqp_composite_decode_value(&amqp_header_desc, s, &m->header, d);
+			break;
+		case RANK_DELIVERY_ANNOTATIONS:
+			m->delivery_annotations_raw = s->raw;
+			break;
+		case RANK_PROPERTIES:
+			e = amqp_composite_decode_value(&amqp_properties_desc, s, &m->properties, d);
+			break;
+		case RANK_BODY:
+			m->body_sections = 1;
+			body_start = here;
+			body_end = amqp_cur_pos(c);
+			break;
+		default:
+			break;
+		}
+		if (AMQP_UNLIKELY(e != RR_OK))
 			break;
 		if (rank <= RANK_MESSAGE_ANNOTATIONS)
 			after_ma = *c;
-		if (rank == RANK_BODY) {
-			if (before != RANK_BODY)
-				body_start = here;
-			body_end = amqp_cur_pos(c);
-		}
 	}
 	if (e != RR_OK) {
 		*c = start;
 		return amqp_diag_set(d, e, m->pos, "message", NULL);
 	}
-	/* Absent header/properties read as their spec defaults. */
-	if (!(m->sections & AMQP_SEC_HEADER))
+	/* Absent sections read as their spec defaults (null maps). */
+	if (!(m->sections & AMQP_SEC_HEADER)) {
 		amqp_header_init(&m->header);
+		m->header_raw = amqp_bytes_of(NULL, 0);
+	}
+	if (!(m->sections & AMQP_SEC_DELIVERY_ANNOTATIONS)) {
+		amqp_value_set_null(&m->delivery_annotations);
+		m->delivery_annotations_raw = amqp_bytes_of(NULL, 0);
+	}
+	if (!(m->sections & AMQP_SEC_MESSAGE_ANNOTATIONS))
+		amqp_value_set_null(&m->message_annotations);
 	if (!(m->sections & AMQP_SEC_PROPERTIES))
 		amqp_properties_init(&m->properties);
+	if (!(m->sections & AMQP_SEC_APPLICATION_PROPERTIES))
+		amqp_value_set_null(&m->application_properties);
+	if (!(m->sections & AMQP_SEC_FOOTER))
+		amqp_value_set_null(&m->footer);
 	m->len = amqp_cur_pos(c) - m->pos;
 	if (m->sections & AMQP_SEC_BODY)
 		amqp_cur_take(&body_start, (uint32_t)(body_end - amqp_cur_pos(&body_start)), &m->body);
+	else
+		m->body = amqp_bytes_of(NULL, 0);
 	amqp_cur_take(&after_ma, (uint32_t)(amqp_cur_pos(c) - amqp_cur_pos(&after_ma)),
 		      &m->after_annotations);
 	return RR_OK;
