@@ -39,7 +39,8 @@ void amqp_cur_from_bytes(struct amqp_cursor *c, const struct amqp_bytes *b, uint
 		 * never dereferences seg for it, and seg + 1 == seg_end. */
 		c->seg = NULL;
 		c->seg_end = NULL;
-		c->lim = b->ptr + b->len;
+		/* An empty view may have a NULL ptr: NULL + 0 is UB in C. */
+		c->lim = b->len ? b->ptr + b->len : b->ptr;
 		return;
 	}
 	c->seg = b->seg;
@@ -108,7 +109,9 @@ void amqp_cur_split(struct amqp_cursor *c, uint64_t n, struct amqp_cursor *sub)
 size_t amqp_bytes_copy(const struct amqp_bytes *b, void *dst, size_t cap)
 {
 	size_t n = b->len < cap ? b->len : cap;
-	if (b->seg == NULL) {
+	if (n == 0) {
+		/* Empty views may hold NULL: memcpy(dst, NULL, 0) is UB. */
+	} else if (b->seg == NULL) {
 		memcpy(dst, b->ptr, n);
 	} else {
 		struct amqp_cursor c;

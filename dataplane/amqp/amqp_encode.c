@@ -298,7 +298,10 @@ static void amqp_encode_from_fields(struct amqp_wbuf *w, const struct amqp_value
 			/* Constructor becomes 0x00 descriptor code: rewrite by
 			 * emitting it as part of the body after a placeholder. */
 			a.elem_code = 0x00;
-			amqp_encode_ulong(w, v->elem_descriptor);
+			if (v->elem_descriptor == AMQP_DESC_UNKNOWN)
+				amqp_encode_symbol(w, &v->elem_sym_descriptor);
+			else
+				amqp_encode_ulong(w, v->elem_descriptor);
 			amqp_put_code(w, v->elem_code);
 		}
 		amqp_write_bytes(w, &v->bytes);

@@ -94,7 +94,8 @@ static enum rr_err amqp_decode_body(struct amqp_cursor *c, uint8_t code, struct 
 			else if (code == 0x42)
 				v->u.b = false;
 			v->count = 0;
-			v->bytes = amqp_bytes_of(NULL, 0);
+			/* Empty, but not NULL: users compute ptr + len. */
+			v->bytes = amqp_bytes_of(c->p, 0);
 			return RR_OK;
 		case 1: {
 			uint8_t b = amqp_cur_u8(c);
@@ -175,9 +176,11 @@ static enum rr_err amqp_decode_body(struct amqp_cursor *c, uint8_t code, struct 
 		count = info.width == 1 ? amqp_cur_u8(&body) : amqp_cur_be32(&body);
 		uint8_t ec = amqp_cur_u8(&body);
 		v->elem_descriptor = AMQP_DESC_NONE;
+		v->elem_sym_descriptor = amqp_bytes_of(NULL, 0);
 		if (ec == 0x00) {
-			struct amqp_bytes sym;
-			enum rr_err e = amqp_read_descriptor(&body, &v->elem_descriptor, &sym);
+			/* Keep a symbolic descriptor: elements report it. */
+			enum rr_err e = amqp_read_descriptor(&body, &v->elem_descriptor,
+							     &v->elem_sym_descriptor);
 			if (e != RR_OK)
 				return e;
 			NEED(&body, 1);
@@ -266,10 +269,12 @@ enum rr_err amqp_iter_init(struct amqp_iter *it, const struct amqp_value *v, str
 		it->elem_code = v->elem_code;
 		it->elem_type = v->elem_type;
 		it->elem_descriptor = v->elem_descriptor;
+		it->elem_sym_descriptor = v->elem_sym_descriptor;
 	} else {
 		it->elem_code = 0;
 		it->elem_type = AMQP_TYPE_INVALID;
 		it->elem_descriptor = AMQP_DESC_NONE;
+		it->elem_sym_descriptor = amqp_bytes_of(NULL, 0);
 	}
 	return RR_OK;
 }
@@ -290,6 +295,7 @@ enum rr_err amqp_iter_next(struct amqp_iter *it, struct amqp_value *out, struct 
 	uint64_t pos = amqp_cur_pos(&it->cur);
 	out->pos = pos;
 	out->descriptor = it->elem_descriptor;
+	out->sym_descriptor = it->elem_sym_descriptor;
 	enum rr_err e = amqp_decode_body(&it->cur, it->elem_code, out);
 	if (e != RR_OK)
 		return amqp_diag_set(d, e, pos, NULL, NULL);

@@ -93,6 +93,8 @@ struct amqp_value {
 	uint64_t descriptor;      /* AMQP_DESC_NONE when not described */
 	uint64_t elem_descriptor; /* arrays of described elements, else NONE */
 	struct amqp_bytes sym_descriptor; /* when descriptor == AMQP_DESC_UNKNOWN */
+	struct amqp_bytes elem_sym_descriptor; /* arrays: when elem_descriptor ==
+						  AMQP_DESC_UNKNOWN */
 	union {
 		bool b;            /* boolean */
 		uint64_t u;        /* ubyte ushort uint ulong char decimal32/64 (raw bits) */
@@ -159,6 +161,7 @@ struct amqp_iter {
 	uint8_t elem_code; /* arrays: shared constructor; 0 for list/map */
 	uint8_t elem_type;
 	uint64_t elem_descriptor;
+	struct amqp_bytes elem_sym_descriptor; /* when elem_descriptor == UNKNOWN */
 };
 
 /* Start iterating v's elements; v must be a list, map or array. */
