@@ -72,6 +72,19 @@ enum rr_err amqp_composite_decode(const struct amqp_composite_desc *desc, struct
 enum rr_err amqp_composite_decode_value(const struct amqp_composite_desc *desc,
 					const struct amqp_value *v, void *out, struct amqp_diag *d);
 
+/* The same, when the caller has already matched v's descriptor with desc
+ * (a dispatch on it): the generated straight-line decoder runs directly
+ * when the list's bytes are contiguous. */
+static inline enum rr_err amqp_composite_decode_matched(const struct amqp_composite_desc *desc,
+							 const struct amqp_value *v, void *out,
+							 struct amqp_diag *d)
+{
+	enum rr_err e = AMQP_TRY_SLOW;
+	if (AMQP_LIKELY(v->type == AMQP_TYPE_LIST && amqp_bytes_contiguous(&v->bytes)))
+		e = desc->decode_flat(v, out, d);
+	return e == AMQP_TRY_SLOW ? amqp_composite_decode_value(desc, v, out, d) : e;
+}
+
 /* Encode in (a generated struct) as a described list: descriptor, then the
  * fields up to the last present one (trailing nulls omitted, part 1.4);
  * mandatory fields are always written. */

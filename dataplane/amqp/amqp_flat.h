@@ -40,7 +40,7 @@ static inline uint64_t flat_be64(const uint8_t *p)
  * switch on the code itself (a jump table): the common codes cost a few
  * instructions each. Codes not listed (arrays, reserved) go to the
  * general path, which knows every code from the generated table. */
-static inline enum rr_err amqp_flat_body(const uint8_t **pp, const uint8_t *end, uint8_t code,
+static AMQP_INLINE enum rr_err amqp_flat_body(const uint8_t **pp, const uint8_t *end, uint8_t code,
 					 struct amqp_value *v)
 {
 	const uint8_t *p = *pp;
@@ -195,7 +195,7 @@ compound32: {
 }
 
 /* One whole value (constructor included) from contiguous memory. */
-static inline enum rr_err amqp_flat_value(const uint8_t **pp, const uint8_t *end,
+static AMQP_INLINE enum rr_err amqp_flat_value(const uint8_t **pp, const uint8_t *end,
 					  struct amqp_value *v)
 {
 	const uint8_t *p = *pp;
@@ -230,10 +230,16 @@ static inline enum rr_err amqp_flat_value(const uint8_t **pp, const uint8_t *end
 
 /* A code the field's type does not accept: null, "take the general path"
  * for a descriptor, or a type error. */
-static inline enum rr_err amqp_flat_other(const uint8_t *p, const uint8_t *end)
+static enum rr_err amqp_flat_other_slow(const uint8_t *p, const uint8_t *end);
+static AMQP_INLINE enum rr_err amqp_flat_other(const uint8_t *p, const uint8_t *end)
 {
-	if (p[0] == 0x40)
-		return AMQP_FLAT_NULL;
+	/* null is common (absent fields before a present one): decide it here */
+	return AMQP_LIKELY(p[0] == 0x40) ? AMQP_FLAT_NULL : amqp_flat_other_slow(p, end);
+}
+
+static __attribute__((noinline, unused)) enum rr_err amqp_flat_other_slow(const uint8_t *p,
+										 const uint8_t *end)
+{
 	if (p[0] == 0x00)
 		return AMQP_TRY_SLOW;
 	if (amqp_code_table[p[0]].type == AMQP_TYPE_INVALID)
@@ -251,7 +257,7 @@ static inline enum rr_err amqp_flat_other(const uint8_t *p, const uint8_t *end)
 			return RR_E_TRUNCATED;                                                     \
 	} while (0)
 
-static inline enum rr_err amqp_flat_bool(const uint8_t **pp, const uint8_t *end, bool *out)
+static AMQP_INLINE enum rr_err amqp_flat_bool(const uint8_t **pp, const uint8_t *end, bool *out)
 {
 	const uint8_t *p = *pp;
 	FLAT_TAKE(1);
@@ -263,7 +269,7 @@ static inline enum rr_err amqp_flat_bool(const uint8_t **pp, const uint8_t *end,
 	}
 }
 
-static inline enum rr_err amqp_flat_ubyte(const uint8_t **pp, const uint8_t *end, uint8_t *out)
+static AMQP_INLINE enum rr_err amqp_flat_ubyte(const uint8_t **pp, const uint8_t *end, uint8_t *out)
 {
 	const uint8_t *p = *pp;
 	FLAT_TAKE(1);
@@ -277,7 +283,7 @@ static inline enum rr_err amqp_flat_ubyte(const uint8_t **pp, const uint8_t *end
 	return amqp_flat_other(p, end);
 }
 
-static inline enum rr_err amqp_flat_ushort(const uint8_t **pp, const uint8_t *end, uint16_t *out)
+static AMQP_INLINE enum rr_err amqp_flat_ushort(const uint8_t **pp, const uint8_t *end, uint16_t *out)
 {
 	const uint8_t *p = *pp;
 	FLAT_TAKE(1);
@@ -291,7 +297,7 @@ static inline enum rr_err amqp_flat_ushort(const uint8_t **pp, const uint8_t *en
 	return amqp_flat_other(p, end);
 }
 
-static inline enum rr_err amqp_flat_uint(const uint8_t **pp, const uint8_t *end, uint32_t *out)
+static AMQP_INLINE enum rr_err amqp_flat_uint(const uint8_t **pp, const uint8_t *end, uint32_t *out)
 {
 	const uint8_t *p = *pp;
 	FLAT_TAKE(1);
@@ -303,7 +309,7 @@ static inline enum rr_err amqp_flat_uint(const uint8_t **pp, const uint8_t *end,
 	}
 }
 
-static inline enum rr_err amqp_flat_ulong(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+static AMQP_INLINE enum rr_err amqp_flat_ulong(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
 	const uint8_t *p = *pp;
 	FLAT_TAKE(1);
@@ -315,7 +321,7 @@ static inline enum rr_err amqp_flat_ulong(const uint8_t **pp, const uint8_t *end
 	}
 }
 
-static inline enum rr_err amqp_flat_timestamp(const uint8_t **pp, const uint8_t *end, int64_t *out)
+static AMQP_INLINE enum rr_err amqp_flat_timestamp(const uint8_t **pp, const uint8_t *end, int64_t *out)
 {
 	const uint8_t *p = *pp;
 	FLAT_TAKE(1);
@@ -330,7 +336,7 @@ static inline enum rr_err amqp_flat_timestamp(const uint8_t **pp, const uint8_t 
 }
 
 /* binary (0xa0/0xb0), string (0xa1/0xb1), symbol (0xa3/0xb3). */
-static inline enum rr_err amqp_flat_bytes(const uint8_t **pp, const uint8_t *end,
+static AMQP_INLINE enum rr_err amqp_flat_bytes(const uint8_t **pp, const uint8_t *end,
 					  struct amqp_bytes *out, uint8_t code8)
 {
 	const uint8_t *p = *pp;
@@ -357,7 +363,7 @@ static inline enum rr_err amqp_flat_bytes(const uint8_t **pp, const uint8_t *end
 /* '*', map, list and multiple fields: the whole value, in place. prim is
  * the type required (AMQP_TYPE_INVALID: any); multiple also accepts an
  * array of prim (part 1.3). */
-static inline enum rr_err amqp_flat_any(const uint8_t **pp, const uint8_t *end, uint64_t pos,
+static AMQP_INLINE enum rr_err amqp_flat_any(const uint8_t **pp, const uint8_t *end, uint64_t pos,
 					struct amqp_value *out, uint8_t prim, bool multiple)
 {
 	const uint8_t *p = *pp;
@@ -388,7 +394,7 @@ static inline enum rr_err amqp_flat_skip_values(const uint8_t **pp, const uint8_
 
 #undef FLAT_TAKE
 
-static inline enum rr_err amqp_decode_value(struct amqp_cursor *c, struct amqp_value *v,
+static AMQP_INLINE enum rr_err amqp_decode_value(struct amqp_cursor *c, struct amqp_value *v,
 					    struct amqp_diag *d)
 {
 	/* A cursor left at the very end of a segment steps into the next
@@ -411,6 +417,19 @@ static inline enum rr_err amqp_decode_value(struct amqp_cursor *c, struct amqp_v
 			return amqp_diag_set(d, e, amqp_cur_pos(c), NULL, NULL);
 	}
 	return amqp_decode_value_general(c, v, d);
+}
+
+/* Next list or map element: inlined; arrays and the end go to the
+ * general path. */
+static AMQP_INLINE enum rr_err amqp_iter_next(struct amqp_iter *it, struct amqp_value *out,
+					 struct amqp_diag *d)
+{
+	if (AMQP_LIKELY(it->remaining != 0 && it->elem_code == 0)) {
+		enum rr_err e = amqp_decode_value(&it->cur, out, d);
+		it->remaining -= (e == RR_OK);
+		return e;
+	}
+	return amqp_iter_next_general(it, out, d);
 }
 
 #ifdef __cplusplus

@@ -123,7 +123,7 @@ static enum rr_err amqp_body_decode(struct amqp_cursor *body,
 		return amqp_diag_set(d, v.descriptor == AMQP_DESC_NONE ? RR_E_NOT_DESCRIBED
 								       : RR_E_UNKNOWN_PERFORMATIVE,
 				     pos, "frame", "performative");
-	e = amqp_composite_decode_value(desc, &v, out, d);
+	e = amqp_composite_decode_matched(desc, &v, out, d);
 	if (e != RR_OK)
 		return e;
 	if (!payload_allowed && amqp_cur_left(body) != 0)

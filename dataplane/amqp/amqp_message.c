@@ -105,13 +105,13 @@ enum rr_err amqp_message_scan(struct amqp_cursor *c, struct amqp_message_view *m
 		switch (info->rank) {
 		case RANK_HEADER:
 			m->header_raw = s->raw;
-			e = amqp_composite_decode_value(&amqp_header_desc, s, &m->header, d);
+			e = amqp_composite_decode_matched(&amqp_header_desc, s, &m->header, d);
 			break;
 		case RANK_DELIVERY_ANNOTATIONS:
 			m->delivery_annotations_raw = s->raw;
 			break;
 		case RANK_PROPERTIES:
-			e = amqp_composite_decode_value(&amqp_properties_desc, s, &m->properties, d);
+			e = amqp_composite_decode_matched(&amqp_properties_desc, s, &m->properties, d);
 			break;
 		case RANK_BODY:
 			m->body_sections = 1;

@@ -279,7 +279,8 @@ enum rr_err amqp_iter_init(struct amqp_iter *it, const struct amqp_value *v, str
 	return RR_OK;
 }
 
-enum rr_err amqp_iter_next(struct amqp_iter *it, struct amqp_value *out, struct amqp_diag *d)
+enum rr_err amqp_iter_next_general(struct amqp_iter *it, struct amqp_value *out,
+				    struct amqp_diag *d)
 {
 	if (it->remaining == 0) {
 		if (amqp_cur_left(&it->cur) != 0)

@@ -149,7 +149,7 @@ size_t amqp_diag_format(const struct amqp_diag *d, char *buf, size_t cap);
 /* Decode the value at the cursor and advance past it. On error the cursor
  * is left where the value started. (Inline fast path in amqp_flat.h; the
  * general path is amqp_decode_value_general.) */
-static inline enum rr_err amqp_decode_value(struct amqp_cursor *c, struct amqp_value *v,
+static AMQP_INLINE enum rr_err amqp_decode_value(struct amqp_cursor *c, struct amqp_value *v,
 					    struct amqp_diag *d);
 enum rr_err amqp_decode_value_general(struct amqp_cursor *c, struct amqp_value *v,
 				      struct amqp_diag *d);
@@ -170,7 +170,10 @@ enum rr_err amqp_iter_init(struct amqp_iter *it, const struct amqp_value *v, str
 /* Next element: RR_OK with *out filled, RR_END after the last, or an
  * error. After RR_END, bytes left inside the compound are an error
  * (RR_E_BAD_COUNT), so a lying count is always detected. */
-enum rr_err amqp_iter_next(struct amqp_iter *it, struct amqp_value *out, struct amqp_diag *d);
+static AMQP_INLINE enum rr_err amqp_iter_next(struct amqp_iter *it, struct amqp_value *out,
+					 struct amqp_diag *d);
+enum rr_err amqp_iter_next_general(struct amqp_iter *it, struct amqp_value *out,
+				   struct amqp_diag *d);
 
 /* Look up a map entry whose key is the symbol (or string) key. */
 enum rr_err amqp_map_find(const struct amqp_value *map, const char *key, struct amqp_value *out,
