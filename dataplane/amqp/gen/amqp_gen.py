@@ -353,6 +353,7 @@ def gen(xml_dir, out_h, out_c):
         t = types[n]
         w('/* %s (%s.xml, %s) */' % (n, t['file'], t['descriptor'][0]))
         for i, f in enumerate(t['fields']):
+            w('#define AMQP_%s_IDX_%s %d' % (macro(n), macro(f['name']), i))
             w('#define AMQP_%s_HAS_%s (UINT32_C(1) << %d)' % (macro(n), macro(f['name']), i))
         w('struct amqp_%s {' % cname(n))
         w('\tamqp_present_t present;')

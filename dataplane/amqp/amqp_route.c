@@ -1,0 +1,326 @@
+/* The per-transfer fast path: see amqp_route.h. Field positions and types
+ * come from the generated tables (AMQP_PROPERTIES_IDX_*, the field
+ * descriptors), not from this file. */
+#include "amqp_route.h"
+
+/* Read one scalar or variable-width value as a reference, from contiguous
+ * memory. AMQP_TRY_SLOW for described, compound and array values (the
+ * general decoder checks their counts), RR_E_TRUNCATED past end. */
+static AMQP_INLINE enum rr_err amqp_flat_ref(const uint8_t **pp, const uint8_t *end,
+					     struct amqp_ref *ref)
+{
+	const uint8_t *p = *pp;
+	if (AMQP_UNLIKELY(p >= end))
+		return RR_E_TRUNCATED;
+	const uint8_t code = p[0];
+	const struct amqp_code_info info = amqp_code_table[code];
+	uint64_t n;
+
+	ref->code = code;
+	ref->type = info.type;
+	if (AMQP_LIKELY(info.category == AMQP_CAT_VARIABLE)) {
+		if (info.width == 1) {
+			if (AMQP_UNLIKELY(end - p < 2))
+				return RR_E_TRUNCATED;
+			n = p[1];
+			p += 2;
+		} else {
+			if (AMQP_UNLIKELY(end - p < 5))
+				return RR_E_TRUNCATED;
+			n = ((uint32_t)p[1] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 8) | p[4];
+			p += 5;
+		}
+		if (AMQP_UNLIKELY((uint64_t)(end - p) < n))
+			return RR_E_TRUNCATED;
+		ref->bytes = amqp_bytes_of(p, (size_t)n);
+		*pp = p + n;
+		return RR_OK;
+	}
+	if (info.category == AMQP_CAT_FIXED) {
+		if (AMQP_UNLIKELY((uint64_t)(end - p) < 1u + info.width))
+			return RR_E_TRUNCATED;
+		/* null reads as an empty reference, as absent fields do */
+		ref->bytes = amqp_bytes_of(p, code == 0x40 ? 0u : 1u + info.width);
+		*pp = p + 1 + info.width;
+		return RR_OK;
+	}
+	return AMQP_TRY_SLOW; /* described, list, map, array, reserved */
+}
+
+static void amqp_ref_null(struct amqp_ref *ref)
+{
+	ref->type = AMQP_TYPE_NULL;
+	ref->code = 0x40;
+	ref->bytes = amqp_bytes_of(NULL, 0);
+}
+
+void amqp_ref_from_value(struct amqp_ref *ref, const struct amqp_value *v)
+{
+	if (v->type == AMQP_TYPE_NULL && v->descriptor == AMQP_DESC_NONE) {
+		amqp_ref_null(ref); /* absent and null read the same */
+		return;
+	}
+	ref->type = v->type;
+	ref->code = v->code;
+	switch (v->type) {
+	case AMQP_TYPE_BINARY:
+	case AMQP_TYPE_STRING:
+	case AMQP_TYPE_SYMBOL: ref->bytes = v->bytes; break;
+	default: ref->bytes = v->raw; break;
+	}
+	/* A described value keeps its descriptor in the raw encoding. */
+	if (v->descriptor != AMQP_DESC_NONE)
+		ref->bytes = v->raw;
+}
+
+/* The general path: a full scan, then the same values picked out of it. */
+static enum rr_err amqp_route_from_message(struct amqp_cursor *c, struct amqp_route_info *r,
+					   struct amqp_diag *d)
+{
+	struct amqp_message_view m;
+	enum rr_err e = amqp_message_scan(c, &m, d);
+	if (e != RR_OK)
+		return e;
+	r->sections = m.sections;
+	r->header = m.header;
+	if (m.sections & AMQP_SEC_MESSAGE_ANNOTATIONS) {
+		r->annotations = m.message_annotations.bytes;
+		r->annotations_count = m.message_annotations.count;
+		r->annotations_pos = m.message_annotations.pos +
+				     (m.message_annotations.raw.len - m.message_annotations.bytes.len);
+	} else {
+		r->annotations = amqp_bytes_of(NULL, 0);
+		r->annotations_count = 0;
+		r->annotations_pos = 0;
+	}
+	const struct amqp_properties *p = &m.properties;
+	amqp_ref_from_value(&r->message_id, &p->message_id);
+	amqp_ref_from_value(&r->to, &p->to);
+	amqp_ref_from_value(&r->reply_to, &p->reply_to);
+	amqp_ref_from_value(&r->correlation_id, &p->correlation_id);
+	r->has_absolute_expiry_time = (p->present & AMQP_PROPERTIES_HAS_ABSOLUTE_EXPIRY_TIME) != 0;
+	r->absolute_expiry_time = p->absolute_expiry_time;
+	r->has_creation_time = (p->present & AMQP_PROPERTIES_HAS_CREATION_TIME) != 0;
+	r->creation_time = p->creation_time;
+	r->body = m.body;
+	r->body_sections = m.body_sections;
+	r->after_annotations = m.after_annotations;
+	r->len = m.len;
+	return RR_OK;
+}
+
+/* Properties (part 3.2.4) read inline: each field's type checked against
+ * the generated field table, the routing fields kept as references. */
+static AMQP_INLINE enum rr_err amqp_route_properties(const uint8_t *p, const uint8_t *end,
+						     uint32_t count, struct amqp_route_info *r)
+{
+	const struct amqp_field_desc *const fields = amqp_properties_desc.fields;
+	const unsigned nf = amqp_properties_desc.nfields;
+	if (AMQP_UNLIKELY(count > nf))
+		return AMQP_TRY_SLOW; /* a later revision's fields: general path */
+	for (unsigned i = 0; i < count; i++) {
+		struct amqp_ref ref;
+		if (p < end && *p == 0x40) { /* null: absent */
+			p++;
+			continue;
+		}
+		enum rr_err e = amqp_flat_ref(&p, end, &ref);
+		if (AMQP_UNLIKELY(e != RR_OK))
+			return AMQP_TRY_SLOW; /* the general path reports errors */
+		const struct amqp_field_desc *f = &fields[i];
+		if (AMQP_UNLIKELY(f->prim != AMQP_TYPE_INVALID && ref.type != f->prim))
+			return AMQP_TRY_SLOW;
+		switch (i) {
+		case AMQP_PROPERTIES_IDX_MESSAGE_ID: r->message_id = ref; break;
+		case AMQP_PROPERTIES_IDX_TO: r->to = ref; break;
+		case AMQP_PROPERTIES_IDX_REPLY_TO: r->reply_to = ref; break;
+		case AMQP_PROPERTIES_IDX_CORRELATION_ID: r->correlation_id = ref; break;
+		case AMQP_PROPERTIES_IDX_ABSOLUTE_EXPIRY_TIME:
+		case AMQP_PROPERTIES_IDX_CREATION_TIME: {
+			/* timestamps: 0x83 + 8 bytes, big-endian (part 1.6.17) */
+			int64_t t = 0;
+			for (int k = 1; k <= 8; k++)
+				t = (int64_t)(((uint64_t)t << 8) | ref.bytes.ptr[k]);
+			if (i == AMQP_PROPERTIES_IDX_ABSOLUTE_EXPIRY_TIME) {
+				r->absolute_expiry_time = t;
+				r->has_absolute_expiry_time = true;
+			} else {
+				r->creation_time = t;
+				r->has_creation_time = true;
+			}
+			break;
+		}
+		default: break;
+		}
+	}
+	return p == end ? RR_OK : AMQP_TRY_SLOW;
+}
+
+/* Read a section's compound header (list or map, as want says); on
+ * success [*elems, *elems_end) are its elements. */
+static AMQP_INLINE enum rr_err amqp_route_compound(const uint8_t **pp, const uint8_t *end,
+						   uint8_t want, const uint8_t **elems,
+						   uint32_t *count)
+{
+	struct amqp_value v;
+	const uint8_t *p = *pp;
+	v.count = 0; /* not every format code writes these */
+	v.bytes = amqp_bytes_of(NULL, 0);
+	enum rr_err e = amqp_flat_value(&p, end, &v);
+	if (AMQP_UNLIKELY(e != RR_OK || v.type != want))
+		return AMQP_TRY_SLOW;
+	*elems = v.bytes.ptr;
+	*count = v.count;
+	*pp = p;
+	return RR_OK;
+}
+
+enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, struct amqp_diag *d)
+{
+	if (AMQP_UNLIKELY(c->p == c->lim) && c->left > 0)
+		amqp_cur_skip_slow(c, 0);
+	/* The fast path reads a message that lies in one segment. */
+	if (AMQP_UNLIKELY((uint64_t)(c->lim - c->p) != c->left))
+		return amqp_route_from_message(c, r, d);
+
+	const uint8_t *const start = c->p, *const end = c->lim;
+	const uint8_t *p = start, *after_ma = start, *body = NULL, *body_end = NULL;
+	const uint64_t pos0 = amqp_cur_pos(c);
+	uint32_t sections = 0, body_sections = 0;
+	int rank = -1;
+
+	r->annotations_count = 0;
+	r->annotations = amqp_bytes_of(NULL, 0);
+	r->annotations_pos = 0;
+	r->has_absolute_expiry_time = r->has_creation_time = false;
+	r->absolute_expiry_time = r->creation_time = 0;
+	amqp_ref_null(&r->message_id);
+	amqp_ref_null(&r->to);
+	amqp_ref_null(&r->reply_to);
+	amqp_ref_null(&r->correlation_id);
+
+	while (p < end) {
+		/* Sections are described as 0x00 0x53 code (part 3.2); other
+		 * descriptor forms take the general path. */
+		if (AMQP_UNLIKELY(end - p < 4 || p[0] != 0x00 || p[1] != 0x53))
+			goto general;
+		const uint8_t dc = p[2];
+		const uint8_t *sec = p;
+		const uint8_t *elems;
+		uint32_t count;
+		p += 3;
+		switch (dc) {
+		case AMQP_DESC_HEADER: {
+			struct amqp_value hv;
+			if (rank >= 0 || amqp_flat_value(&p, end, &hv) != RR_OK ||
+			    hv.type != AMQP_TYPE_LIST)
+				goto general;
+			hv.pos = pos0 + (uint64_t)(sec - start) + 3;
+			if (amqp_header_desc.decode_flat(&hv, &r->header, d) != RR_OK)
+				goto general;
+			rank = 0;
+			sections |= AMQP_SEC_HEADER;
+			after_ma = p;
+			break;
+		}
+		case AMQP_DESC_DELIVERY_ANNOTATIONS:
+			if (rank >= 1 || amqp_route_compound(&p, end, AMQP_TYPE_MAP, &elems, &count) != RR_OK)
+				goto general;
+			rank = 1;
+			sections |= AMQP_SEC_DELIVERY_ANNOTATIONS;
+			after_ma = p;
+			break;
+		case AMQP_DESC_MESSAGE_ANNOTATIONS:
+			if (rank >= 2 || amqp_route_compound(&p, end, AMQP_TYPE_MAP, &elems, &count) != RR_OK)
+				goto general;
+			rank = 2;
+			sections |= AMQP_SEC_MESSAGE_ANNOTATIONS;
+			r->annotations = amqp_bytes_of(elems, (size_t)(p - elems));
+			r->annotations_count = count;
+			r->annotations_pos = pos0 + (uint64_t)(elems - start);
+			after_ma = p;
+			break;
+		case AMQP_DESC_PROPERTIES:
+			if (rank >= 3 || amqp_route_compound(&p, end, AMQP_TYPE_LIST, &elems, &count) != RR_OK ||
+			    amqp_route_properties(elems, p, count, r) != RR_OK)
+				goto general;
+			rank = 3;
+			sections |= AMQP_SEC_PROPERTIES;
+			break;
+		case AMQP_DESC_APPLICATION_PROPERTIES:
+			if (rank >= 4 || amqp_route_compound(&p, end, AMQP_TYPE_MAP, &elems, &count) != RR_OK)
+				goto general;
+			rank = 4;
+			sections |= AMQP_SEC_APPLICATION_PROPERTIES;
+			break;
+		case AMQP_DESC_DATA: {
+			/* data sections (part 3.2.6); one or more, not mixed */
+			struct amqp_ref b;
+			if (rank > 5 || (rank == 5 && !(sections & AMQP_SEC_BODY_DATA)) ||
+			    amqp_flat_ref(&p, end, &b) != RR_OK || b.type != AMQP_TYPE_BINARY)
+				goto general;
+			if (rank < 5)
+				body = sec;
+			rank = 5;
+			sections |= AMQP_SEC_BODY_DATA;
+			body_sections++;
+			body_end = p;
+			break;
+		}
+		default:
+			/* amqp-sequence, amqp-value, footer, unknown: rare for RPC */
+			goto general;
+		}
+	}
+	if (!(sections & AMQP_SEC_HEADER))
+		amqp_header_init(&r->header);
+	r->sections = sections;
+	r->body = amqp_bytes_of(body, (size_t)(body_end - body));
+	r->body_sections = body_sections;
+	r->after_annotations = amqp_bytes_of(after_ma, (size_t)(end - after_ma));
+	r->len = (uint64_t)(end - start);
+	c->left = 0;
+	c->p = end;
+	return RR_OK;
+general:
+	return amqp_route_from_message(c, r, d);
+}
+
+void amqp_ann_iter_init(struct amqp_ann_iter *a, const struct amqp_route_info *r)
+{
+	amqp_cur_from_bytes(&a->it.cur, &r->annotations, r->annotations_pos);
+	a->it.remaining = r->annotations_count;
+	a->it.elem_code = 0;
+	a->it.elem_type = AMQP_TYPE_INVALID;
+	a->it.elem_descriptor = AMQP_DESC_NONE;
+}
+
+enum rr_err amqp_ann_next(struct amqp_ann_iter *a, struct amqp_ref *key, struct amqp_ref *value,
+			  struct amqp_diag *d)
+{
+	struct amqp_cursor *c = &a->it.cur;
+	if (AMQP_LIKELY(a->it.remaining >= 2 && (uint64_t)(c->lim - c->p) == c->left)) {
+		const uint8_t *p = c->p;
+		if (amqp_flat_ref(&p, c->lim, key) == RR_OK &&
+		    (key->type == AMQP_TYPE_SYMBOL || key->type == AMQP_TYPE_ULONG) &&
+		    amqp_flat_ref(&p, c->lim, value) == RR_OK) {
+			c->left -= (uint64_t)(p - c->p);
+			c->p = p;
+			a->it.remaining -= 2;
+			return RR_OK;
+		}
+	}
+	/* General path: the iterator decodes (and reports errors). */
+	struct amqp_value k, v;
+	enum rr_err e = amqp_iter_next(&a->it, &k, d);
+	if (e != RR_OK)
+		return e;
+	if (k.type != AMQP_TYPE_SYMBOL && k.type != AMQP_TYPE_ULONG)
+		return amqp_diag_set(d, RR_E_WRONG_TYPE, k.pos, "message-annotations", "key");
+	e = amqp_iter_next(&a->it, &v, d);
+	if (e != RR_OK)
+		return e == RR_END ? amqp_diag_set(d, RR_E_ODD_MAP, k.pos, "message-annotations", NULL) : e;
+	amqp_ref_from_value(key, &k);
+	amqp_ref_from_value(value, &v);
+	return RR_OK;
+}
