@@ -27,6 +27,7 @@ PACKAGES=(
 	python3-qpid-proton    # system tests with a real client
 	libgtest-dev           # googletest (unit tests)
 	clang libclang-rt-14-dev  # libFuzzer and sanitizers under clang
+	llvm                   # llvm-symbolizer: sanitizer reports with file:line
 	libdpdk-dev libnuma-dev   # the dpdk driver
 	libssl-dev             # TLS
 	libsasl2-dev sasl2-bin # Cyrus SASL (saslpasswd2 for system tests)
@@ -101,15 +102,17 @@ setup() {
 	shift 2
 	local -a env_cc=()
 	[ "$compiler" = clang ] && env_cc=(CC=clang CXX=clang++)
+	local log rc=0
+	log=$(mktemp)
 	if [ -f "$dir/meson-private/coredata.dat" ] && [ "$(c_compiler_id "$dir")" = "$compiler" ]; then
-		meson setup --reconfigure "$dir" "$ROOT" "$@" >"$dir.setup.log" 2>&1 ||
-			{ cat "$dir.setup.log"; return 1; }
+		meson setup --reconfigure "$dir" "$ROOT" "$@" >"$log" 2>&1 || rc=$?
 	else
 		rm -rf "$dir"
-		env "${env_cc[@]}" meson setup "$dir" "$ROOT" "$@" >"$dir.setup.log" 2>&1 ||
-			{ cat "$dir.setup.log"; return 1; }
+		env "${env_cc[@]}" meson setup "$dir" "$ROOT" "$@" >"$log" 2>&1 || rc=$?
 	fi
-	rm -f "$dir.setup.log"
+	[ "$rc" = 0 ] || cat "$log"
+	rm -f "$log"
+	return "$rc"
 }
 
 build() {
