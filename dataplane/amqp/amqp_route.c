@@ -288,29 +288,49 @@ general:
 
 void amqp_ann_iter_init(struct amqp_ann_iter *a, const struct amqp_route_info *r)
 {
-	amqp_cur_from_bytes(&a->it.cur, &r->annotations, r->annotations_pos);
-	a->it.remaining = r->annotations_count;
+	a->remaining = r->annotations_count;
+	a->pos = r->annotations_pos;
+	a->general = !amqp_bytes_contiguous(&r->annotations);
+	a->start = a->p = r->annotations.ptr;
+	a->end = a->p ? a->p + r->annotations.len : NULL; /* no arithmetic on NULL */
+	a->rest = r->annotations;
+	if (a->general) {
+		amqp_cur_from_bytes(&a->it.cur, &r->annotations, r->annotations_pos);
+		a->it.remaining = r->annotations_count;
+		a->it.elem_code = 0;
+		a->it.elem_type = AMQP_TYPE_INVALID;
+		a->it.elem_descriptor = AMQP_DESC_NONE;
+	}
+}
+
+/* Continue with the general iterator from where the inline walk stopped. */
+static void amqp_ann_go_general(struct amqp_ann_iter *a)
+{
+	struct amqp_bytes rest = amqp_bytes_of(a->p, (size_t)(a->end - a->p));
+	amqp_cur_from_bytes(&a->it.cur, &rest, a->pos + (uint64_t)(a->p - a->start));
+	a->it.remaining = a->remaining;
 	a->it.elem_code = 0;
 	a->it.elem_type = AMQP_TYPE_INVALID;
 	a->it.elem_descriptor = AMQP_DESC_NONE;
+	a->general = true;
 }
 
 enum rr_err amqp_ann_next(struct amqp_ann_iter *a, struct amqp_ref *key, struct amqp_ref *value,
 			  struct amqp_diag *d)
 {
-	struct amqp_cursor *c = &a->it.cur;
-	if (AMQP_LIKELY(a->it.remaining >= 2 && (uint64_t)(c->lim - c->p) == c->left)) {
-		const uint8_t *p = c->p;
-		if (amqp_flat_ref(&p, c->lim, key) == RR_OK &&
+	if (AMQP_LIKELY(!a->general)) {
+		if (a->remaining == 0 && a->p == a->end)
+			return RR_END;
+		const uint8_t *p = a->p;
+		if (a->remaining >= 2 && amqp_flat_ref(&p, a->end, key) == RR_OK &&
 		    (key->type == AMQP_TYPE_SYMBOL || key->type == AMQP_TYPE_ULONG) &&
-		    amqp_flat_ref(&p, c->lim, value) == RR_OK) {
-			c->left -= (uint64_t)(p - c->p);
-			c->p = p;
-			a->it.remaining -= 2;
+		    amqp_flat_ref(&p, a->end, value) == RR_OK) {
+			a->p = p;
+			a->remaining -= 2;
 			return RR_OK;
 		}
+		amqp_ann_go_general(a); /* it reports what is wrong, or reads it */
 	}
-	/* General path: the iterator decodes (and reports errors). */
 	struct amqp_value k, v;
 	enum rr_err e = amqp_iter_next(&a->it, &k, d);
 	if (e != RR_OK)

@@ -62,6 +62,12 @@ enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, st
 /* Walk message annotations: keys (symbol or ulong, part 3.2.10) and values
  * as references. */
 struct amqp_ann_iter {
+	const uint8_t *p, *end; /* contiguous annotations: read in place */
+	const uint8_t *start;
+	uint32_t remaining;     /* keys and values left */
+	bool general;           /* it is in use (a chain, or an unusual value) */
+	uint64_t pos;           /* absolute position of start (diagnostics) */
+	struct amqp_bytes rest; /* annotations when not contiguous */
 	struct amqp_iter it;
 };
 void amqp_ann_iter_init(struct amqp_ann_iter *a, const struct amqp_route_info *r);
