@@ -54,6 +54,10 @@ static enum rr_err amqp_read_descriptor(struct amqp_cursor *c, uint64_t *code, s
 	case 0x80: /* ulong */
 		NEED(c, 8);
 		*code = amqp_cur_be64(c);
+		/* The top two codes are our NONE/UNKNOWN sentinels: a peer's
+		 * 0xff..fe would claim a symbolic descriptor that is not there. */
+		if (AMQP_UNLIKELY(*code >= AMQP_DESC_UNKNOWN))
+			return RR_E_BAD_DESCRIPTOR;
 		return RR_OK;
 	case 0xa3: /* sym8 */
 	case 0xb3: /* sym32 */ {
