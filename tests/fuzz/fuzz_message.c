@@ -48,6 +48,26 @@ static void fuzz_check_same_view(const struct amqp_message_view *a, const struct
 	FUZZ_CHECK(fuzz_bytes_same(&a->footer.raw, &b->footer.raw), "footer");
 }
 
+/* Does map hold exactly one entry with symbol key `key`, whose value is
+ * encoded as `val`? */
+static bool fuzz_find_symbol(const struct amqp_value *map, const char *key,
+			     const struct amqp_bytes *val)
+{
+	struct amqp_iter it;
+	struct amqp_value k, v;
+	unsigned found = 0;
+	bool same = false;
+	if (amqp_iter_init(&it, map, NULL) != RR_OK)
+		return false;
+	while (amqp_iter_next(&it, &k, NULL) == RR_OK && amqp_iter_next(&it, &v, NULL) == RR_OK) {
+		if (k.type == AMQP_TYPE_SYMBOL && amqp_bytes_eq_str(&k.bytes, key)) {
+			found++;
+			same = fuzz_bytes_same(&v.raw, val);
+		}
+	}
+	return found == 1 && same;
+}
+
 /* Rewrite the message-annotations: add a trace annotation, and replace the
  * first existing symbol key (if any), as the router does with x-opt-qd.*. */
 static void fuzz_rewrite(const struct amqp_message_view *m, bool ma_clean, uint8_t hint)
@@ -127,14 +147,11 @@ static void fuzz_rewrite(const struct amqp_message_view *m, bool ma_clean, uint8
 	FUZZ_CHECK(m->body_sections == r.body_sections, "body sections changed");
 	FUZZ_CHECK(fuzz_bytes_same(&m->after_annotations, &r.after_annotations), "rest changed");
 
-	struct amqp_value found;
-	e = amqp_map_find(&r.message_annotations, fuzz_trace_key, &found, NULL);
-	FUZZ_CHECK(e == RR_OK && fuzz_bytes_same(&found.raw, &add[0].value), "trace annotation");
-	if (nadd == 2) {
-		e = amqp_map_find(&r.message_annotations, first_key, &found, NULL);
-		FUZZ_CHECK(e == RR_OK && fuzz_bytes_same(&found.raw, &add[1].value),
-			   "replaced annotation");
-	}
+	/* The added keys are symbols; amqp_map_find also matches a string
+	 * key of the same bytes (kept from the old map), so look by hand. */
+	for (size_t i = 0; i < nadd; i++)
+		FUZZ_CHECK(fuzz_find_symbol(&r.message_annotations, add[i].key, &add[i].value),
+			   "annotation %s missing after the rewrite", add[i].key);
 	uint32_t expect = (m->message_annotations.type == AMQP_TYPE_MAP ? m->message_annotations.count : 0);
 	/* Every old entry is kept except those whose key is replaced. */
 	FUZZ_CHECK(r.message_annotations.count <= expect + 2 * nadd, "annotation count grew too much");
