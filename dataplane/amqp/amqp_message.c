@@ -157,10 +157,11 @@ enum rr_err amqp_message_scan(struct amqp_cursor *c, struct amqp_message_view *m
 	return RR_OK;
 }
 
-static bool amqp_annotation_replaced(const struct amqp_value *key, const struct amqp_annotation *add,
-				     size_t nadd)
+/* Is key (of the map's key type) one of the keys being added? */
+static bool amqp_key_replaced(const struct amqp_value *key, uint8_t key_type,
+			      const struct amqp_annotation *add, size_t nadd)
 {
-	if (key->type != AMQP_TYPE_SYMBOL)
+	if (key->type != key_type)
 		return false;
 	for (size_t i = 0; i < nadd; i++)
 		if (amqp_bytes_eq_str(&key->bytes, add[i].key))
@@ -168,9 +169,13 @@ static bool amqp_annotation_replaced(const struct amqp_value *key, const struct 
 	return false;
 }
 
-enum rr_err amqp_encode_annotations(struct amqp_wbuf *w, uint64_t code, const struct amqp_value *old,
-				    const struct amqp_annotation *add, size_t nadd,
-				    struct amqp_diag *d)
+/* A described map section: old's entries whose keys are not in add, then
+ * add's, with keys of key_type (symbol for annotations, part 3.2.10;
+ * string for application-properties, part 3.2.5). */
+static enum rr_err amqp_encode_keyed_section(struct amqp_wbuf *w, uint64_t code, uint8_t key_type,
+					     const struct amqp_value *old,
+					     const struct amqp_annotation *add, size_t nadd,
+					     struct amqp_diag *d)
 {
 	struct amqp_compound k;
 
@@ -185,7 +190,7 @@ enum rr_err amqp_encode_annotations(struct amqp_wbuf *w, uint64_t code, const st
 			e = amqp_iter_next(&it, &val, d);
 			if (e != RR_OK)
 				return e == RR_END ? amqp_diag_set(d, RR_E_ODD_MAP, key.pos, "annotations", NULL) : e;
-			if (amqp_annotation_replaced(&key, add, nadd))
+			if (amqp_key_replaced(&key, key_type, add, nadd))
 				continue;
 			amqp_encode_value(w, &key);
 			amqp_encode_value(w, &val);
@@ -195,12 +200,47 @@ enum rr_err amqp_encode_annotations(struct amqp_wbuf *w, uint64_t code, const st
 			return e;
 	}
 	for (size_t i = 0; i < nadd; i++) {
-		amqp_encode_csym(w, add[i].key);
+		struct amqp_bytes key = amqp_bytes_of(add[i].key, strlen(add[i].key));
+		if (key_type == AMQP_TYPE_STRING)
+			amqp_encode_string(w, &key);
+		else
+			amqp_encode_symbol(w, &key);
 		amqp_write_bytes(w, &add[i].value);
 		k.count += 2;
 	}
 	amqp_encode_compound_close(w, &k);
 	return amqp_wbuf_ok(w) ? RR_OK : RR_E_NO_SPACE;
+}
+
+enum rr_err amqp_encode_annotations(struct amqp_wbuf *w, uint64_t code, const struct amqp_value *old,
+				    const struct amqp_annotation *add, size_t nadd,
+				    struct amqp_diag *d)
+{
+	return amqp_encode_keyed_section(w, code, AMQP_TYPE_SYMBOL, old, add, nadd, d);
+}
+
+enum rr_err amqp_encode_application_properties(struct amqp_wbuf *w, const struct amqp_value *old,
+					       const struct amqp_annotation *add, size_t nadd,
+					       struct amqp_diag *d)
+{
+	return amqp_encode_keyed_section(w, AMQP_DESC_APPLICATION_PROPERTIES, AMQP_TYPE_STRING, old,
+					 add, nadd, d);
+}
+
+void amqp_encode_amqp_sequence_section(struct amqp_wbuf *w, const struct amqp_value *list)
+{
+	if (list->type != AMQP_TYPE_LIST) {
+		w->overflow = true; /* refuse to write an invalid section */
+		return;
+	}
+	amqp_encode_descriptor(w, AMQP_DESC_AMQP_SEQUENCE);
+	amqp_encode_value(w, list);
+}
+
+void amqp_encode_amqp_value_section(struct amqp_wbuf *w, const struct amqp_value *v)
+{
+	amqp_encode_descriptor(w, AMQP_DESC_AMQP_VALUE);
+	amqp_encode_value(w, v);
 }
 
 void amqp_encode_data_section(struct amqp_wbuf *w, const struct amqp_bytes *bytes)

@@ -78,8 +78,20 @@ enum rr_err amqp_encode_annotations(struct amqp_wbuf *w, uint64_t code, const st
 				    const struct amqp_annotation *add, size_t nadd,
 				    struct amqp_diag *d);
 
-/* Write a data body section (part 3.2.6) holding bytes. */
+/* Write an application-properties section (part 3.2.5): the same, with
+ * string keys. */
+enum rr_err amqp_encode_application_properties(struct amqp_wbuf *w, const struct amqp_value *old,
+					       const struct amqp_annotation *add, size_t nadd,
+					       struct amqp_diag *d);
+
+/* Body sections. A data section (part 3.2.6) holding bytes; an
+ * amqp-sequence section (3.2.7) holding a list value; an amqp-value section
+ * (3.2.8) holding any value (decoded or built, see amqp_encode_value). The
+ * header and properties sections are generated composites:
+ * amqp_header_encode, amqp_properties_encode. */
 void amqp_encode_data_section(struct amqp_wbuf *w, const struct amqp_bytes *bytes);
+void amqp_encode_amqp_sequence_section(struct amqp_wbuf *w, const struct amqp_value *list);
+void amqp_encode_amqp_value_section(struct amqp_wbuf *w, const struct amqp_value *v);
 
 #ifdef __cplusplus
 }
