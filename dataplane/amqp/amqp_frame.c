@@ -8,6 +8,8 @@ enum rr_err amqp_proto_header_parse(struct amqp_cursor *c, enum amqp_proto_id *i
 	uint64_t n = amqp_cur_left(c) < sizeof h ? amqp_cur_left(c) : sizeof h;
 	struct amqp_cursor peek = *c;
 
+	if (n == 0)
+		return RR_NEED_MORE; /* nothing yet (an empty chain may hold NULL) */
 	amqp_cur_copy(&peek, h, (size_t)n);
 	/* A prefix that already differs from "AMQP" is garbage: say so now
 	 * rather than wait for 8 bytes that will never make it valid. */

@@ -233,11 +233,10 @@ inline void fill_struct(const struct amqp_composite_desc *desc, void *s, const T
 
 inline Bytes encode_struct(const struct amqp_composite_desc *desc, const void *s)
 {
-	Bytes o(1 << 18);
+	Bytes &o = scratch_out();
 	struct amqp_wbuf w;
 	amqp_wbuf_init(&w, o.data(), o.size());
 	amqp_composite_encode(desc, s, &w);
 	EXPECT_TRUE(amqp_wbuf_ok(&w));
-	o.resize(amqp_wbuf_len(&w));
-	return o;
+	return Bytes(o.begin(), o.begin() + (ptrdiff_t)amqp_wbuf_len(&w));
 }

@@ -533,7 +533,8 @@ inline void ours_encode(struct amqp_wbuf *w, const TV &v)
 			}
 			Bytes e;
 			canon_elem_body(e, kid, ec);
-			amqp_write_mem(w, e.data(), e.size());
+			if (!e.empty()) // zero-width elements: nothing to write
+				amqp_write_mem(w, e.data(), e.size());
 			a.count++;
 		}
 		amqp_encode_array_close(w, &a);
@@ -542,15 +543,22 @@ inline void ours_encode(struct amqp_wbuf *w, const TV &v)
 	}
 }
 
+// One output buffer for the whole run: large, so reused (a fresh 1 MiB
+// per call costs more than the encoding under ASan).
+inline Bytes &scratch_out()
+{
+	static Bytes buf(1 << 20);
+	return buf;
+}
+
 inline Bytes ours_bytes(const TV &v)
 {
-	Bytes o(1 << 20);
+	Bytes &o = scratch_out();
 	struct amqp_wbuf w;
 	amqp_wbuf_init(&w, o.data(), o.size());
 	ours_encode(&w, v);
 	EXPECT_TRUE(amqp_wbuf_ok(&w));
-	o.resize(amqp_wbuf_len(&w));
-	return o;
+	return Bytes(o.begin(), o.begin() + (ptrdiff_t)amqp_wbuf_len(&w));
 }
 
 // --- proton ---------------------------------------------------------------

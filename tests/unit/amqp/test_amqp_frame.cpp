@@ -27,7 +27,7 @@ TEST(AmqpProtoHeader, EveryIdEverySplitEveryPrefix)
 			test_chain ch(stream, n);
 			struct amqp_cursor c;
 			ch.cursor(&c);
-			enum amqp_proto_id got = (enum amqp_proto_id)0x7f;
+			enum amqp_proto_id got = (enum amqp_proto_id)1 /* no such id: a sentinel */;
 			ASSERT_EQ(amqp_proto_header_parse(&c, &got), RR_OK) << "split " << n;
 			EXPECT_EQ(got, id);
 			EXPECT_EQ(amqp_cur_pos(&c), 8u);
@@ -36,9 +36,9 @@ TEST(AmqpProtoHeader, EveryIdEverySplitEveryPrefix)
 				test_chain pc(h.data(), k, n);
 				struct amqp_cursor p;
 				pc.cursor(&p);
-				enum amqp_proto_id untouched = (enum amqp_proto_id)0x7f;
+				enum amqp_proto_id untouched = (enum amqp_proto_id)1 /* no such id: a sentinel */;
 				ASSERT_EQ(amqp_proto_header_parse(&p, &untouched), RR_NEED_MORE) << "prefix " << k;
-				EXPECT_EQ(untouched, (enum amqp_proto_id)0x7f);
+				EXPECT_EQ(untouched, (enum amqp_proto_id)1 /* no such id: a sentinel */);
 				EXPECT_EQ(amqp_cur_left(&p), k);
 				EXPECT_EQ(amqp_cur_pos(&p), 0u);
 			}
@@ -68,10 +68,10 @@ TEST(AmqpProtoHeader, GarbageAndWrongVersions)
 			test_chain ch(cs.b, n);
 			struct amqp_cursor c;
 			ch.cursor(&c);
-			enum amqp_proto_id id = (enum amqp_proto_id)0x7f;
+			enum amqp_proto_id id = (enum amqp_proto_id)1 /* no such id: a sentinel */;
 			EXPECT_EQ(rr_errname(amqp_proto_header_parse(&c, &id)), std::string(rr_errname(cs.want)))
 				<< hex(cs.b);
-			EXPECT_EQ(id, (enum amqp_proto_id)0x7f);
+			EXPECT_EQ(id, (enum amqp_proto_id)1 /* no such id: a sentinel */);
 			EXPECT_EQ(amqp_cur_left(&c), cs.b.size());
 			EXPECT_STREQ(rr_err_condition(cs.want), "amqp:connection:framing-error");
 		}
