@@ -11,8 +11,8 @@ static const struct {
 	const char *name;
 	uint16_t port;
 } known_services[] = {
-	{"amqp", 5672},
-	{"amqps", 5671},
+    {"amqp", 5672},
+    {"amqps", 5671},
 };
 
 enum rr_err ctl_addr_parse_port(const char *text, uint16_t *out)

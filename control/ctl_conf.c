@@ -16,16 +16,16 @@ struct parser {
 	unsigned line;
 	bool nomem;
 	struct ctl_conf_section *section; /* open section, or NULL */
-	const char *pending_name;         /* "NAME" alone on the line before, or NULL */
+	const char *pending_name;	  /* "NAME" alone on the line before, or NULL */
 	size_t pending_len;
 	/* An open { } block value: */
-	struct ctl_conf_attr *block;      /* the attribute it belongs to, or NULL */
+	struct ctl_conf_attr *block; /* the attribute it belongs to, or NULL */
 	unsigned block_depth;
 	char *block_text;
 	size_t block_len;
 };
 
-#define syntax_error(p, line, ...) \
+#define syntax_error(p, line, ...)                                                                 \
 	ctl_diag_add((p)->diag, CTL_DIAG_ERROR, RR_E_CONFIG_SYNTAX, (p)->file, (line), __VA_ARGS__)
 
 static bool is_space(char c)
@@ -209,7 +209,8 @@ static bool block_feed(struct parser *p, const char *s, const char *e)
 			if (rest < end && *rest != '#') {
 				char buf[64];
 				excerpt(buf, sizeof(buf), rest, end);
-				syntax_error(p, p->line, "unexpected '%s' after the '}' closing '%s'", buf,
+				syntax_error(p, p->line,
+					     "unexpected '%s' after the '}' closing '%s'", buf,
 					     p->block ? p->block->raw_key : "?");
 			}
 			block_end(p);
@@ -248,7 +249,8 @@ static char *parse_quoted(struct parser *p, const char **s, const char *e)
 			case 't': out[o++] = '\t'; break;
 			case 'r': out[o++] = '\r'; break;
 			default:
-				syntax_error(p, p->line, "unknown escape '\\%c' in a quoted value "
+				syntax_error(p, p->line,
+					     "unknown escape '\\%c' in a quoted value "
 					     "(known: \\\" \\\\ \\/ \\n \\t \\r)",
 					     isprint((unsigned char)*c) ? *c : '?');
 				free(out);
@@ -287,8 +289,10 @@ static void parse_attr(struct parser *p, const char *ks, const char *ke, const c
 	char key[64];
 	excerpt(key, sizeof(key), ks, ke);
 	if (!p->section) {
-		syntax_error(p, p->line, "'%s: ...' outside a section: attributes go between "
-			     "'NAME {' and '}'", key);
+		syntax_error(p, p->line,
+			     "'%s: ...' outside a section: attributes go between "
+			     "'NAME {' and '}'",
+			     key);
 		return;
 	}
 	while (vs < ve && is_space(*vs))
@@ -313,8 +317,8 @@ static void parse_attr(struct parser *p, const char *ks, const char *ke, const c
 		if (q < ve && *q != '#') {
 			char buf[64];
 			excerpt(buf, sizeof(buf), q, comment_start(q, ve));
-			syntax_error(p, p->line, "unexpected '%s' after the quoted value of '%s'", buf,
-				     key);
+			syntax_error(p, p->line, "unexpected '%s' after the quoted value of '%s'",
+				     buf, key);
 			free(v);
 			return;
 		}
@@ -383,13 +387,16 @@ static void parse_line(struct parser *p, const char *s, const char *e)
 		trim(&rest, &e);
 		if (rest != e) {
 			/* Reported; the section is still opened so that its '}' matches. */
-			syntax_error(p, p->line, "unexpected text after '%.*s {': put each "
-				     "attribute on a line of its own", (int)(we - s), s);
+			syntax_error(p, p->line,
+				     "unexpected text after '%.*s {': put each "
+				     "attribute on a line of its own",
+				     (int)(we - s), s);
 		}
 		if (p->section) {
-			syntax_error(p, p->line, "section '%s' (line %u) is not closed before "
-				     "'%.*s {': missing '}'", p->section->raw_name, p->section->line,
-				     (int)(we - s), s);
+			syntax_error(p, p->line,
+				     "section '%s' (line %u) is not closed before "
+				     "'%.*s {': missing '}'",
+				     p->section->raw_name, p->section->line, (int)(we - s), s);
 		}
 		p->section = add_section(p, s, we);
 		return;
@@ -405,8 +412,10 @@ static void parse_line(struct parser *p, const char *s, const char *e)
 		return;
 	}
 	if (we == e && p->section == NULL) {
-		syntax_error(p, p->line, "expected '%s {' ('{' on the same line as the section "
-			     "name)", found);
+		syntax_error(p, p->line,
+			     "expected '%s {' ('{' on the same line as the section "
+			     "name)",
+			     found);
 		p->pending_name = s;
 		p->pending_len = (size_t)(we - s);
 		return;

@@ -40,9 +40,9 @@ struct ctl_conf_attr {
 };
 
 struct ctl_conf_section {
-	char *name;     /* owned; camelCased section name */
-	char *raw_name; /* owned; as written */
-	unsigned line;  /* line of "NAME {" */
+	char *name;		     /* owned; camelCased section name */
+	char *raw_name;		     /* owned; as written */
+	unsigned line;		     /* line of "NAME {" */
 	struct ctl_conf_attr *attrs; /* owned array, in file order */
 	size_t n_attrs, cap_attrs;
 };

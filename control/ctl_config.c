@@ -11,13 +11,13 @@
 /* Files larger than this are not configuration files. */
 #define CTL_CONFIG_MAX_BYTES (16u << 20)
 
-#define MAX_WORKERS 256u
-#define AMQP_MIN_MAX_FRAME_SIZE 512u /* AMQP 1.0 part 2.7.1, open: max-frame-size */
+#define MAX_WORKERS		 256u
+#define AMQP_MIN_MAX_FRAME_SIZE	 512u	  /* AMQP 1.0 part 2.7.1, open: max-frame-size */
 #define MAX_IDLE_TIMEOUT_SECONDS 4294967u /* idle-time-out is a uint of milliseconds */
 
-#define warn(cfg, line, ...) \
+#define warn(cfg, line, ...)                                                                       \
 	ctl_diag_add(&(cfg)->diag, CTL_DIAG_WARNING, RR_OK, (cfg)->file, (line), __VA_ARGS__)
-#define fail(cfg, code, line, ...) \
+#define fail(cfg, code, line, ...)                                                                 \
 	ctl_diag_add(&(cfg)->diag, CTL_DIAG_ERROR, (code), (cfg)->file, (line), __VA_ARGS__)
 
 const char *ctl_entity_get(const struct ctl_entity *e, unsigned attr)
@@ -71,20 +71,21 @@ static bool check_value(struct ctl_config *cfg, struct ctl_entity *e, unsigned i
 	const char *v = a->value;
 
 	if (ad->type == CTL_T_MAP && !a->block) {
-		fail(cfg, RR_E_CONFIG_VALUE, a->line, "%s: '%s' takes a { } block", sec, a->raw_key);
+		fail(cfg, RR_E_CONFIG_VALUE, a->line, "%s: '%s' takes a { } block", sec,
+		     a->raw_key);
 		return false;
 	}
 	if (ad->type != CTL_T_MAP && a->block) {
-		fail(cfg, RR_E_CONFIG_VALUE, a->line, "%s: '%s' takes a single value, not a { } block",
-		     sec, a->raw_key);
+		fail(cfg, RR_E_CONFIG_VALUE, a->line,
+		     "%s: '%s' takes a single value, not a { } block", sec, a->raw_key);
 		return false;
 	}
 	switch (ad->type) {
 	case CTL_T_INTEGER: {
 		int64_t i;
 		if (ctl_value_integer(v, &i) != RR_OK) {
-			fail(cfg, RR_E_CONFIG_VALUE, a->line, "%s: %s: '%.80s' is not an integer", sec,
-			     a->raw_key, v);
+			fail(cfg, RR_E_CONFIG_VALUE, a->line, "%s: %s: '%.80s' is not an integer",
+			     sec, a->raw_key, v);
 			return false;
 		}
 		break;
@@ -103,8 +104,8 @@ static bool check_value(struct ctl_config *cfg, struct ctl_entity *e, unsigned i
 		const char *tag;
 		if (ctl_value_enum(ad, v, &tag) != RR_OK) {
 			char tags[256];
-			fail(cfg, RR_E_CONFIG_VALUE, a->line, "%s: %s: '%.80s' is not one of: %s", sec,
-			     a->raw_key, v, ctl_attr_tags_text(ad, tags, sizeof(tags)));
+			fail(cfg, RR_E_CONFIG_VALUE, a->line, "%s: %s: '%.80s' is not one of: %s",
+			     sec, a->raw_key, v, ctl_attr_tags_text(ad, tags, sizeof(tags)));
 			return false;
 		}
 		v = tag;
@@ -112,13 +113,13 @@ static bool check_value(struct ctl_config *cfg, struct ctl_entity *e, unsigned i
 	}
 	case CTL_T_PATH:
 		if (!v[0]) {
-			fail(cfg, RR_E_CONFIG_VALUE, a->line, "%s: %s: empty path", sec, a->raw_key);
+			fail(cfg, RR_E_CONFIG_VALUE, a->line, "%s: %s: empty path", sec,
+			     a->raw_key);
 			return false;
 		}
 		break;
 	case CTL_T_STRING:
-	case CTL_T_MAP:
-		break;
+	case CTL_T_MAP: break;
 	}
 	e->values[idx] = v;
 	e->lines[idx] = a->line;
@@ -136,9 +137,11 @@ static void check_section(struct ctl_config *cfg, const struct ctl_conf_section 
 	if (def->flags & CTL_E_SINGLETON) {
 		for (size_t i = 0; i < cfg->n_entities; i++) {
 			if (cfg->entities[i].type == type) {
-				fail(cfg, RR_E_CONFIG_VALUE, s->line,
-				     "a second '%s' section (the first is at line %u): there can be "
-				     "only one", def->name, cfg->entities[i].section->line);
+				fail(
+				    cfg, RR_E_CONFIG_VALUE, s->line,
+				    "a second '%s' section (the first is at line %u): there can be "
+				    "only one",
+				    def->name, cfg->entities[i].section->line);
 				return;
 			}
 		}
@@ -167,29 +170,35 @@ static void check_section(struct ctl_config *cfg, const struct ctl_conf_section 
 		bool old_name = false;
 		int idx = ctl_schema_find_attr(def, a->key, &old_name);
 		if (idx < 0) {
-			warn(cfg, a->line, "%s: unknown attribute '%s' (ignored)", def->name, a->raw_key);
+			warn(cfg, a->line, "%s: unknown attribute '%s' (ignored)", def->name,
+			     a->raw_key);
 			continue;
 		}
 		const struct ctl_attr_def *ad = &def->attrs[idx];
 		if (ad->flags & CTL_A_STATUS) {
-			warn(cfg, a->line, "%s: '%s' is a read-only status attribute, not a setting "
-			     "(ignored)", def->name, a->raw_key);
+			warn(cfg, a->line,
+			     "%s: '%s' is a read-only status attribute, not a setting "
+			     "(ignored)",
+			     def->name, a->raw_key);
 			continue;
 		}
 		if (old_name)
-			warn(cfg, a->line, "%s: '%s' is deprecated, use '%s'", def->name, a->raw_key,
-			     ad->name);
+			warn(cfg, a->line, "%s: '%s' is deprecated, use '%s'", def->name,
+			     a->raw_key, ad->name);
 		else if (ad->flags & CTL_A_DEPRECATED)
 			warn(cfg, a->line, "%s: '%s' is deprecated", def->name, a->raw_key);
 		if (e->values[idx]) {
 			if (by_old_name[idx] != old_name) {
 				fail(cfg, RR_E_CONFIG_VALUE, a->line,
 				     "%s: both '%s' and '%s' are given (line %u): give only '%s'",
-				     def->name, ad->deprecated_name, ad->name, e->lines[idx], ad->name);
+				     def->name, ad->deprecated_name, ad->name, e->lines[idx],
+				     ad->name);
 				continue;
 			}
-			warn(cfg, a->line, "%s: '%s' is given again (first at line %u); this value is "
-			     "used", def->name, a->raw_key, e->lines[idx]);
+			warn(cfg, a->line,
+			     "%s: '%s' is given again (first at line %u); this value is "
+			     "used",
+			     def->name, a->raw_key, e->lines[idx]);
 		}
 		if (check_value(cfg, e, (unsigned)idx, a))
 			by_old_name[idx] = old_name;
@@ -256,7 +265,8 @@ static void load_dataplane(struct ctl_config *cfg, const struct ctl_entity *e)
 	if (!ctl_config_have_driver(cfg->dataplane.driver))
 		fail(cfg, RR_E_CONFIG_UNSUPPORTED, ctl_entity_line(e, CTL_DATAPLANE_DRIVER),
 		     "dataplane: driver '%s': this rpcrouterd was built without it (DPDK not "
-		     "found; build with meson -Ddriver_dpdk=enabled)", driver);
+		     "found; build with meson -Ddriver_dpdk=enabled)",
+		     driver);
 	uint32_t workers = 0;
 	if (e->values[CTL_DATAPLANE_WORKERS] &&
 	    get_ranged(cfg, e, CTL_DATAPLANE_WORKERS, 1, MAX_WORKERS, "", &workers))
@@ -273,14 +283,22 @@ struct endpoint_attrs {
 	unsigned host, port, role, sasl_mechanisms, ssl_profile, max_frame_size, idle_timeout;
 };
 static const struct endpoint_attrs listener_attrs = {
-	CTL_LISTENER_HOST,         CTL_LISTENER_PORT,        CTL_LISTENER_ROLE,
-	CTL_LISTENER_SASL_MECHANISMS, CTL_LISTENER_SSL_PROFILE, CTL_LISTENER_MAX_FRAME_SIZE,
-	CTL_LISTENER_IDLE_TIMEOUT_SECONDS,
+    CTL_LISTENER_HOST,
+    CTL_LISTENER_PORT,
+    CTL_LISTENER_ROLE,
+    CTL_LISTENER_SASL_MECHANISMS,
+    CTL_LISTENER_SSL_PROFILE,
+    CTL_LISTENER_MAX_FRAME_SIZE,
+    CTL_LISTENER_IDLE_TIMEOUT_SECONDS,
 };
 static const struct endpoint_attrs connector_attrs = {
-	CTL_CONNECTOR_HOST,          CTL_CONNECTOR_PORT,        CTL_CONNECTOR_ROLE,
-	CTL_CONNECTOR_SASL_MECHANISMS, CTL_CONNECTOR_SSL_PROFILE, CTL_CONNECTOR_MAX_FRAME_SIZE,
-	CTL_CONNECTOR_IDLE_TIMEOUT_SECONDS,
+    CTL_CONNECTOR_HOST,
+    CTL_CONNECTOR_PORT,
+    CTL_CONNECTOR_ROLE,
+    CTL_CONNECTOR_SASL_MECHANISMS,
+    CTL_CONNECTOR_SSL_PROFILE,
+    CTL_CONNECTOR_MAX_FRAME_SIZE,
+    CTL_CONNECTOR_IDLE_TIMEOUT_SECONDS,
 };
 
 static bool load_endpoint(struct ctl_config *cfg, const struct ctl_entity *e,
@@ -375,7 +393,7 @@ static void check_prefix_pattern(struct ctl_config *cfg, const struct ctl_entity
 /* log enable: "none", or levels with an optional '+', comma-separated. */
 static void check_log_enable(struct ctl_config *cfg, const struct ctl_entity *e)
 {
-	static const char *const levels[] = {"trace", "debug",    "info", "notice",
+	static const char *const levels[] = {"trace",	"debug", "info",     "notice",
 					     "warning", "error", "critical", NULL};
 	const char *v = e->values[CTL_LOG_ENABLE];
 	if (!v || strcmp(v, "none") == 0)
@@ -399,10 +417,11 @@ static void check_log_enable(struct ctl_config *cfg, const struct ctl_entity *e)
 		for (unsigned i = 0; levels[i] && !known; i++)
 			known = strlen(levels[i]) == n && strncasecmp(item, levels[i], n) == 0;
 		if (!known) {
-			fail(cfg, RR_E_CONFIG_VALUE, e->lines[CTL_LOG_ENABLE],
-			     "log: enable '%.80s': '%.*s' is not a log level (trace, debug, info, "
-			     "notice, warning, error, critical, each with an optional '+'; or none)",
-			     v, (int)n, item);
+			fail(
+			    cfg, RR_E_CONFIG_VALUE, e->lines[CTL_LOG_ENABLE],
+			    "log: enable '%.80s': '%.*s' is not a log level (trace, debug, info, "
+			    "notice, warning, error, critical, each with an optional '+'; or none)",
+			    v, (int)n, item);
 			return;
 		}
 	}
@@ -436,7 +455,8 @@ static void check_supported(struct ctl_config *cfg, const struct ctl_endpoint *e
 
 	if (ep->ssl_profile)
 		fail(cfg, RR_E_CONFIG_UNSUPPORTED,
-		     ctl_entity_line(e, listener ? CTL_LISTENER_SSL_PROFILE : CTL_CONNECTOR_SSL_PROFILE),
+		     ctl_entity_line(e, listener ? CTL_LISTENER_SSL_PROFILE
+						 : CTL_CONNECTOR_SSL_PROFILE),
 		     "%s %s: sslProfile '%.80s' asks for TLS, which rpcrouterd cannot serve yet",
 		     what, addr, ep->ssl_profile);
 	if (!is_anonymous_only(ep->sasl_mechanisms, bad, sizeof(bad)))
@@ -450,24 +470,31 @@ static void check_supported(struct ctl_config *cfg, const struct ctl_endpoint *e
 			fail(cfg, RR_E_CONFIG_UNSUPPORTED,
 			     ctl_entity_line(e, CTL_CONNECTOR_SASL_USERNAME),
 			     "connector %s: saslUsername needs SASL authentication, which "
-			     "rpcrouterd cannot do yet (only ANONYMOUS)", addr);
+			     "rpcrouterd cannot do yet (only ANONYMOUS)",
+			     addr);
 		return;
 	}
 	if (ep->require_ssl)
 		fail(cfg, RR_E_CONFIG_UNSUPPORTED, ctl_entity_line(e, CTL_LISTENER_REQUIRE_SSL),
-		     "listener %s: requireSsl asks for TLS, which rpcrouterd cannot serve yet", addr);
+		     "listener %s: requireSsl asks for TLS, which rpcrouterd cannot serve yet",
+		     addr);
 	if (ep->require_encryption)
-		fail(cfg, RR_E_CONFIG_UNSUPPORTED, ctl_entity_line(e, CTL_LISTENER_REQUIRE_ENCRYPTION),
-		     "listener %s: requireEncryption asks for TLS, which rpcrouterd cannot serve yet",
+		fail(cfg, RR_E_CONFIG_UNSUPPORTED,
+		     ctl_entity_line(e, CTL_LISTENER_REQUIRE_ENCRYPTION),
+		     "listener %s: requireEncryption asks for TLS, which rpcrouterd cannot serve "
+		     "yet",
 		     addr);
 	if (ep->authenticate_peer)
-		fail(cfg, RR_E_CONFIG_UNSUPPORTED, ctl_entity_line(e, CTL_LISTENER_AUTHENTICATE_PEER),
+		fail(cfg, RR_E_CONFIG_UNSUPPORTED,
+		     ctl_entity_line(e, CTL_LISTENER_AUTHENTICATE_PEER),
 		     "listener %s: authenticatePeer needs SASL authentication, which rpcrouterd "
-		     "cannot do yet (only ANONYMOUS)", addr);
+		     "cannot do yet (only ANONYMOUS)",
+		     addr);
 	if (e->values[CTL_LISTENER_SASL_PLUGIN])
 		fail(cfg, RR_E_CONFIG_UNSUPPORTED, ctl_entity_line(e, CTL_LISTENER_SASL_PLUGIN),
 		     "listener %s: saslPlugin needs an authentication service, which rpcrouterd "
-		     "cannot use yet", addr);
+		     "cannot use yet",
+		     addr);
 	if (get_bool(e, CTL_LISTENER_HTTP))
 		fail(cfg, RR_E_CONFIG_UNSUPPORTED, ctl_entity_line(e, CTL_LISTENER_HTTP),
 		     "listener %s: http (HTTP and WebSockets) is not served yet", addr);
@@ -532,7 +559,8 @@ static enum rr_err load(struct ctl_config *cfg, const char *text, size_t len)
 		}
 	}
 	if (!cfg->dataplane.workers)
-		cfg->dataplane.workers = cfg->router.worker_threads ? cfg->router.worker_threads : 1;
+		cfg->dataplane.workers =
+		    cfg->router.worker_threads ? cfg->router.worker_threads : 1;
 	if (cfg->diag.n_errors)
 		return cfg->diag.first_error;
 

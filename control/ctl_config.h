@@ -40,8 +40,8 @@ extern const char ctl_config_default_text[];
 /* One known section, checked against the schema. */
 struct ctl_entity {
 	enum ctl_entity_type type;
-	const struct ctl_entity_def *def;         /* &ctl_schema_entities[type] */
-	const struct ctl_conf_section *section;   /* borrowed from ctl_config.conf */
+	const struct ctl_entity_def *def;	/* &ctl_schema_entities[type] */
+	const struct ctl_conf_section *section; /* borrowed from ctl_config.conf */
 	const char **values; /* owned array of def->n_attrs: each NULL (not given) or
 			      * borrowed (the value's text in conf, or a schema enum tag) */
 	unsigned *lines;     /* owned array of def->n_attrs: line of each given value */
@@ -60,46 +60,46 @@ enum ctl_driver {
 };
 
 struct ctl_router {
-	const char *mode;        /* "standalone", "interior" or "edge" */
-	const char *id;          /* NULL when not given */
+	const char *mode;	 /* "standalone", "interior" or "edge" */
+	const char *id;		 /* NULL when not given */
 	unsigned worker_threads; /* 0 when not given */
 };
 
 struct ctl_dataplane {
 	enum ctl_driver driver;
-	unsigned workers;        /* 1-256 */
+	unsigned workers; /* 1-256 */
 	bool hugepages;
 };
 
 /* A listener or a connector. */
 struct ctl_endpoint {
 	const struct ctl_entity *entity;
-	const char *host;            /* "" (listener: every interface) or a name or literal */
-	uint16_t port;               /* listener: 0 lets the kernel choose */
-	const char *role;            /* normal, inter-router, route-container, edge */
+	const char *host;	     /* "" (listener: every interface) or a name or literal */
+	uint16_t port;		     /* listener: 0 lets the kernel choose */
+	const char *role;	     /* normal, inter-router, route-container, edge */
 	const char *sasl_mechanisms; /* as given, NULL when not given */
 	const char *ssl_profile;     /* NULL when not given */
-	bool authenticate_peer;      /* listener */
-	bool require_ssl;            /* listener */
+	bool authenticate_peer;	     /* listener */
+	bool require_ssl;	     /* listener */
 	bool require_encryption;     /* listener */
 	uint32_t max_frame_size;     /* bytes, >= 512 */
 	uint32_t idle_timeout_seconds;
-	unsigned line;               /* line of the section */
+	unsigned line; /* line of the section */
 };
 
 struct ctl_config {
-	const char *file;        /* name used in messages: the path, or CTL_CONFIG_DEFAULT_NAME */
-	char *file_owned;        /* owned copy behind `file` */
-	struct ctl_conf conf;    /* the parsed text */
+	const char *file;     /* name used in messages: the path, or CTL_CONFIG_DEFAULT_NAME */
+	char *file_owned;     /* owned copy behind `file` */
+	struct ctl_conf conf; /* the parsed text */
 	struct ctl_entity *entities; /* owned: every known section, in file order */
 	size_t n_entities;
 	struct ctl_router router;
 	struct ctl_dataplane dataplane;
-	struct ctl_endpoint *listeners;  /* owned, in file order */
+	struct ctl_endpoint *listeners; /* owned, in file order */
 	size_t n_listeners;
 	struct ctl_endpoint *connectors; /* owned, in file order */
 	size_t n_connectors;
-	struct ctl_diag diag;    /* every warning and error of the load */
+	struct ctl_diag diag; /* every warning and error of the load */
 };
 
 /* Load from text / from a file / the embedded default into `cfg` (any

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ctl_diag_add(struct ctl_diag *d, enum ctl_diag_level level, enum rr_err code,
-		  const char *file, unsigned line, const char *fmt, ...)
+void ctl_diag_add(struct ctl_diag *d, enum ctl_diag_level level, enum rr_err code, const char *file,
+		  unsigned line, const char *fmt, ...)
 {
 	if (level == CTL_DIAG_ERROR) {
 		d->n_errors++;
@@ -30,7 +30,7 @@ void ctl_diag_add(struct ctl_diag *d, enum ctl_diag_level level, enum rr_err cod
 	if (n < 0)
 		return;
 	d->v[d->n++] = (struct ctl_diag_entry){
-		.level = level, .code = code, .file = file, .line = line, .text = text};
+	    .level = level, .code = code, .file = file, .line = line, .text = text};
 }
 
 const char *ctl_diag_format(const struct ctl_diag_entry *e, char *buf, size_t size)

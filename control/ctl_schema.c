@@ -62,8 +62,8 @@ enum rr_err ctl_value_boolean(const char *text, bool *out)
 		const char *word;
 		bool value;
 	} words[] = {
-		{"yes", true}, {"true", true},   {"on", true},
-		{"no", false}, {"false", false}, {"off", false},
+	    {"yes", true}, {"true", true},   {"on", true},
+	    {"no", false}, {"false", false}, {"off", false},
 	};
 	for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		if (strcasecmp(text, words[i].word) == 0) {

@@ -30,31 +30,32 @@ enum ctl_attr_type {
 };
 
 /* ctl_attr_def.flags */
-#define CTL_A_REQUIRED   0x1u /* the section is invalid without it */
+#define CTL_A_REQUIRED	 0x1u /* the section is invalid without it */
 #define CTL_A_DEPRECATED 0x2u /* accepted with a warning, no replacement */
-#define CTL_A_STATUS     0x4u /* a statistic or status: read-only, not a setting */
-#define CTL_A_SECRET     0x8u /* never print its value (passwords) */
+#define CTL_A_STATUS	 0x4u /* a statistic or status: read-only, not a setting */
+#define CTL_A_SECRET	 0x8u /* never print its value (passwords) */
 
 struct ctl_attr_def {
-	const char *name;            /* camelCase, as in qdrouter.json */
+	const char *name;	     /* camelCase, as in qdrouter.json */
 	const char *deprecated_name; /* older spelling still accepted, or NULL */
 	enum ctl_attr_type type;
-	const char *const *tags;     /* CTL_T_ENUM: NULL-terminated tags; else NULL */
-	const char *default_value;   /* as text; NULL when there is none */
-	unsigned flags;              /* CTL_A_* */
+	const char *const *tags;   /* CTL_T_ENUM: NULL-terminated tags; else NULL */
+	const char *default_value; /* as text; NULL when there is none */
+	unsigned flags;		   /* CTL_A_* */
 };
 
 /* ctl_entity_def.flags */
-#define CTL_E_SINGLETON  0x1u /* at most one section of this kind */
+#define CTL_E_SINGLETON	 0x1u /* at most one section of this kind */
 #define CTL_E_DEPRECATED 0x2u
-#define CTL_E_RPCROUTER  0x4u /* rpcrouter's own section, not qdrouterd's */
+#define CTL_E_RPCROUTER	 0x4u /* rpcrouter's own section, not qdrouterd's */
 
 struct ctl_entity_def {
-	const char *name;      /* section name in a configuration file: "address" */
-	const char *long_name; /* management type: "org.apache.qpid.dispatch.router.config.address" */
+	const char *name; /* section name in a configuration file: "address" */
+	const char
+	    *long_name; /* management type: "org.apache.qpid.dispatch.router.config.address" */
 	const struct ctl_attr_def *attrs; /* indexed by enum ctl_attr_<name> */
 	unsigned n_attrs;
-	unsigned flags;        /* CTL_E_* */
+	unsigned flags; /* CTL_E_* */
 };
 
 /* Indexed by enum ctl_entity_type. */

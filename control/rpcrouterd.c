@@ -47,11 +47,11 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check", no_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check", no_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'v'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_file = NULL;
 	int check_only = 0, opt;
@@ -62,9 +62,7 @@ int main(int argc, char **argv)
 		case 'C': check_only = 1; break;
 		case 'h': usage(stdout); return EXIT_SUCCESS;
 		case 'v': printf("rpcrouterd " RR_VERSION "\n"); return EXIT_SUCCESS;
-		default:
-			fprintf(stderr, "Try 'rpcrouterd --help'.\n");
-			return EXIT_USAGE;
+		default: fprintf(stderr, "Try 'rpcrouterd --help'.\n"); return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
@@ -74,8 +72,8 @@ int main(int argc, char **argv)
 	}
 
 	struct ctl_config cfg;
-	enum rr_err err = config_file ? ctl_config_load_file(&cfg, config_file)
-				      : ctl_config_load_default(&cfg);
+	enum rr_err err =
+	    config_file ? ctl_config_load_file(&cfg, config_file) : ctl_config_load_default(&cfg);
 	fflush(stdout);
 	ctl_diag_print(&cfg.diag, stderr);
 	if (err != RR_OK) {
@@ -86,7 +84,8 @@ int main(int argc, char **argv)
 	}
 	if (check_only) {
 		printf("rpcrouterd " RR_VERSION ": %s: configuration OK (%zu sections, %zu "
-		       "warning%s)\n", cfg.file, cfg.conf.n_sections, cfg.diag.n_warnings,
+		       "warning%s)\n",
+		       cfg.file, cfg.conf.n_sections, cfg.diag.n_warnings,
 		       cfg.diag.n_warnings == 1 ? "" : "s");
 		ctl_config_free(&cfg);
 		return EXIT_SUCCESS;
