@@ -62,8 +62,7 @@ struct amqp_code_info {
 	uint8_t type;     /* enum amqp_type; AMQP_TYPE_INVALID for reserved */
 	uint8_t category; /* enum amqp_category */
 	uint8_t width;    /* fixed: value bytes; others: size/count field bytes */
-	uint8_t unused;   /* 4 bytes: one aligned load per lookup */
-} __attribute__((aligned(4)));
+} __attribute__((aligned(4))); /* 4 bytes: one aligned load per lookup */
 extern const struct amqp_code_info amqp_code_table[256];
 
 /* The two descriptor forms (part 1.5): numeric descriptors carry their

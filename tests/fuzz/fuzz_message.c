@@ -4,9 +4,13 @@
  * rewritten with amqp_encode_annotations the way the router does (header,
  * delivery-annotations, new message-annotations, the untouched rest) and
  * the result re-scanned: it must scan, with the same header, properties and
- * body bytes, and the added annotations present.
+ * body bytes, and the added annotations present. amqp_route_scan (the
+ * router's fast path) must give the same result as amqp_message_scan, on
+ * the chain and on the contiguous copy, and its annotation walk the same
+ * entries and errors as amqp_iter.
  * Input: split header (fuzz_common.h), then the encoded message. */
 #include "fuzz_common.h"
+#include "amqp_route.h"
 
 #include <string.h>
 
@@ -161,6 +165,83 @@ static void fuzz_rewrite(const struct amqp_message_view *m, bool ma_clean, uint8
 	free(out);
 }
 
+static bool fuzz_ref_same(const struct amqp_ref *a, const struct amqp_value *v)
+{
+	struct amqp_ref b;
+	amqp_ref_from_value(&b, v);
+	return a->type == b.type && a->code == b.code && fuzz_bytes_same(&a->bytes, &b.bytes);
+}
+
+/* amqp_route_scan against the full scan's result e and view m. */
+static void fuzz_check_route(const struct fuzz_chain *ch, enum rr_err e,
+			     const struct amqp_message_view *m)
+{
+	struct amqp_cursor c;
+	struct amqp_route_info r;
+	struct amqp_diag d = {RR_OK, 0, NULL, NULL};
+	amqp_cur_init(&c, ch->segs, ch->nsegs);
+	memset(&r, 0xbe, sizeof r);
+	enum rr_err er = amqp_route_scan(&c, &r, &d);
+	FUZZ_CHECK(er == e, "route scan gave %s, full scan %s", rr_errname(er), rr_errname(e));
+	if (e != RR_OK) {
+		FUZZ_CHECK(amqp_cur_left(&c) == ch->len, "route scan moved the cursor on error");
+		return;
+	}
+	FUZZ_CHECK(amqp_cur_left(&c) == 0 && r.len == m->len, "route scan length");
+	FUZZ_CHECK(r.sections == m->sections, "route sections 0x%x != 0x%x", r.sections, m->sections);
+	fuzz_composite_check_equal(&amqp_header_desc, &r.header, &m->header);
+	FUZZ_CHECK(fuzz_ref_same(&r.to, &m->properties.to), "route to");
+	FUZZ_CHECK(fuzz_ref_same(&r.reply_to, &m->properties.reply_to), "route reply-to");
+	FUZZ_CHECK(fuzz_ref_same(&r.correlation_id, &m->properties.correlation_id), "route correlation-id");
+	FUZZ_CHECK(fuzz_ref_same(&r.message_id, &m->properties.message_id), "route message-id");
+	FUZZ_CHECK(r.has_absolute_expiry_time ==
+			   ((m->properties.present & AMQP_PROPERTIES_HAS_ABSOLUTE_EXPIRY_TIME) != 0) &&
+		   (!r.has_absolute_expiry_time ||
+		    r.absolute_expiry_time == m->properties.absolute_expiry_time),
+		   "route absolute-expiry-time");
+	FUZZ_CHECK(r.has_creation_time == ((m->properties.present & AMQP_PROPERTIES_HAS_CREATION_TIME) != 0) &&
+			   (!r.has_creation_time || r.creation_time == m->properties.creation_time),
+		   "route creation-time");
+	FUZZ_CHECK(fuzz_bytes_same(&r.body, &m->body) && r.body_sections == m->body_sections, "route body");
+	FUZZ_CHECK(fuzz_bytes_same(&r.after_annotations, &m->after_annotations), "route after_annotations");
+
+	/* The annotation walk: the same entries, and the same first error. */
+	bool have = m->message_annotations.type == AMQP_TYPE_MAP;
+	FUZZ_CHECK(r.annotations_count == (have ? m->message_annotations.count : 0), "route annotations count");
+	struct amqp_ann_iter a;
+	struct amqp_iter it;
+	amqp_ann_iter_init(&a, &r);
+	if (have)
+		amqp_iter_init(&it, &m->message_annotations, NULL);
+	for (unsigned guard = 0; guard < 100000; guard++) {
+		struct amqp_ref k, v;
+		struct amqp_value kv, vv;
+		enum rr_err ea = amqp_ann_next(&a, &k, &v, NULL);
+		if (!have) {
+			FUZZ_CHECK(ea == RR_END, "annotations walk without a map: %s", rr_errname(ea));
+			return;
+		}
+		enum rr_err e1 = amqp_iter_next(&it, &kv, NULL);
+		if (e1 != RR_OK) {
+			FUZZ_CHECK(ea == e1, "annotation walk %s, iterator %s", rr_errname(ea), rr_errname(e1));
+			return;
+		}
+		if (kv.type != AMQP_TYPE_SYMBOL && kv.type != AMQP_TYPE_ULONG) {
+			FUZZ_CHECK(ea == RR_E_WRONG_TYPE, "annotation key type: %s", rr_errname(ea));
+			return;
+		}
+		enum rr_err e2 = amqp_iter_next(&it, &vv, NULL);
+		if (e2 != RR_OK) {
+			FUZZ_CHECK(ea == (e2 == RR_END ? RR_E_ODD_MAP : e2), "annotation value: %s vs %s",
+				   rr_errname(ea), rr_errname(e2));
+			return;
+		}
+		FUZZ_CHECK(ea == RR_OK && fuzz_ref_same(&k, &kv) && fuzz_ref_same(&v, &vv),
+			   "annotation entry differs (%s)", rr_errname(ea));
+	}
+	FUZZ_CHECK(false, "annotation walk did not end");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_chain ch, flat;
@@ -172,6 +253,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum rr_err e = fuzz_scan(&ch, &m);
 	enum rr_err e2 = fuzz_scan(&flat, &n);
 	FUZZ_CHECK(e == e2, "chain gave %s, contiguous gave %s", rr_errname(e), rr_errname(e2));
+	fuzz_check_route(&ch, e, &m);
+	fuzz_check_route(&flat, e2, &n);
 	if (e == RR_OK) {
 		fuzz_check_same_view(&m, &n);
 		bool ma_clean = true;
