@@ -36,6 +36,8 @@ static bool amqp_field_accepts(const struct amqp_field_desc *f, const struct amq
 {
 	if (f->kind == AMQP_FK_VALUE && f->prim == AMQP_TYPE_INVALID)
 		return true; /* '*': any type; the archetype is checked by users */
+	if (v->described != 0)
+		return false; /* a described value is another type (part 1.2) */
 	if (f->multiple && v->type == AMQP_TYPE_ARRAY)
 		return v->elem_type == f->prim; /* part 1.3: multiple = array */
 	return v->type == f->prim;
@@ -55,7 +57,15 @@ static enum rr_err amqp_field_store(const struct amqp_field_desc *f, const struc
 	case AMQP_FK_ULONG: *FIELD_PTR(out, f, uint64_t) = v->u.u; break;
 	case AMQP_FK_TIMESTAMP: *FIELD_PTR(out, f, int64_t) = v->u.i; break;
 	case AMQP_FK_BYTES: *FIELD_PTR(out, f, struct amqp_bytes) = v->bytes; break;
-	case AMQP_FK_VALUE: *FIELD_PTR(out, f, struct amqp_value) = *v; break;
+	case AMQP_FK_VALUE: {
+		/* Nested values are checked now, not when someone walks them;
+		 * reported at the field, as the generated decoders do. */
+		enum rr_err e = amqp_value_validate(v, NULL);
+		if (AMQP_UNLIKELY(e != RR_OK))
+			return amqp_diag_set(d, e, v->pos, NULL, f->name);
+		*FIELD_PTR(out, f, struct amqp_value) = *v;
+		break;
+	}
 	case AMQP_FK_COMPOSITE: {
 		/* Nesting is bounded by the spec's types (error inside detach),
 		 * not by the input: this recursion cannot be driven deeper. */
@@ -75,6 +85,9 @@ enum rr_err amqp_composite_decode_value(const struct amqp_composite_desc *desc,
 		return amqp_diag_set(d, v->descriptor == AMQP_DESC_NONE ? RR_E_NOT_DESCRIBED
 									: RR_E_WRONG_DESCRIPTOR,
 				     v->pos, desc->name, NULL);
+	/* A composite is a described list, not a described described value. */
+	if (AMQP_UNLIKELY(v->described != 1))
+		return amqp_diag_set(d, RR_E_WRONG_DESCRIPTOR, v->pos, desc->name, NULL);
 	if (AMQP_UNLIKELY(v->type != AMQP_TYPE_LIST))
 		return amqp_diag_set(d, RR_E_NOT_DESCRIBED, v->pos, desc->name, NULL);
 	if (AMQP_LIKELY(amqp_bytes_contiguous(&v->bytes))) {
@@ -131,6 +144,7 @@ enum rr_err amqp_composite_decode(const struct amqp_composite_desc *desc, struct
 {
 	struct amqp_value v;
 	const struct amqp_cursor start = *c;
+	v.pos = amqp_cur_pos(c);
 	enum rr_err e = amqp_decode_value(c, &v, d);
 	if (e == RR_OK)
 		e = amqp_composite_decode_value(desc, &v, out, d);

@@ -80,7 +80,8 @@ static inline enum rr_err amqp_composite_decode_matched(const struct amqp_compos
 							 struct amqp_diag *d)
 {
 	enum rr_err e = AMQP_TRY_SLOW;
-	if (AMQP_LIKELY(v->type == AMQP_TYPE_LIST && amqp_bytes_contiguous(&v->bytes)))
+	if (AMQP_LIKELY(v->type == AMQP_TYPE_LIST && v->described == 1 &&
+			amqp_bytes_contiguous(&v->bytes)))
 		e = desc->decode_flat(v, out, d);
 	return e == AMQP_TRY_SLOW ? amqp_composite_decode_value(desc, v, out, d) : e;
 }

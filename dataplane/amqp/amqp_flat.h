@@ -202,12 +202,14 @@ static AMQP_INLINE enum rr_err amqp_flat_value(const uint8_t **pp, const uint8_t
 	FLAT_NEED(1);
 	uint8_t code = *p++;
 	v->descriptor = AMQP_DESC_NONE;
+	v->described = 0;
 	if (code == 0x00) {
 		/* The common descriptor form, 0x00 smallulong code (what every
 		 * performative and section uses); others take the cursor path. */
 		if (AMQP_UNLIKELY(end - p < 3 || p[0] != 0x53 || p[2] == 0x00))
 			return AMQP_TRY_SLOW; /* short forms (0x44) too */
 		v->descriptor = p[1];
+		v->described = 1;
 		code = p[2];
 		p += 3;
 	}
@@ -374,10 +376,14 @@ static AMQP_INLINE enum rr_err amqp_flat_any(const uint8_t **pp, const uint8_t *
 	*pp = p;
 	if (out->type == AMQP_TYPE_NULL)
 		return AMQP_FLAT_NULL;
-	if (prim == AMQP_TYPE_INVALID || out->type == prim ||
-	    (multiple && out->type == AMQP_TYPE_ARRAY && out->elem_type == prim))
-		return RR_OK;
-	return RR_E_WRONG_TYPE;
+	/* A typed field holds a plain value of its type (a described one is
+	 * another type, part 1.2); '*' fields take described values. */
+	if (!(prim == AMQP_TYPE_INVALID ||
+	      (out->described == 0 &&
+	       (out->type == prim || (multiple && out->type == AMQP_TYPE_ARRAY && out->elem_type == prim)))))
+		return RR_E_WRONG_TYPE;
+	/* Nested values are checked now, not when someone walks them. */
+	return out->type >= AMQP_TYPE_LIST ? amqp_value_validate(out, NULL) : RR_OK;
 }
 
 /* Skip count well-formed values (extra list elements). */

@@ -78,7 +78,9 @@ enum rr_err amqp_message_scan(struct amqp_cursor *c, struct amqp_message_view *m
 		if (AMQP_UNLIKELY(e != RR_OK))
 			break;
 		const struct amqp_section_info *info = amqp_section_info_of(s->descriptor);
-		if (AMQP_UNLIKELY(info == NULL ||
+		/* A section is its type described once (part 3.2), not a
+		 * described value that is itself described. */
+		if (AMQP_UNLIKELY(info == NULL || s->described != 1 ||
 				  (info->want != AMQP_TYPE_INVALID && s->type != info->want))) {
 			e = amqp_diag_set(d, RR_E_BAD_SECTION, s->pos, "message", "section");
 			break;
@@ -148,6 +150,12 @@ enum rr_err amqp_message_scan(struct amqp_cursor *c, struct amqp_message_view *m
 	if (!(m->sections & AMQP_SEC_FOOTER))
 		amqp_value_set_null(&m->footer);
 	m->len = amqp_cur_pos(c) - m->pos;
+	/* Views hold 32-bit lengths: a message of 4 GiB or more is refused
+	 * rather than described wrongly. */
+	if (AMQP_UNLIKELY(m->len > UINT32_MAX)) {
+		*c = start;
+		return amqp_diag_set(d, RR_E_TOO_LARGE, m->pos, "message", NULL);
+	}
 	if (m->sections & AMQP_SEC_BODY)
 		amqp_cur_take(&body_start, (uint32_t)(body_end - amqp_cur_pos(&body_start)), &m->body);
 	else

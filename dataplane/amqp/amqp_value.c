@@ -221,6 +221,7 @@ static enum rr_err amqp_decode_value_slow(struct amqp_cursor *c, struct amqp_val
 	enum rr_err e;
 
 	v->descriptor = AMQP_DESC_NONE;
+	v->described = 0;
 	if (AMQP_UNLIKELY(amqp_cur_left(c) < 1))
 		return RR_E_TRUNCATED;
 	uint8_t code = amqp_cur_u8(c);
@@ -236,6 +237,7 @@ static enum rr_err amqp_decode_value_slow(struct amqp_cursor *c, struct amqp_val
 			v->descriptor = desc;
 			v->sym_descriptor = sym;
 		}
+		v->described = (uint8_t)(depth + 1);
 		if (amqp_cur_left(c) < 1)
 			return RR_E_TRUNCATED;
 		code = amqp_cur_u8(c);
@@ -243,6 +245,9 @@ static enum rr_err amqp_decode_value_slow(struct amqp_cursor *c, struct amqp_val
 	e = amqp_decode_body(c, code, v);
 	if (AMQP_UNLIKELY(e != RR_OK))
 		return e;
+	/* A 4 GiB body plus its header does not fit a view. */
+	if (AMQP_UNLIKELY(amqp_cur_pos(c) - pos > UINT32_MAX))
+		return RR_E_TOO_LARGE;
 	struct amqp_cursor r = start;
 	amqp_cur_take(&r, (uint32_t)(amqp_cur_pos(c) - pos), &v->raw);
 	return RR_OK;
@@ -265,9 +270,11 @@ enum rr_err amqp_iter_init(struct amqp_iter *it, const struct amqp_value *v, str
 {
 	if (v->type != AMQP_TYPE_LIST && v->type != AMQP_TYPE_MAP && v->type != AMQP_TYPE_ARRAY)
 		return amqp_diag_set(d, RR_E_WRONG_TYPE, v->pos, NULL, NULL);
-	/* Element positions are approximate for diagnostics: they count from
-	 * the start of the value's bytes, not its header. */
-	amqp_cur_from_bytes(&it->cur, &v->bytes, v->pos + (v->raw.len - v->bytes.len));
+	/* Element positions (diagnostics) count from where the elements start;
+	 * an array element has no raw encoding of its own, so its header
+	 * length is unknown here and its elements are placed at its start. */
+	uint64_t hdr = v->raw.len >= v->bytes.len ? v->raw.len - v->bytes.len : 0;
+	amqp_cur_from_bytes(&it->cur, &v->bytes, v->pos + hdr);
 	it->remaining = v->count;
 	if (v->type == AMQP_TYPE_ARRAY) {
 		it->elem_code = v->elem_code;
@@ -308,6 +315,36 @@ enum rr_err amqp_iter_next_general(struct amqp_iter *it, struct amqp_value *out,
 	 * standalone encoding to point at: re-encode from the fields. */
 	out->raw = amqp_bytes_of(NULL, 0);
 	it->remaining--;
+	return RR_OK;
+}
+
+enum rr_err amqp_value_validate(const struct amqp_value *v, struct amqp_diag *d)
+{
+	struct amqp_iter stack[AMQP_MAX_VALIDATE_DEPTH];
+	int top = 0;
+	enum rr_err e;
+	uint64_t budget = 4 * (uint64_t)v->bytes.len + AMQP_MAX_ZERO_WIDTH_ARRAY + 1024;
+
+	if (v->type != AMQP_TYPE_LIST && v->type != AMQP_TYPE_MAP && v->type != AMQP_TYPE_ARRAY)
+		return RR_OK;
+	amqp_iter_init(&stack[0], v, d);
+	while (top >= 0) {
+		struct amqp_value ev;
+		if (AMQP_UNLIKELY(budget-- == 0))
+			return amqp_diag_set(d, RR_E_BAD_COUNT, amqp_cur_pos(&stack[top].cur), NULL, NULL);
+		e = amqp_iter_next(&stack[top], &ev, d);
+		if (e == RR_END) {
+			top--;
+			continue;
+		}
+		if (e != RR_OK)
+			return e;
+		if (ev.type == AMQP_TYPE_LIST || ev.type == AMQP_TYPE_MAP || ev.type == AMQP_TYPE_ARRAY) {
+			if (top + 1 >= AMQP_MAX_VALIDATE_DEPTH)
+				return amqp_diag_set(d, RR_E_NESTING, ev.pos, NULL, NULL);
+			amqp_iter_init(&stack[++top], &ev, d);
+		}
+	}
 	return RR_OK;
 }
 

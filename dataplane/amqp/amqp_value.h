@@ -77,8 +77,10 @@ extern const struct amqp_code_info amqp_code_table[256];
 #define AMQP_MAX_DESCRIBED_DEPTH 8
 
 /* Zero-width array elements (null, true, false, uint0, ulong0, list0)
- * take no bytes, so their count cannot be checked against the size; cap it
- * so a 5-byte array cannot claim 4 billion elements. */
+ * take no bytes, so their count cannot be checked against the size (and
+ * proton does write arrays of nulls that way); cap it so a 5-byte array
+ * cannot claim 4 billion elements. (Arrays of such arrays could still
+ * multiply: amqp_value_validate bounds its walk by the value's size.) */
 #define AMQP_MAX_ZERO_WIDTH_ARRAY 65536
 
 /* One decoded value. Fields other than those listed for its type are
@@ -88,6 +90,8 @@ struct amqp_value {
 	uint8_t code;      /* the format code as encoded, e.g. 0x43 for uint0 */
 	uint8_t elem_type; /* arrays: element type */
 	uint8_t elem_code; /* arrays: element format code */
+	uint8_t described; /* descriptors before the constructor: 0, 1, or more
+			      for a described value that is itself described */
 	uint32_t count;    /* list/map: elements (a map counts keys and values);
 			      array: elements */
 	uint64_t descriptor;      /* AMQP_DESC_NONE when not described */
@@ -115,7 +119,7 @@ struct amqp_value {
 /* A null value, as absent '*' and map fields hold. */
 #define AMQP_VALUE_NULL_INIT                                                                       \
 	{                                                                                          \
-		.type = AMQP_TYPE_NULL, .code = 0x40, .descriptor = AMQP_DESC_NONE,               \
+		.type = AMQP_TYPE_NULL, .code = 0x40, .described = 0, .descriptor = AMQP_DESC_NONE, \
 		.elem_descriptor = AMQP_DESC_NONE                                                  \
 	}
 
@@ -123,6 +127,7 @@ static inline void amqp_value_set_null(struct amqp_value *v)
 {
 	v->type = AMQP_TYPE_NULL;
 	v->code = 0x40;
+	v->described = 0;
 	v->count = 0;
 	v->descriptor = AMQP_DESC_NONE;
 	v->elem_descriptor = AMQP_DESC_NONE;
@@ -174,6 +179,17 @@ static AMQP_INLINE enum rr_err amqp_iter_next(struct amqp_iter *it, struct amqp_
 					 struct amqp_diag *d);
 enum rr_err amqp_iter_next_general(struct amqp_iter *it, struct amqp_value *out,
 				   struct amqp_diag *d);
+
+/* Check a list, map or array all the way down: every nested element
+ * decodes, every count matches its bytes (amqp_decode_value only checks
+ * the outer size and count). Iterative, nesting at most
+ * AMQP_MAX_VALIDATE_DEPTH deep (RR_E_NESTING beyond); RR_OK for other
+ * types. The work is linear in the value's size: a value may hold at most
+ * 4 elements per byte, plus one full array of zero-width elements and 1024
+ * more, in all (zero-width array elements take no bytes); RR_E_BAD_COUNT
+ * beyond. */
+#define AMQP_MAX_VALIDATE_DEPTH 32
+enum rr_err amqp_value_validate(const struct amqp_value *v, struct amqp_diag *d);
 
 /* Look up a map entry whose key is the symbol (or string) key. */
 enum rr_err amqp_map_find(const struct amqp_value *map, const char *key, struct amqp_value *out,
