@@ -1,6 +1,8 @@
-/* Canonical AMQP 1.0 encodings (part 1.6): the smallest form of each value,
- * as proton-C writes them, so that our output and proton's compare
- * byte for byte in tests. */
+/* Canonical AMQP 1.0 encodings (part 1.6): the smallest form of each value.
+ * Scalars come out byte for byte as proton-C writes them; compounds are
+ * list8/map8/array8 (list0 when empty) whenever they fit, where proton's
+ * pn_data_encode writes the 32-bit forms and its transport keeps trailing
+ * nulls: both are valid encodings of the same values. */
 #include "amqp_encode.h"
 
 void amqp_write_bytes(struct amqp_wbuf *w, const struct amqp_bytes *b)
