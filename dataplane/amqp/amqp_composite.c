@@ -49,6 +49,14 @@ static enum rr_err amqp_field_store(const struct amqp_field_desc *f, const struc
 {
 	if (AMQP_UNLIKELY(f->kind != AMQP_FK_COMPOSITE && !amqp_field_accepts(f, v)))
 		return amqp_diag_set(d, RR_E_WRONG_TYPE, v->pos, NULL, f->name);
+	if (f->kind == AMQP_FK_VALUE || f->kind == AMQP_FK_COMPOSITE) {
+		/* Nested values are checked now, not when someone walks them;
+		 * reported at the field, as the generated decoders do (they
+		 * check a nested composite's value before decoding it too). */
+		enum rr_err e = amqp_value_validate(v, NULL);
+		if (AMQP_UNLIKELY(e != RR_OK))
+			return amqp_diag_set(d, e, v->pos, NULL, f->name);
+	}
 	switch (f->kind) {
 	case AMQP_FK_BOOL: *FIELD_PTR(out, f, bool) = v->u.b; break;
 	case AMQP_FK_UBYTE: *FIELD_PTR(out, f, uint8_t) = (uint8_t)v->u.u; break;
@@ -57,15 +65,7 @@ static enum rr_err amqp_field_store(const struct amqp_field_desc *f, const struc
 	case AMQP_FK_ULONG: *FIELD_PTR(out, f, uint64_t) = v->u.u; break;
 	case AMQP_FK_TIMESTAMP: *FIELD_PTR(out, f, int64_t) = v->u.i; break;
 	case AMQP_FK_BYTES: *FIELD_PTR(out, f, struct amqp_bytes) = v->bytes; break;
-	case AMQP_FK_VALUE: {
-		/* Nested values are checked now, not when someone walks them;
-		 * reported at the field, as the generated decoders do. */
-		enum rr_err e = amqp_value_validate(v, NULL);
-		if (AMQP_UNLIKELY(e != RR_OK))
-			return amqp_diag_set(d, e, v->pos, NULL, f->name);
-		*FIELD_PTR(out, f, struct amqp_value) = *v;
-		break;
-	}
+	case AMQP_FK_VALUE: *FIELD_PTR(out, f, struct amqp_value) = *v; break;
 	case AMQP_FK_COMPOSITE: {
 		/* Nesting is bounded by the spec's types (error inside detach),
 		 * not by the input: this recursion cannot be driven deeper. */
