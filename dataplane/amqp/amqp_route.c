@@ -167,7 +167,8 @@ static AMQP_INLINE enum rr_err amqp_route_compound(const uint8_t **pp, const uin
 	v.count = 0; /* not every format code writes these */
 	v.bytes = amqp_bytes_of(NULL, 0);
 	enum rr_err e = amqp_flat_value(&p, end, &v);
-	if (AMQP_UNLIKELY(e != RR_OK || v.type != want))
+	/* a described list or map is another type: the general path says so */
+	if (AMQP_UNLIKELY(e != RR_OK || v.type != want || v.described != 0))
 		return AMQP_TRY_SLOW;
 	*elems = v.bytes.ptr;
 	*count = v.count;
@@ -213,7 +214,7 @@ enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, st
 		case AMQP_DESC_HEADER: {
 			struct amqp_value hv;
 			if (rank >= 0 || amqp_flat_value(&p, end, &hv) != RR_OK ||
-			    hv.type != AMQP_TYPE_LIST)
+			    hv.type != AMQP_TYPE_LIST || hv.described != 0)
 				goto general;
 			hv.pos = pos0 + (uint64_t)(sec - start) + 3;
 			if (amqp_header_desc.decode_flat(&hv, &r->header, d) != RR_OK)
