@@ -14,21 +14,6 @@ static void amqp_cur_next_seg(struct amqp_cursor *c)
 	}
 }
 
-void amqp_cur_init(struct amqp_cursor *c, const struct amqp_seg *segs, size_t nsegs)
-{
-	c->seg = segs;
-	c->seg_end = segs + nsegs;
-	c->left = amqp_segs_len(segs, nsegs);
-	c->end_pos = c->left;
-	if (nsegs == 0) {
-		c->p = c->lim = NULL;
-		return;
-	}
-	c->p = segs->data;
-	c->lim = segs->data + segs->len;
-	amqp_cur_next_seg(c);
-}
-
 void amqp_cur_from_bytes(struct amqp_cursor *c, const struct amqp_bytes *b, uint64_t pos)
 {
 	c->left = b->len;
@@ -73,6 +58,24 @@ void amqp_cur_copy_slow(struct amqp_cursor *c, void *dst, size_t n)
 
 void amqp_cur_skip_slow(struct amqp_cursor *c, uint64_t n)
 {
+	/* The common case first: to, or into, the next segment, ending
+	 * inside it (or at the bound). left > lim - p means lim is the end of
+	 * this segment (not the bound) and a next segment exists. */
+	const uint64_t in = (uint64_t)(c->lim - c->p);
+	if (AMQP_LIKELY(n >= in && c->left > in && n <= c->left &&
+			(c->seg_end == NULL || c->seg + 1 < c->seg_end))) {
+		const struct amqp_seg *s = c->seg + 1;
+		const uint64_t after = c->left - in; /* bound left past this segment */
+		const uint64_t k = s->len < after ? s->len : after;
+		const uint64_t off = n - in;
+		if (AMQP_LIKELY(off < k || (off == k && n == c->left))) {
+			c->seg = s;
+			c->p = s->data + off;
+			c->lim = s->data + k;
+			c->left -= n;
+			return;
+		}
+	}
 	while (n > 0) {
 		amqp_cur_next_seg(c);
 		uint64_t k = (uint64_t)(c->lim - c->p);
@@ -92,18 +95,6 @@ uint8_t amqp_cur_peek_slow(const struct amqp_cursor *c)
 	struct amqp_cursor t = *c;
 	amqp_cur_next_seg(&t);
 	return t.p < t.lim ? *t.p : 0;
-}
-
-void amqp_cur_split(struct amqp_cursor *c, uint64_t n, struct amqp_cursor *sub)
-{
-	if (c->p == c->lim)
-		amqp_cur_next_seg(c);
-	*sub = *c;
-	sub->left = n;
-	sub->end_pos = amqp_cur_pos(c) + n;
-	if ((uint64_t)(sub->lim - sub->p) > n)
-		sub->lim = sub->p + n;
-	amqp_cur_skip(c, n);
 }
 
 size_t amqp_bytes_copy(const struct amqp_bytes *b, void *dst, size_t cap)

@@ -64,8 +64,46 @@ struct amqp_cursor {
 	uint64_t end_pos;
 };
 
+/* Slow paths (amqp_buf.c): the value crosses a segment boundary. */
+void amqp_cur_skip_slow(struct amqp_cursor *c, uint64_t n);
+
+/* A cursor left at the very end of its segment with bytes still to read
+ * steps into the next one, so the next read is a fast one. lim == p with
+ * left > 0 means lim is this segment's end (not the bound) and a next
+ * segment exists: the common case, a non-empty one, is done here. */
+static inline void amqp_cur_settle(struct amqp_cursor *c)
+{
+	if (AMQP_UNLIKELY(c->p == c->lim) && c->left > 0) {
+		const struct amqp_seg *s = c->seg + 1;
+		if (AMQP_LIKELY((c->seg_end == NULL || s < c->seg_end) && s->len != 0)) {
+			c->seg = s;
+			c->p = s->data;
+			c->lim = s->data + (s->len < c->left ? s->len : c->left);
+		} else {
+			amqp_cur_skip_slow(c, 0);
+		}
+	}
+}
+
 /* Start a cursor over nsegs segments, bounded by their total length. */
-void amqp_cur_init(struct amqp_cursor *c, const struct amqp_seg *segs, size_t nsegs);
+static inline void amqp_cur_init(struct amqp_cursor *c, const struct amqp_seg *segs, size_t nsegs)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < nsegs; i++)
+		n += segs[i].len;
+	c->seg = segs;
+	c->seg_end = segs + nsegs;
+	c->left = n;
+	c->end_pos = n;
+	if (AMQP_UNLIKELY(nsegs == 0)) {
+		c->p = c->lim = NULL;
+		return;
+	}
+	c->p = segs->data;
+	c->lim = segs->data + segs->len;
+	if (AMQP_UNLIKELY(segs->len == 0))
+		amqp_cur_skip_slow(c, 0); /* step to the first non-empty segment */
+}
 
 /* Start a cursor over one contiguous buffer, whose amqp_seg the caller
  * provides (it must outlive the cursor and any view of it). */
@@ -86,7 +124,6 @@ static inline uint64_t amqp_cur_pos(const struct amqp_cursor *c) { return c->end
 
 /* Slow paths (amqp_buf.c): the value crosses a segment boundary. */
 void amqp_cur_copy_slow(struct amqp_cursor *c, void *dst, size_t n);
-void amqp_cur_skip_slow(struct amqp_cursor *c, uint64_t n);
 
 /* Copy n bytes out and advance. The caller has checked amqp_cur_left >= n. */
 static inline void amqp_cur_copy(struct amqp_cursor *c, void *dst, size_t n)
@@ -173,7 +210,17 @@ static inline void amqp_cur_take(struct amqp_cursor *c, uint32_t n, struct amqp_
 
 /* Split off the next n bytes as a sub-cursor and advance the parent past
  * them; left >= n checked by the caller. */
-void amqp_cur_split(struct amqp_cursor *c, uint64_t n, struct amqp_cursor *sub);
+static inline void amqp_cur_split(struct amqp_cursor *c, uint64_t n, struct amqp_cursor *sub)
+{
+	amqp_cur_settle(c);
+	sub->p = c->p;
+	sub->seg = c->seg;
+	sub->seg_end = c->seg_end;
+	sub->left = n;
+	sub->end_pos = amqp_cur_pos(c) + n;
+	sub->lim = (uint64_t)(c->lim - c->p) > n ? c->p + n : c->lim;
+	amqp_cur_skip(c, n);
+}
 
 /* --- views ------------------------------------------------------------- */
 

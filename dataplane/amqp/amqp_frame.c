@@ -35,21 +35,28 @@ void amqp_proto_header_encode(struct amqp_wbuf *w, enum amqp_proto_id id)
 enum rr_err amqp_frame_parse(struct amqp_cursor *c, uint32_t max_frame, struct amqp_frame *f,
 			     struct amqp_diag *d)
 {
-	uint8_t h[AMQP_FRAME_HEADER_LEN];
+	uint8_t hb[AMQP_FRAME_HEADER_LEN];
+	const uint8_t *h;
 	uint64_t pos = amqp_cur_pos(c);
 
-	if (amqp_cur_left(c) < sizeof h)
+	if (amqp_cur_left(c) < sizeof hb)
 		return RR_NEED_MORE;
-	struct amqp_cursor peek = *c;
-	amqp_cur_copy(&peek, h, sizeof h);
+	if (AMQP_LIKELY((size_t)(c->lim - c->p) >= sizeof hb)) {
+		h = c->p; /* the header lies in one segment: read it in place */
+	} else {
+		struct amqp_cursor peek = *c;
+		amqp_cur_copy(&peek, hb, sizeof hb);
+		h = hb;
+	}
 	uint32_t size = ((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) | ((uint32_t)h[2] << 8) | h[3];
 	/* part 2.3.1: size counts the whole frame; doff counts 4-byte words
 	 * from the frame start to the body and is at least 2. */
-	if (size < AMQP_FRAME_HEADER_LEN)
+	if (AMQP_UNLIKELY(size < AMQP_FRAME_HEADER_LEN))
 		return amqp_diag_set(d, RR_E_FRAME_TOO_SMALL, pos, "frame", "size");
-	if (size > max_frame)
+	if (AMQP_UNLIKELY(size > max_frame))
 		return amqp_diag_set(d, RR_E_FRAME_TOO_LARGE, pos, "frame", "size");
-	if (h[4] < 2 || (uint32_t)h[4] * 4 > size)
+	const uint32_t hlen = (uint32_t)h[4] * 4;
+	if (AMQP_UNLIKELY(h[4] < 2 || hlen > size))
 		return amqp_diag_set(d, RR_E_FRAME_DOFF, pos + 4, "frame", "doff");
 	if (amqp_cur_left(c) < size)
 		return RR_NEED_MORE;
@@ -59,9 +66,16 @@ enum rr_err amqp_frame_parse(struct amqp_cursor *c, uint32_t max_frame, struct a
 	f->type = h[5];
 	f->channel = (uint16_t)((h[6] << 8) | h[7]);
 	f->pos = pos;
-	amqp_cur_take(&peek, (uint32_t)h[4] * 4 - AMQP_FRAME_HEADER_LEN, &f->ext_header);
-	amqp_cur_split(&peek, size - (uint32_t)h[4] * 4, &f->body);
-	*c = peek;
+	/* From here on the cursor moves (all checks are done). */
+	if (AMQP_LIKELY((size_t)(c->lim - c->p) >= hlen)) {
+		f->ext_header = amqp_bytes_of(c->p + AMQP_FRAME_HEADER_LEN, hlen - AMQP_FRAME_HEADER_LEN);
+		c->p += hlen;
+		c->left -= hlen;
+	} else {
+		amqp_cur_skip(c, AMQP_FRAME_HEADER_LEN);
+		amqp_cur_take(c, hlen - AMQP_FRAME_HEADER_LEN, &f->ext_header);
+	}
+	amqp_cur_split(c, size - hlen, &f->body);
 	return RR_OK;
 }
 
@@ -134,12 +148,68 @@ static enum rr_err amqp_body_decode(struct amqp_cursor *body,
 	return RR_OK;
 }
 
+/* The transfer as every peer encodes it: 0x00 0x53 0x14 and a list8 or
+ * list32 lying in the current segment. Its elements go straight to the
+ * generated decoder; anything else (other performatives, other forms, a
+ * list across segments or malformed) returns AMQP_TRY_SLOW untouched and
+ * takes the general path, which gives the same result. */
+static AMQP_INLINE enum rr_err amqp_transfer_fast(struct amqp_cursor *body,
+						  struct amqp_performative *p, struct amqp_diag *d)
+{
+	const uint8_t *const s = body->p;
+	const uint64_t avail = (uint64_t)(body->lim - s);
+	uint64_t hlen, size;
+	uint32_t count;
+
+	if (AMQP_UNLIKELY(avail < 6 || s[0] != 0x00 || s[1] != 0x53 || s[2] != AMQP_DESC_TRANSFER))
+		return AMQP_TRY_SLOW;
+	if (AMQP_LIKELY(s[3] == 0xc0)) { /* list8: size, count */
+		size = s[4];
+		if (AMQP_UNLIKELY(size < 1 || size > avail - 5))
+			return AMQP_TRY_SLOW;
+		count = s[5];
+		hlen = 6;
+		size += 5;
+	} else if (s[3] == 0xd0) { /* list32 */
+		if (AMQP_UNLIKELY(avail < 12))
+			return AMQP_TRY_SLOW;
+		size = ((uint32_t)s[4] << 24) | ((uint32_t)s[5] << 16) | ((uint32_t)s[6] << 8) | s[7];
+		if (AMQP_UNLIKELY(size < 4 || size > avail - 8))
+			return AMQP_TRY_SLOW;
+		count = ((uint32_t)s[8] << 24) | ((uint32_t)s[9] << 16) | ((uint32_t)s[10] << 8) | s[11];
+		hlen = 12;
+		size += 8;
+	} else {
+		return AMQP_TRY_SLOW;
+	}
+	if (AMQP_UNLIKELY(count > size - hlen))
+		return AMQP_TRY_SLOW; /* the general path names the error */
+	enum rr_err e = amqp_transfer_decode_list(s + hlen, s + size, count,
+						  amqp_cur_pos(body) + hlen, &p->u.transfer, d);
+	if (AMQP_LIKELY(e == RR_OK)) {
+		body->p = s + size;
+		body->left -= size;
+		p->code = AMQP_DESC_TRANSFER;
+		p->payload = *body;
+		return RR_OK;
+	}
+	if (e != AMQP_TRY_SLOW) {
+		/* as the general path leaves it: past the performative */
+		body->p = s + size;
+		body->left -= size;
+	}
+	return e;
+}
+
 enum rr_err amqp_performative_decode(struct amqp_cursor *body, struct amqp_performative *p,
 				     struct amqp_diag *d)
 {
+	enum rr_err e = amqp_transfer_fast(body, p, d);
+	if (AMQP_LIKELY(e != AMQP_TRY_SLOW))
+		return e;
 	/* Only a transfer carries a payload (part 2.7.5); decide after the
 	 * descriptor is known, so peek at it through the generic path. */
-	enum rr_err e = amqp_body_decode(body, amqp_performative_desc, &p->code, &p->u, true, d);
+	e = amqp_body_decode(body, amqp_performative_desc, &p->code, &p->u, true, d);
 	if (e != RR_OK)
 		return e;
 	if (p->code != AMQP_DESC_TRANSFER && amqp_cur_left(body) != 0)

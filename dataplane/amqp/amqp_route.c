@@ -109,77 +109,109 @@ static enum rr_err amqp_route_from_message(struct amqp_cursor *c, struct amqp_ro
 	return RR_OK;
 }
 
-/* Properties (part 3.2.4) read inline: each field's type checked against
- * the generated field table, the routing fields kept as references. */
+/* Keep the routing fields of properties; the others are only checked. */
+static AMQP_INLINE void amqp_route_prop_store(struct amqp_route_info *r, unsigned i,
+					      const struct amqp_ref *ref)
+{
+	switch (i) {
+	case AMQP_PROPERTIES_IDX_MESSAGE_ID: r->message_id = *ref; break;
+	case AMQP_PROPERTIES_IDX_TO: r->to = *ref; break;
+	case AMQP_PROPERTIES_IDX_REPLY_TO: r->reply_to = *ref; break;
+	case AMQP_PROPERTIES_IDX_CORRELATION_ID: r->correlation_id = *ref; break;
+	case AMQP_PROPERTIES_IDX_ABSOLUTE_EXPIRY_TIME:
+	case AMQP_PROPERTIES_IDX_CREATION_TIME: {
+		/* timestamps: 0x83 + 8 bytes, big-endian (part 1.6.17) */
+		int64_t t = (int64_t)flat_be64(ref->bytes.ptr + 1);
+		if (i == AMQP_PROPERTIES_IDX_ABSOLUTE_EXPIRY_TIME) {
+			r->absolute_expiry_time = t;
+			r->has_absolute_expiry_time = true;
+		} else {
+			r->creation_time = t;
+			r->has_creation_time = true;
+		}
+		break;
+	}
+	default: break;
+	}
+}
+
+/* One properties field of the type prim (AMQP_TYPE_INVALID: any), stored
+ * by its index. Nothing else is accepted here: the general path decides. */
+#define AMQP_ROUTE_PROP(IDX, NAME, PRIM)                                                           \
+	if (count > (IDX)) {                                                                       \
+		if (AMQP_UNLIKELY(p >= end))                                                       \
+			return AMQP_TRY_SLOW;                                                      \
+		if (*p == 0x40) { /* null: absent */                                               \
+			p++;                                                                       \
+		} else {                                                                           \
+			struct amqp_ref ref;                                                       \
+			if (AMQP_UNLIKELY(amqp_flat_ref(&p, end, &ref) != RR_OK))                  \
+				return AMQP_TRY_SLOW; /* the general path reports errors */        \
+			if (AMQP_UNLIKELY((PRIM) != AMQP_TYPE_INVALID && ref.type != (PRIM)))      \
+				return AMQP_TRY_SLOW;                                              \
+			amqp_route_prop_store(r, (IDX), &ref);                                     \
+		}                                                                                  \
+	}
+
+/* Properties (part 3.2.4) read inline: one step per field of the
+ * generated field list (spec order and types), the routing fields kept as
+ * references. */
 static AMQP_INLINE enum rr_err amqp_route_properties(const uint8_t *p, const uint8_t *end,
 						     uint32_t count, struct amqp_route_info *r)
 {
-	const struct amqp_field_desc *const fields = amqp_properties_desc.fields;
-	const unsigned nf = amqp_properties_desc.nfields;
-	if (AMQP_UNLIKELY(count > nf))
+	if (AMQP_UNLIKELY(count > amqp_properties_desc.nfields))
 		return AMQP_TRY_SLOW; /* a later revision's fields: general path */
-	for (unsigned i = 0; i < count; i++) {
-		struct amqp_ref ref;
-		if (p < end && *p == 0x40) { /* null: absent */
-			p++;
-			continue;
-		}
-		enum rr_err e = amqp_flat_ref(&p, end, &ref);
-		if (AMQP_UNLIKELY(e != RR_OK))
-			return AMQP_TRY_SLOW; /* the general path reports errors */
-		const struct amqp_field_desc *f = &fields[i];
-		if (AMQP_UNLIKELY(f->prim != AMQP_TYPE_INVALID && ref.type != f->prim))
-			return AMQP_TRY_SLOW;
-		switch (i) {
-		case AMQP_PROPERTIES_IDX_MESSAGE_ID: r->message_id = ref; break;
-		case AMQP_PROPERTIES_IDX_TO: r->to = ref; break;
-		case AMQP_PROPERTIES_IDX_REPLY_TO: r->reply_to = ref; break;
-		case AMQP_PROPERTIES_IDX_CORRELATION_ID: r->correlation_id = ref; break;
-		case AMQP_PROPERTIES_IDX_ABSOLUTE_EXPIRY_TIME:
-		case AMQP_PROPERTIES_IDX_CREATION_TIME: {
-			/* timestamps: 0x83 + 8 bytes, big-endian (part 1.6.17) */
-			int64_t t = 0;
-			for (int k = 1; k <= 8; k++)
-				t = (int64_t)(((uint64_t)t << 8) | ref.bytes.ptr[k]);
-			if (i == AMQP_PROPERTIES_IDX_ABSOLUTE_EXPIRY_TIME) {
-				r->absolute_expiry_time = t;
-				r->has_absolute_expiry_time = true;
-			} else {
-				r->creation_time = t;
-				r->has_creation_time = true;
-			}
-			break;
-		}
-		default: break;
-		}
-	}
+	AMQP_PROPERTIES_FIELDS(AMQP_ROUTE_PROP)
 	return p == end ? RR_OK : AMQP_TRY_SLOW;
 }
+#undef AMQP_ROUTE_PROP
 
-/* Read a section's compound header (list or map, as want says); on
- * success [*elems, *elems_end) are its elements. */
+/* A section's list or map header, read in place: code8 is list8 (0xc0) or
+ * map8 (0xc1), code8 + 0x10 the 32-bit form; lists may be list0. On
+ * success [*elems, *pp) are the count elements. Anything else, or a size
+ * or count the general decoder would refuse, is AMQP_TRY_SLOW. */
 static AMQP_INLINE enum rr_err amqp_route_compound(const uint8_t **pp, const uint8_t *end,
-						   uint8_t want, const uint8_t **elems,
+						   uint8_t code8, const uint8_t **elems,
 						   uint32_t *count)
 {
-	struct amqp_value v;
 	const uint8_t *p = *pp;
-	v.count = 0; /* not every format code writes these */
-	v.bytes = amqp_bytes_of(NULL, 0);
-	enum rr_err e = amqp_flat_value(&p, end, &v);
-	/* a described list or map is another type: the general path says so */
-	if (AMQP_UNLIKELY(e != RR_OK || v.type != want || v.described != 0))
+	const uint64_t avail = (uint64_t)(end - p);
+	uint64_t size;
+	uint32_t n;
+
+	if (AMQP_LIKELY(avail >= 3 && p[0] == code8)) {
+		size = p[1];
+		if (AMQP_UNLIKELY(size < 1 || size > avail - 2))
+			return AMQP_TRY_SLOW;
+		n = p[2];
+		if (AMQP_UNLIKELY(n > size - 1))
+			return AMQP_TRY_SLOW;
+		*elems = p + 3;
+		*pp = p + 2 + size;
+	} else if (avail >= 9 && p[0] == (uint8_t)(code8 + 0x10)) {
+		size = flat_be32(p + 1);
+		if (AMQP_UNLIKELY(size < 4 || size > avail - 5))
+			return AMQP_TRY_SLOW;
+		n = flat_be32(p + 5);
+		if (AMQP_UNLIKELY(n > size - 4))
+			return AMQP_TRY_SLOW;
+		*elems = p + 9;
+		*pp = p + 5 + size;
+	} else if (code8 == 0xc0 && avail >= 1 && p[0] == 0x45) { /* list0 */
+		n = 0;
+		*elems = *pp = p + 1;
+	} else {
+		return AMQP_TRY_SLOW; /* described, wrong type, truncated, ... */
+	}
+	if (AMQP_UNLIKELY(code8 == 0xc1 && (n & 1)))
 		return AMQP_TRY_SLOW;
-	*elems = v.bytes.ptr;
-	*count = v.count;
-	*pp = p;
+	*count = n;
 	return RR_OK;
 }
 
 enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, struct amqp_diag *d)
 {
-	if (AMQP_UNLIKELY(c->p == c->lim) && c->left > 0)
-		amqp_cur_skip_slow(c, 0);
+	amqp_cur_settle(c);
 	/* The fast path reads a message that lies in one segment. */
 	if (AMQP_UNLIKELY((uint64_t)(c->lim - c->p) != c->left))
 		return amqp_route_from_message(c, r, d);
@@ -212,12 +244,9 @@ enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, st
 		p += 3;
 		switch (dc) {
 		case AMQP_DESC_HEADER: {
-			struct amqp_value hv;
-			if (rank >= 0 || amqp_flat_value(&p, end, &hv) != RR_OK ||
-			    hv.type != AMQP_TYPE_LIST || hv.described != 0)
-				goto general;
-			hv.pos = pos0 + (uint64_t)(sec - start) + 3;
-			if (amqp_header_desc.decode_flat(&hv, &r->header, d) != RR_OK)
+			if (rank >= 0 || amqp_route_compound(&p, end, 0xc0, &elems, &count) != RR_OK ||
+			    amqp_header_decode_list(elems, p, count, pos0 + (uint64_t)(elems - start),
+						    &r->header, d) != RR_OK)
 				goto general;
 			rank = 0;
 			sections |= AMQP_SEC_HEADER;
@@ -225,14 +254,14 @@ enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, st
 			break;
 		}
 		case AMQP_DESC_DELIVERY_ANNOTATIONS:
-			if (rank >= 1 || amqp_route_compound(&p, end, AMQP_TYPE_MAP, &elems, &count) != RR_OK)
+			if (rank >= 1 || amqp_route_compound(&p, end, 0xc1, &elems, &count) != RR_OK)
 				goto general;
 			rank = 1;
 			sections |= AMQP_SEC_DELIVERY_ANNOTATIONS;
 			after_ma = p;
 			break;
 		case AMQP_DESC_MESSAGE_ANNOTATIONS:
-			if (rank >= 2 || amqp_route_compound(&p, end, AMQP_TYPE_MAP, &elems, &count) != RR_OK)
+			if (rank >= 2 || amqp_route_compound(&p, end, 0xc1, &elems, &count) != RR_OK)
 				goto general;
 			rank = 2;
 			sections |= AMQP_SEC_MESSAGE_ANNOTATIONS;
@@ -242,14 +271,14 @@ enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, st
 			after_ma = p;
 			break;
 		case AMQP_DESC_PROPERTIES:
-			if (rank >= 3 || amqp_route_compound(&p, end, AMQP_TYPE_LIST, &elems, &count) != RR_OK ||
+			if (rank >= 3 || amqp_route_compound(&p, end, 0xc0, &elems, &count) != RR_OK ||
 			    amqp_route_properties(elems, p, count, r) != RR_OK)
 				goto general;
 			rank = 3;
 			sections |= AMQP_SEC_PROPERTIES;
 			break;
 		case AMQP_DESC_APPLICATION_PROPERTIES:
-			if (rank >= 4 || amqp_route_compound(&p, end, AMQP_TYPE_MAP, &elems, &count) != RR_OK)
+			if (rank >= 4 || amqp_route_compound(&p, end, 0xc1, &elems, &count) != RR_OK)
 				goto general;
 			rank = 4;
 			sections |= AMQP_SEC_APPLICATION_PROPERTIES;

@@ -201,14 +201,11 @@ def flat_decoder(types, n, w):
     t = types[n]
     cn = cname(n)
     nf = len(t['fields'])
-    w('static enum rr_err amqp_%s_decode_flat(const struct amqp_value *v, void *vout,' % cn)
-    w('\t\t\t\t\tstruct amqp_diag *d)')
+    w('enum rr_err amqp_%s_decode_list(const uint8_t *const start, const uint8_t *const end,' % cn)
+    w('\t\t\t\tconst uint32_t n, const uint64_t base, struct amqp_%s *out,' % cn)
+    w('\t\t\t\tstruct amqp_diag *d)')
     w('{')
-    w('\tstruct amqp_%s *out = (struct amqp_%s *)vout;' % (cn, cn))
-    w('\tconst uint8_t *const start = v->bytes.ptr, *const end = start + v->bytes.len;')
     w('\tconst uint8_t *p = start, *q = start;')
-    w('\tconst uint32_t n = v->count;')
-    w('\tconst uint64_t base = v->pos + (v->raw.len - v->bytes.len);')
     w('\tamqp_present_t present = 0;')
     w('\tenum rr_err e = RR_OK;')
     w('\tunsigned i = 0;')
@@ -293,6 +290,13 @@ def flat_decoder(types, n, w):
         w('\t(void)i;')
     w('}')
     w('')
+    w('static enum rr_err amqp_%s_decode_flat(const struct amqp_value *v, void *out,' % cn)
+    w('\t\t\t\t\tstruct amqp_diag *d)')
+    w('{')
+    w('\treturn amqp_%s_decode_list(v->bytes.ptr, v->bytes.ptr + v->bytes.len, v->count,' % cn)
+    w('\t\t\t\tv->pos + (v->raw.len - v->bytes.len), (struct amqp_%s *)out, d);' % cn)
+    w('}')
+    w('')
 
 
 def composites_in_dependency_order(types, order):
@@ -361,6 +365,15 @@ def gen(xml_dir, out_h, out_c):
         for i, f in enumerate(t['fields']):
             w('#define AMQP_%s_IDX_%s %d' % (macro(n), macro(f['name']), i))
             w('#define AMQP_%s_HAS_%s (UINT32_C(1) << %d)' % (macro(n), macro(f['name']), i))
+        # X-macro of the fields in spec order: X(index, c name, enum amqp_type
+        # the spec type resolves to (multiple fields: of one element),
+        # AMQP_TYPE_INVALID for '*' and composites)
+        w('#define AMQP_%s_FIELDS(X) \\' % macro(n))
+        for i, f in enumerate(t['fields']):
+            kind, ctype, prim, sub = field_kind(types, f)
+            w('\tX(%d, %s, %s) \\' % (i, cname(f['name']),
+                                     ('AMQP_TYPE_' + macro(prim)) if prim else 'AMQP_TYPE_INVALID'))
+        w('\t/* end */')
         w('struct amqp_%s {' % cname(n))
         w('\tamqp_present_t present;')
         for f in t['fields']:
@@ -371,6 +384,11 @@ def gen(xml_dir, out_h, out_c):
             w('\t%s %s; /* %s */' % (ctype, cname(f['name']), note))
         w('};')
         w('extern const struct amqp_composite_desc amqp_%s_desc;' % cname(n))
+        w('/* The list elements [start, end), contiguous, n of them (the count');
+        w(' * already checked against the size); base is the absolute position of');
+        w(' * start. AMQP_TRY_SLOW: a legal form left to the table engine. */')
+        w('enum rr_err amqp_%s_decode_list(const uint8_t *start, const uint8_t *end, uint32_t n,' % cname(n))
+        w('\t\t\t\tuint64_t base, struct amqp_%s *out, struct amqp_diag *d);' % cname(n))
         w('static inline enum rr_err amqp_%s_decode(struct amqp_cursor *c, struct amqp_%s *out,'
           ' struct amqp_diag *d)' % (cname(n), cname(n)))
         w('{')
