@@ -133,7 +133,7 @@ static bool amqp_bytes_eq_n(const struct amqp_bytes *b, const uint8_t *s, size_t
 	return true;
 }
 
-bool amqp_bytes_eq(const struct amqp_bytes *b, const void *s, size_t len)
+bool amqp_bytes_eq_chain(const struct amqp_bytes *b, const void *s, size_t len)
 {
 	return b->len == len && amqp_bytes_eq_n(b, (const uint8_t *)s, len);
 }

@@ -239,8 +239,18 @@ static inline bool amqp_bytes_contiguous(const struct amqp_bytes *b) { return b-
  * (which may exceed cap: then only cap bytes were copied). */
 size_t amqp_bytes_copy(const struct amqp_bytes *b, void *dst, size_t cap);
 
-/* Byte equality with a contiguous string, whatever the view's layout. */
-bool amqp_bytes_eq(const struct amqp_bytes *b, const void *s, size_t len);
+/* Byte equality with a contiguous string, whatever the view's layout
+ * (inline for a contiguous view; a view over segments compares in
+ * amqp_bytes_eq_chain, len already equal). */
+bool amqp_bytes_eq_chain(const struct amqp_bytes *b, const void *s, size_t len);
+static inline bool amqp_bytes_eq(const struct amqp_bytes *b, const void *s, size_t len)
+{
+	if (b->len != len)
+		return false;
+	if (AMQP_LIKELY(b->seg == NULL))
+		return len == 0 || memcmp(b->ptr, s, len) == 0; /* no memcmp of NULL */
+	return amqp_bytes_eq_chain(b, s, len);
+}
 static inline bool amqp_bytes_eq_str(const struct amqp_bytes *b, const char *s)
 {
 	return amqp_bytes_eq(b, s, strlen(s));

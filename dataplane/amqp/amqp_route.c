@@ -3,50 +3,6 @@
  * descriptors), not from this file. */
 #include "amqp_route.h"
 
-/* Read one scalar or variable-width value as a reference, from contiguous
- * memory. AMQP_TRY_SLOW for described, compound and array values (the
- * general decoder checks their counts), RR_E_TRUNCATED past end. */
-static AMQP_INLINE enum rr_err amqp_flat_ref(const uint8_t **pp, const uint8_t *end,
-					     struct amqp_ref *ref)
-{
-	const uint8_t *p = *pp;
-	if (AMQP_UNLIKELY(p >= end))
-		return RR_E_TRUNCATED;
-	const uint8_t code = p[0];
-	const struct amqp_code_info info = amqp_code_table[code];
-	uint64_t n;
-
-	ref->code = code;
-	ref->type = info.type;
-	if (AMQP_LIKELY(info.category == AMQP_CAT_VARIABLE)) {
-		if (info.width == 1) {
-			if (AMQP_UNLIKELY(end - p < 2))
-				return RR_E_TRUNCATED;
-			n = p[1];
-			p += 2;
-		} else {
-			if (AMQP_UNLIKELY(end - p < 5))
-				return RR_E_TRUNCATED;
-			n = ((uint32_t)p[1] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 8) | p[4];
-			p += 5;
-		}
-		if (AMQP_UNLIKELY((uint64_t)(end - p) < n))
-			return RR_E_TRUNCATED;
-		ref->bytes = amqp_bytes_of(p, (size_t)n);
-		*pp = p + n;
-		return RR_OK;
-	}
-	if (info.category == AMQP_CAT_FIXED) {
-		if (AMQP_UNLIKELY((uint64_t)(end - p) < 1u + info.width))
-			return RR_E_TRUNCATED;
-		/* null reads as an empty reference, as absent fields do */
-		ref->bytes = amqp_bytes_of(p, code == 0x40 ? 0u : 1u + info.width);
-		*pp = p + 1 + info.width;
-		return RR_OK;
-	}
-	return AMQP_TRY_SLOW; /* described, list, map, array, reserved */
-}
-
 static void amqp_ref_null(struct amqp_ref *ref)
 {
 	ref->type = AMQP_TYPE_NULL;
@@ -138,19 +94,23 @@ static AMQP_INLINE void amqp_route_prop_store(struct amqp_route_info *r, unsigne
 /* One properties field of the type prim (AMQP_TYPE_INVALID: any), stored
  * by its index. Nothing else is accepted here: the general path decides. */
 #define AMQP_ROUTE_PROP(IDX, NAME, PRIM)                                                           \
-	if (count > (IDX)) {                                                                       \
-		if (AMQP_UNLIKELY(p >= end))                                                       \
-			return AMQP_TRY_SLOW;                                                      \
-		if (*p == 0x40) { /* null: absent */                                               \
-			p++;                                                                       \
-		} else {                                                                           \
-			struct amqp_ref ref;                                                       \
+	if (count <= (IDX))                                                                        \
+		goto done;                                                                         \
+	if (AMQP_UNLIKELY(p >= end))                                                               \
+		return AMQP_TRY_SLOW;                                                              \
+	if (*p == 0x40) { /* null: absent */                                                       \
+		p++;                                                                               \
+	} else {                                                                                   \
+		struct amqp_ref ref;                                                               \
+		/* str8 first: what addresses and ids usually are */                               \
+		if (!(((PRIM) == AMQP_TYPE_INVALID || (PRIM) == AMQP_TYPE_STRING) &&               \
+		      amqp_flat_ref8(&p, end, &ref, 0xa1, AMQP_TYPE_STRING))) {                    \
 			if (AMQP_UNLIKELY(amqp_flat_ref(&p, end, &ref) != RR_OK))                  \
 				return AMQP_TRY_SLOW; /* the general path reports errors */        \
 			if (AMQP_UNLIKELY((PRIM) != AMQP_TYPE_INVALID && ref.type != (PRIM)))      \
 				return AMQP_TRY_SLOW;                                              \
-			amqp_route_prop_store(r, (IDX), &ref);                                     \
 		}                                                                                  \
+		amqp_route_prop_store(r, (IDX), &ref);                                             \
 	}
 
 /* Properties (part 3.2.4) read inline: one step per field of the
@@ -162,6 +122,7 @@ static AMQP_INLINE enum rr_err amqp_route_properties(const uint8_t *p, const uin
 	if (AMQP_UNLIKELY(count > amqp_properties_desc.nfields))
 		return AMQP_TRY_SLOW; /* a later revision's fields: general path */
 	AMQP_PROPERTIES_FIELDS(AMQP_ROUTE_PROP)
+done:
 	return p == end ? RR_OK : AMQP_TRY_SLOW;
 }
 #undef AMQP_ROUTE_PROP
@@ -209,6 +170,15 @@ static AMQP_INLINE enum rr_err amqp_route_compound(const uint8_t **pp, const uin
 	return RR_OK;
 }
 
+/* The descriptor code of the section at p: 0x00 0x53 code (part 3.2; the
+ * other descriptor forms take the general path) and one byte more; else
+ * AMQP_ROUTE_NONE. */
+#define AMQP_ROUTE_NONE 0x100u
+static AMQP_INLINE unsigned amqp_route_next(const uint8_t *p, const uint8_t *end)
+{
+	return end - p >= 4 && p[0] == 0x00 && p[1] == 0x53 ? p[2] : AMQP_ROUTE_NONE;
+}
+
 enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, struct amqp_diag *d)
 {
 	amqp_cur_settle(c);
@@ -219,8 +189,8 @@ enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, st
 	const uint8_t *const start = c->p, *const end = c->lim;
 	const uint8_t *p = start, *after_ma = start, *body = NULL, *body_end = NULL;
 	const uint64_t pos0 = amqp_cur_pos(c);
-	uint32_t sections = 0, body_sections = 0;
-	int rank = -1;
+	const uint8_t *elems;
+	uint32_t count, sections = 0, body_sections = 0;
 
 	r->annotations_count = 0;
 	r->annotations = amqp_bytes_of(NULL, 0);
@@ -232,78 +202,72 @@ enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, st
 	amqp_ref_null(&r->reply_to);
 	amqp_ref_null(&r->correlation_id);
 
-	while (p < end) {
-		/* Sections are described as 0x00 0x53 code (part 3.2); other
-		 * descriptor forms take the general path. */
-		if (AMQP_UNLIKELY(end - p < 4 || p[0] != 0x00 || p[1] != 0x53))
-			goto general;
-		const uint8_t dc = p[2];
-		const uint8_t *sec = p;
-		const uint8_t *elems;
-		uint32_t count;
+	/* The sections in the order of part 3.2, each at most once, the body
+	 * as data sections. Whatever is left after them (another body, a
+	 * footer, a section out of order or twice, another encoding) is for
+	 * the general path, which reads it or names the error. */
+	unsigned dc = amqp_route_next(p, end);
+	if (dc == AMQP_DESC_HEADER) {
 		p += 3;
-		switch (dc) {
-		case AMQP_DESC_HEADER: {
-			if (rank >= 0 || amqp_route_compound(&p, end, 0xc0, &elems, &count) != RR_OK ||
-			    amqp_header_decode_list(elems, p, count, pos0 + (uint64_t)(elems - start),
-						    &r->header, d) != RR_OK)
-				goto general;
-			rank = 0;
-			sections |= AMQP_SEC_HEADER;
-			after_ma = p;
-			break;
-		}
-		case AMQP_DESC_DELIVERY_ANNOTATIONS:
-			if (rank >= 1 || amqp_route_compound(&p, end, 0xc1, &elems, &count) != RR_OK)
-				goto general;
-			rank = 1;
-			sections |= AMQP_SEC_DELIVERY_ANNOTATIONS;
-			after_ma = p;
-			break;
-		case AMQP_DESC_MESSAGE_ANNOTATIONS:
-			if (rank >= 2 || amqp_route_compound(&p, end, 0xc1, &elems, &count) != RR_OK)
-				goto general;
-			rank = 2;
-			sections |= AMQP_SEC_MESSAGE_ANNOTATIONS;
-			r->annotations = amqp_bytes_of(elems, (size_t)(p - elems));
-			r->annotations_count = count;
-			r->annotations_pos = pos0 + (uint64_t)(elems - start);
-			after_ma = p;
-			break;
-		case AMQP_DESC_PROPERTIES:
-			if (rank >= 3 || amqp_route_compound(&p, end, 0xc0, &elems, &count) != RR_OK ||
-			    amqp_route_properties(elems, p, count, r) != RR_OK)
-				goto general;
-			rank = 3;
-			sections |= AMQP_SEC_PROPERTIES;
-			break;
-		case AMQP_DESC_APPLICATION_PROPERTIES:
-			if (rank >= 4 || amqp_route_compound(&p, end, 0xc1, &elems, &count) != RR_OK)
-				goto general;
-			rank = 4;
-			sections |= AMQP_SEC_APPLICATION_PROPERTIES;
-			break;
-		case AMQP_DESC_DATA: {
-			/* data sections (part 3.2.6); one or more, not mixed */
-			struct amqp_ref b;
-			if (rank > 5 || (rank == 5 && !(sections & AMQP_SEC_BODY_DATA)) ||
-			    amqp_flat_ref(&p, end, &b) != RR_OK || b.type != AMQP_TYPE_BINARY)
-				goto general;
-			if (rank < 5)
-				body = sec;
-			rank = 5;
-			sections |= AMQP_SEC_BODY_DATA;
-			body_sections++;
-			body_end = p;
-			break;
-		}
-		default:
-			/* amqp-sequence, amqp-value, footer, unknown: rare for RPC */
+		if (amqp_route_compound(&p, end, 0xc0, &elems, &count) != RR_OK ||
+		    amqp_header_decode_list(elems, p, count, pos0 + (uint64_t)(elems - start),
+					    &r->header, d) != RR_OK)
 			goto general;
-		}
-	}
-	if (!(sections & AMQP_SEC_HEADER))
+		sections |= AMQP_SEC_HEADER;
+		after_ma = p;
+		dc = amqp_route_next(p, end);
+	} else {
 		amqp_header_init(&r->header);
+	}
+	if (dc == AMQP_DESC_DELIVERY_ANNOTATIONS) {
+		p += 3;
+		if (amqp_route_compound(&p, end, 0xc1, &elems, &count) != RR_OK)
+			goto general;
+		sections |= AMQP_SEC_DELIVERY_ANNOTATIONS;
+		after_ma = p;
+		dc = amqp_route_next(p, end);
+	}
+	if (dc == AMQP_DESC_MESSAGE_ANNOTATIONS) {
+		p += 3;
+		if (amqp_route_compound(&p, end, 0xc1, &elems, &count) != RR_OK)
+			goto general;
+		sections |= AMQP_SEC_MESSAGE_ANNOTATIONS;
+		r->annotations = amqp_bytes_of(elems, (size_t)(p - elems));
+		r->annotations_count = count;
+		r->annotations_pos = pos0 + (uint64_t)(elems - start);
+		after_ma = p;
+		dc = amqp_route_next(p, end);
+	}
+	if (dc == AMQP_DESC_PROPERTIES) {
+		p += 3;
+		if (amqp_route_compound(&p, end, 0xc0, &elems, &count) != RR_OK ||
+		    amqp_route_properties(elems, p, count, r) != RR_OK)
+			goto general;
+		sections |= AMQP_SEC_PROPERTIES;
+		dc = amqp_route_next(p, end);
+	}
+	if (dc == AMQP_DESC_APPLICATION_PROPERTIES) {
+		p += 3;
+		if (amqp_route_compound(&p, end, 0xc1, &elems, &count) != RR_OK)
+			goto general;
+		sections |= AMQP_SEC_APPLICATION_PROPERTIES;
+		dc = amqp_route_next(p, end);
+	}
+	if (dc == AMQP_DESC_DATA) {
+		/* data sections (part 3.2.6): one or more */
+		body = p;
+		do {
+			struct amqp_ref b;
+			p += 3;
+			if (amqp_flat_ref(&p, end, &b) != RR_OK || b.type != AMQP_TYPE_BINARY)
+				goto general;
+			body_sections++;
+		} while (amqp_route_next(p, end) == AMQP_DESC_DATA);
+		body_end = p;
+		sections |= AMQP_SEC_BODY_DATA;
+	}
+	if (AMQP_UNLIKELY(p != end))
+		goto general;
 	r->sections = sections;
 	r->body = amqp_bytes_of(body, (size_t)(body_end - body));
 	r->body_sections = body_sections;
@@ -314,23 +278,6 @@ enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, st
 	return RR_OK;
 general:
 	return amqp_route_from_message(c, r, d);
-}
-
-void amqp_ann_iter_init(struct amqp_ann_iter *a, const struct amqp_route_info *r)
-{
-	a->remaining = r->annotations_count;
-	a->pos = r->annotations_pos;
-	a->general = !amqp_bytes_contiguous(&r->annotations);
-	a->start = a->p = r->annotations.ptr;
-	a->end = a->p ? a->p + r->annotations.len : NULL; /* no arithmetic on NULL */
-	a->rest = r->annotations;
-	if (a->general) {
-		amqp_cur_from_bytes(&a->it.cur, &r->annotations, r->annotations_pos);
-		a->it.remaining = r->annotations_count;
-		a->it.elem_code = 0;
-		a->it.elem_type = AMQP_TYPE_INVALID;
-		a->it.elem_descriptor = AMQP_DESC_NONE;
-	}
 }
 
 /* Continue with the general iterator from where the inline walk stopped. */
@@ -345,20 +292,12 @@ static void amqp_ann_go_general(struct amqp_ann_iter *a)
 	a->general = true;
 }
 
-enum rr_err amqp_ann_next(struct amqp_ann_iter *a, struct amqp_ref *key, struct amqp_ref *value,
-			  struct amqp_diag *d)
+enum rr_err amqp_ann_next_general(struct amqp_ann_iter *a, struct amqp_ref *key,
+				  struct amqp_ref *value, struct amqp_diag *d)
 {
-	if (AMQP_LIKELY(!a->general)) {
+	if (!a->general) {
 		if (a->remaining == 0 && a->p == a->end)
 			return RR_END;
-		const uint8_t *p = a->p;
-		if (a->remaining >= 2 && amqp_flat_ref(&p, a->end, key) == RR_OK &&
-		    (key->type == AMQP_TYPE_SYMBOL || key->type == AMQP_TYPE_ULONG) &&
-		    amqp_flat_ref(&p, a->end, value) == RR_OK) {
-			a->p = p;
-			a->remaining -= 2;
-			return RR_OK;
-		}
 		amqp_ann_go_general(a); /* it reports what is wrong, or reads it */
 	}
 	struct amqp_value k, v;

@@ -197,7 +197,10 @@ def default_assign(types, f, target):
 
 def flat_decoder(types, n, w):
     """A straight-line decoder of composite n's list from contiguous memory:
-    one inlined reader per field, in spec order, defaults pre-filled."""
+    one inlined reader per field, in spec order. The count is checked once
+    per element present; when it runs out, the trailing fields take their
+    defaults in one fall-through run (tail_<i>). Error paths set the field
+    index themselves, so the hot path carries no bookkeeping for them."""
     t = types[n]
     cn = cname(n)
     nf = len(t['fields'])
@@ -210,63 +213,68 @@ def flat_decoder(types, n, w):
     w('\tenum rr_err e = RR_OK;')
     w('\tunsigned i = 0;')
     w('\t(void)q;')
+    w('\t(void)e;')
     for i, f in enumerate(t['fields']):
         kind, ctype, prim, sub = field_kind(types, f)
         fn = cname(f['name'])
         w('\t/* %d: %s (%s%s) */' % (i, f['name'], f['type'], ', mandatory' if f['mandatory'] else ''))
-        w('\ti = %d;' % i)
+        w('\tif (AMQP_UNLIKELY(n <= %d))' % i)
+        w('\t\tgoto tail_%d;' % i)
         w('\tq = p;')
-        if f['mandatory']:
-            w('\tif (AMQP_UNLIKELY(n <= %d))' % i)
-            w('\t\tgoto missing;')
-            ind = '\t'
-        else:
-            w('\tif (n > %d) {' % i)
-            ind = '\t\t'
         if kind in FLAT_READER:
-            w('%se = %s(&p, end, &out->%s);' % (ind, FLAT_READER[kind], fn))
+            w('\te = %s(&p, end, &out->%s);' % (FLAT_READER[kind], fn))
         elif kind == 'AMQP_FK_BYTES':
-            w('%se = amqp_flat_bytes(&p, end, &out->%s, %s);' % (ind, fn, BYTES_CODE8[prim]))
+            w('\te = amqp_flat_bytes(&p, end, &out->%s, %s);' % (fn, BYTES_CODE8[prim]))
         elif kind == 'AMQP_FK_VALUE':
-            w('%se = amqp_flat_any(&p, end, base + (uint64_t)(q - start), &out->%s, %s, %s);' % (
-                ind, fn, ('AMQP_TYPE_' + macro(prim)) if prim else 'AMQP_TYPE_INVALID',
+            w('\te = amqp_flat_any(&p, end, base + (uint64_t)(q - start), &out->%s, %s, %s);' % (
+                fn, ('AMQP_TYPE_' + macro(prim)) if prim else 'AMQP_TYPE_INVALID',
                 'true' if f['multiple'] else 'false'))
         else:  # nested composite
-            w('%s{' % ind)
-            w('%s\tstruct amqp_value sv;' % ind)
+            w('\t{')
+            w('\t\tstruct amqp_value sv;')
             # Any type: amqp_composite_decode_value judges it, as on the
             # general path (same error whatever the split; fuzz_performative).
-            w('%s\te = amqp_flat_any(&p, end, base + (uint64_t)(q - start), &sv, AMQP_TYPE_INVALID, false);' % ind)
-            w('%s\tif (e == RR_OK)' % ind)
-            w('%s\t\te = amqp_composite_decode_value(&amqp_%s_desc, &sv, &out->%s, d);' % (ind, cname(sub), fn))
-            w('%s}' % ind)
-        w('%sif (AMQP_LIKELY(e == RR_OK))' % ind)
-        w('%s\tpresent |= UINT32_C(1) << %d;' % (ind, i))
-        if f['mandatory']:
-            w('%selse if (e == AMQP_FLAT_NULL)' % ind)
-            w('%s\tgoto missing;' % ind)
-            w('%selse' % ind)
-            w('%s\tgoto fail;' % ind)
-        else:
-            # Absent or null: the spec default, written field by field
-            # (cheaper than copying the whole defaults image).
-            dflt = default_assign(types, f, 'out->' + fn)
-            w('%selse if (e != AMQP_FLAT_NULL)' % ind)
-            w('%s\tgoto fail;' % ind)
-            if kind != 'AMQP_FK_VALUE':
-                w('%selse' % ind)
-                w('%s\t%s' % (ind, dflt))
-            w('\t} else {')
-            w('\t\t%s' % dflt)
+            w('\t\te = amqp_flat_any(&p, end, base + (uint64_t)(q - start), &sv, AMQP_TYPE_INVALID, false);')
+            w('\t\tif (e == RR_OK)')
+            w('\t\t\te = amqp_composite_decode_value(&amqp_%s_desc, &sv, &out->%s, d);' % (cname(sub), fn))
             w('\t}')
-    w('\tq = p;')
+        w('\tif (AMQP_LIKELY(e == RR_OK)) {')
+        w('\t\tpresent |= UINT32_C(1) << %d;' % i)
+        if f['mandatory']:
+            w('\t} else if (e == AMQP_FLAT_NULL) {')
+            w('\t\ti = %d;' % i)
+            w('\t\tgoto missing;')
+        else:
+            # Null: the spec default, written field by field (cheaper
+            # than copying the whole defaults image). '*', map, list and
+            # multiple fields already hold the null value read.
+            w('\t} else if (e == AMQP_FLAT_NULL) {')
+            if kind != 'AMQP_FK_VALUE':
+                w('\t\t%s' % default_assign(types, f, 'out->' + fn))
+        w('\t} else {')
+        w('\t\ti = %d;' % i)
+        w('\t\tgoto fail;')
+        w('\t}')
     w('\tif (AMQP_UNLIKELY(n > %d)) {' % nf)
     w('\t\t/* Fields of a later revision: skipped, but well-formed. */')
-    w('\t\ti = %d;' % nf)
+    w('\t\tq = p;')
     w('\t\te = amqp_flat_skip_values(&p, end, n - %d);' % nf)
-    w('\t\tif (e != RR_OK)')
+    w('\t\tif (e != RR_OK) {')
+    w('\t\t\ti = %d;' % nf)
     w('\t\t\tgoto fail;')
+    w('\t\t}')
     w('\t}')
+    w('\tgoto done;')
+    w('\t/* The count ran out at field i: it and the fields after it are absent. */')
+    for i, f in enumerate(t['fields']):
+        w('tail_%d:' % i)
+        if f['mandatory']:
+            w('\ti = %d;' % i)
+            w('\tq = p;')
+            w('\tgoto missing;')
+        else:
+            w('\t%s' % default_assign(types, f, 'out->' + cname(f['name'])))
+    w('done:')
     w('\tif (AMQP_UNLIKELY(p != end))')
     w('\t\treturn amqp_diag_set(d, RR_E_BAD_COUNT, base + (uint64_t)(p - start), %s, NULL);' % cstr(n))
     w('\tout->present = present;')
