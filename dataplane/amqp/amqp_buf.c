@@ -10,9 +10,11 @@ static void amqp_cur_next_seg(struct amqp_cursor *c)
 		c->seg++;
 		uint64_t n = c->seg->len < c->left ? c->seg->len : c->left;
 		c->p = c->seg->data;
-		c->lim = c->p + n;
+		c->lim = n ? c->p + n : c->p; /* an empty segment may have no data: NULL + 0 is UB */
 	}
 }
+
+const uint8_t amqp_no_bytes[1];
 
 void amqp_cur_from_bytes(struct amqp_cursor *c, const struct amqp_bytes *b, uint64_t pos)
 {
@@ -68,7 +70,8 @@ void amqp_cur_skip_slow(struct amqp_cursor *c, uint64_t n)
 		const uint64_t after = c->left - in; /* bound left past this segment */
 		const uint64_t k = s->len < after ? s->len : after;
 		const uint64_t off = n - in;
-		if (AMQP_LIKELY(off < k || (off == k && n == c->left))) {
+		/* (k == 0: an empty segment, maybe {NULL, 0}: the loop below) */
+		if (AMQP_LIKELY(k != 0 && (off < k || (off == k && n == c->left)))) {
 			c->seg = s;
 			c->p = s->data + off;
 			c->lim = s->data + k;

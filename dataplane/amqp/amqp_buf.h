@@ -85,6 +85,9 @@ static inline void amqp_cur_settle(struct amqp_cursor *c)
 	}
 }
 
+/* Where a cursor over no bytes points (never NULL). */
+extern const uint8_t amqp_no_bytes[1];
+
 /* Start a cursor over nsegs segments, bounded by their total length. */
 static inline void amqp_cur_init(struct amqp_cursor *c, const struct amqp_seg *segs, size_t nsegs)
 {
@@ -95,12 +98,15 @@ static inline void amqp_cur_init(struct amqp_cursor *c, const struct amqp_seg *s
 	c->seg_end = segs + nsegs;
 	c->left = n;
 	c->end_pos = n;
+	/* The cursor never holds NULL, even over no bytes at all: pointer
+	 * arithmetic on NULL (even + 0) is undefined, and {NULL, 0}
+	 * segments are allowed. */
 	if (AMQP_UNLIKELY(nsegs == 0)) {
-		c->p = c->lim = NULL;
+		c->p = c->lim = amqp_no_bytes;
 		return;
 	}
-	c->p = segs->data;
-	c->lim = segs->data + segs->len;
+	c->p = segs->data ? segs->data : amqp_no_bytes;
+	c->lim = c->p + segs->len;
 	if (AMQP_UNLIKELY(segs->len == 0))
 		amqp_cur_skip_slow(c, 0); /* step to the first non-empty segment */
 }
