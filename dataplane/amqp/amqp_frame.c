@@ -15,11 +15,14 @@ enum rr_err amqp_proto_header_parse(struct amqp_cursor *c, enum amqp_proto_id *i
 	 * rather than wait for 8 bytes that will never make it valid. */
 	if (memcmp(h, amqp_magic, n < 4 ? (size_t)n : 4) != 0)
 		return RR_E_PROTO_HEADER;
+	/* Likewise an unknown protocol id or version is known at its byte. */
+	const uint8_t want[3] = {AMQP_MAJOR, AMQP_MINOR, AMQP_REVISION};
+	if (n > 4 && h[4] != AMQP_PROTO_AMQP && h[4] != AMQP_PROTO_TLS && h[4] != AMQP_PROTO_SASL)
+		return RR_E_PROTO_VERSION;
+	if (n > 5 && memcmp(h + 5, want, (size_t)n - 5) != 0)
+		return RR_E_PROTO_VERSION;
 	if (n < sizeof h)
 		return RR_NEED_MORE;
-	if ((h[4] != AMQP_PROTO_AMQP && h[4] != AMQP_PROTO_TLS && h[4] != AMQP_PROTO_SASL) ||
-	    h[5] != AMQP_MAJOR || h[6] != AMQP_MINOR || h[7] != AMQP_REVISION)
-		return RR_E_PROTO_VERSION;
 	*id = (enum amqp_proto_id)h[4];
 	*c = peek;
 	return RR_OK;

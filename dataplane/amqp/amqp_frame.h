@@ -34,8 +34,9 @@ enum amqp_frame_type {
 	AMQP_FRAME_SASL = 0x01,
 };
 #define AMQP_FRAME_HEADER_LEN 8
-/* part 2.7.1: max-frame-size may not be set below 512. */
-#define AMQP_MIN_FRAME_SIZE 512
+/* part 2.7.1: max-frame-size may not be set below 512 (MIN-MAX-FRAME-SIZE,
+ * generated from transport.xml). */
+#define AMQP_MIN_FRAME_SIZE AMQP_MIN_MAX_FRAME_SIZE
 
 struct amqp_frame {
 	uint32_t size;        /* whole frame, header included */
@@ -49,7 +50,9 @@ struct amqp_frame {
 
 /* Parse one frame. RR_NEED_MORE (cursor untouched) until the whole frame
  * is readable; RR_E_FRAME_TOO_SMALL (size < 8), RR_E_FRAME_DOFF (doff < 2
- * or past the end), RR_E_FRAME_TOO_LARGE (size > max_frame): Close with
+ * or past the end), RR_E_FRAME_TOO_LARGE (size > max_frame: the value this
+ * side announced in its Open, which the connection keeps at 512 or more,
+ * part 2.7.1): Close with
  * amqp:connection:framing-error. On success the cursor is past the frame
  * and f->body covers its body, wherever the segments split it. */
 enum rr_err amqp_frame_parse(struct amqp_cursor *c, uint32_t max_frame, struct amqp_frame *f,

@@ -182,3 +182,27 @@ TEST(AmqpStrict, FourGibibyteValuesAreRefused)
 	EXPECT_EQ(amqp_decode_value(&c, &v, &d), RR_E_TOO_LARGE);
 	EXPECT_EQ(amqp_cur_pos(&c), 11u);
 }
+
+TEST(AmqpStrict, ProtocolHeaderVersionKnownAtItsByte)
+{
+	struct {
+		Bytes b;
+		enum rr_err want;
+	} cases[] = {
+		{{'A', 'M', 'Q', 'P', 5}, RR_E_PROTO_VERSION},       // unknown id, no need for 3 more bytes
+		{{'A', 'M', 'Q', 'P', 0, 2}, RR_E_PROTO_VERSION},    // major 2
+		{{'A', 'M', 'Q', 'P', 3, 1, 1}, RR_E_PROTO_VERSION}, // minor 1
+		{{'A', 'M', 'Q', 'P', 0, 1}, RR_NEED_MORE},          // a valid prefix
+		{{'A', 'M', 'Q', 'P', 2, 1, 0}, RR_NEED_MORE},
+	};
+	for (const auto &cs : cases) {
+		for (size_t n : test_split_sizes()) {
+			test_chain ch(cs.b, n);
+			struct amqp_cursor c;
+			ch.cursor(&c);
+			enum amqp_proto_id id;
+			EXPECT_STREQ(rr_errname(amqp_proto_header_parse(&c, &id)), rr_errname(cs.want)) << n;
+			EXPECT_EQ(amqp_cur_left(&c), cs.b.size());
+		}
+	}
+}
