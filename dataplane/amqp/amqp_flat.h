@@ -386,11 +386,14 @@ static AMQP_INLINE enum rr_err amqp_flat_any(const uint8_t **pp, const uint8_t *
 	return out->type >= AMQP_TYPE_LIST ? amqp_value_validate(out, NULL) : RR_OK;
 }
 
-/* Skip count well-formed values (extra list elements). */
-static inline enum rr_err amqp_flat_skip_values(const uint8_t **pp, const uint8_t *end, uint32_t count)
+/* Skip count well-formed values (extra list elements); *at is left at the
+ * value that failed, for the diagnostic position. */
+static inline enum rr_err amqp_flat_skip_values(const uint8_t **pp, const uint8_t *end, uint32_t count,
+						const uint8_t **at)
 {
 	for (uint32_t i = 0; i < count; i++) {
 		struct amqp_value v;
+		*at = *pp;
 		enum rr_err e = amqp_flat_value(pp, end, &v);
 		if (e != RR_OK)
 			return e;

@@ -99,6 +99,19 @@ static uint8_t *fuzz_bytes_dup(const struct amqp_bytes *b)
 	return p;
 }
 
+struct amqp_diag fuzz_last_diag;
+
+static bool fuzz_str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool fuzz_diag_same(const struct amqp_diag *a, const struct amqp_diag *b)
+{
+	return a->err == b->err && a->pos == b->pos && fuzz_str_same(a->type, b->type) &&
+	       fuzz_str_same(a->field, b->field);
+}
+
 bool fuzz_bytes_same(const struct amqp_bytes *a, const struct amqp_bytes *b)
 {
 	if (a->len != b->len)

@@ -69,6 +69,12 @@ static inline uint8_t fuzz_take_u8(const uint8_t **data, size_t *size)
 	} while (0)
 
 /* Byte equality of two views, whatever their segment layout. */
+/* The diagnostic of the last decode of a target's fuzz_decode/fuzz_scan,
+ * and whether two diagnostics say the same (error, position, type, field):
+ * a chain and its contiguous copy must. */
+extern struct amqp_diag fuzz_last_diag;
+bool fuzz_diag_same(const struct amqp_diag *a, const struct amqp_diag *b);
+
 bool fuzz_bytes_same(const struct amqp_bytes *a, const struct amqp_bytes *b);
 
 /* Read every byte of a view (so ASan checks its bounds) and return a hash. */

@@ -23,6 +23,7 @@ static enum rr_err fuzz_scan(const struct fuzz_chain *ch, struct amqp_message_vi
 	amqp_cur_init(&c, ch->segs, ch->nsegs);
 	memset(m, 0xbe, sizeof *m);
 	enum rr_err e = amqp_message_scan(&c, m, &d);
+	fuzz_last_diag = d;
 	if (e != RR_OK) {
 		char msg[256];
 		FUZZ_CHECK(e > RR_END && rr_err_condition(e) != NULL, "error %s", rr_errname(e));
@@ -251,8 +252,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_chain_make(&ch, data, size);
 	fuzz_chain_flatten(&flat, &ch);
 	enum rr_err e = fuzz_scan(&ch, &m);
+	const struct amqp_diag d1 = fuzz_last_diag;
 	enum rr_err e2 = fuzz_scan(&flat, &n);
 	FUZZ_CHECK(e == e2, "chain gave %s, contiguous gave %s", rr_errname(e), rr_errname(e2));
+	FUZZ_CHECK(e == RR_OK || fuzz_diag_same(&d1, &fuzz_last_diag),
+		   "diag differs: chain at %llu %s.%s, contiguous at %llu %s.%s", (unsigned long long)d1.pos,
+		   d1.type ? d1.type : "-", d1.field ? d1.field : "-",
+		   (unsigned long long)fuzz_last_diag.pos, fuzz_last_diag.type ? fuzz_last_diag.type : "-",
+		   fuzz_last_diag.field ? fuzz_last_diag.field : "-");
 	fuzz_check_route(&ch, e, &m);
 	fuzz_check_route(&flat, e2, &n);
 	if (e == RR_OK) {

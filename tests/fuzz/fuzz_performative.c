@@ -17,6 +17,7 @@ static enum rr_err fuzz_decode(const struct amqp_seg *segs, size_t nsegs,
 	uint64_t before = amqp_cur_left(&c);
 	memset(p, 0xbe, sizeof *p);
 	enum rr_err e = amqp_performative_decode(&c, p, &d);
+	fuzz_last_diag = d;
 	*left = amqp_cur_left(&c);
 	if (e != RR_OK) {
 		char msg[256];
@@ -42,11 +43,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_chain_make(&ch, data, size);
 	enum rr_err e = fuzz_decode(ch.segs, ch.nsegs, &p, &left_p);
+	const struct amqp_diag d1 = fuzz_last_diag;
 
 	/* The same bytes as one segment. */
 	fuzz_chain_flatten(&flat, &ch);
 	enum rr_err e2 = fuzz_decode(flat.segs, flat.nsegs, &q, &left_q);
 	FUZZ_CHECK(e == e2, "chain gave %s, contiguous gave %s", rr_errname(e), rr_errname(e2));
+	FUZZ_CHECK(e == RR_OK || fuzz_diag_same(&d1, &fuzz_last_diag),
+		   "diag differs: chain at %llu %s.%s, contiguous at %llu %s.%s", (unsigned long long)d1.pos,
+		   d1.type ? d1.type : "-", d1.field ? d1.field : "-",
+		   (unsigned long long)fuzz_last_diag.pos, fuzz_last_diag.type ? fuzz_last_diag.type : "-",
+		   fuzz_last_diag.field ? fuzz_last_diag.field : "-");
 
 	if (e == RR_OK) {
 		const struct amqp_composite_desc *desc = amqp_performative_desc(p.code);

@@ -206,3 +206,21 @@ TEST(AmqpStrict, ProtocolHeaderVersionKnownAtItsByte)
 		}
 	}
 }
+
+TEST(AmqpStrict, ErrorInAnExtraFieldIsReportedWhereItIs)
+{
+	// header with 7 fields (2 of a "later revision"); the 7th, a sym32,
+	// runs past the list: the error is at its byte (12), whatever the split.
+	Bytes b = {0x00, 0x53, 0x70, 0xc0, 0x0b, 0x07, 0x40, 0x40, 0x40, 0x40,
+		   0x40, 0x40, 0xb3, 0x00, 0x00, 0x00, 0x09};
+	for (size_t n : test_split_sizes()) {
+		test_chain ch(b, n);
+		struct amqp_cursor c;
+		ch.cursor(&c);
+		struct amqp_message_view m;
+		struct amqp_diag d = {};
+		EXPECT_EQ(amqp_message_scan(&c, &m, &d), RR_E_TRUNCATED) << n;
+		EXPECT_EQ(d.pos, 12u) << n;
+		EXPECT_STREQ(d.type, "header") << n;
+	}
+}
