@@ -43,6 +43,20 @@ static bool amqp_field_accepts(const struct amqp_field_desc *f, const struct amq
 	return v->type == f->prim;
 }
 
+bool amqp_field_requires_ok(const struct amqp_field_desc *f, const struct amqp_value *v)
+{
+	if (f->req_types == 0 && f->n_req_codes == 0)
+		return true;
+	if (v->described == 0)
+		return v->type < 32 && ((f->req_types >> v->type) & 1);
+	if (v->described != 1 || v->type != AMQP_TYPE_LIST)
+		return false;
+	for (unsigned i = 0; i < f->n_req_codes; i++)
+		if (v->descriptor == f->req_codes[i])
+			return true;
+	return false;
+}
+
 /* Store one non-null element into field f of out. */
 static enum rr_err amqp_field_store(const struct amqp_field_desc *f, const struct amqp_value *v,
 				    void *out, struct amqp_diag *d)
@@ -56,6 +70,9 @@ static enum rr_err amqp_field_store(const struct amqp_field_desc *f, const struc
 		enum rr_err e = amqp_value_validate(v, NULL);
 		if (AMQP_UNLIKELY(e != RR_OK))
 			return amqp_diag_set(d, e, v->pos, NULL, f->name);
+		/* then the archetype of a '*' field, in the generated order */
+		if (AMQP_UNLIKELY(f->kind == AMQP_FK_VALUE && !amqp_field_requires_ok(f, v)))
+			return amqp_diag_set(d, RR_E_WRONG_TYPE, v->pos, NULL, f->name);
 	}
 	switch (f->kind) {
 	case AMQP_FK_BOOL: *FIELD_PTR(out, f, bool) = v->u.b; break;

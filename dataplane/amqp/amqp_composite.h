@@ -42,6 +42,12 @@ struct amqp_field_desc {
 	bool mandatory;
 	bool multiple;
 	const struct amqp_composite_desc *composite; /* FK_COMPOSITE only */
+	/* '*' fields with requires="A": the plain types (bitmask of enum
+	 * amqp_type) and the composite descriptors that provide A in the
+	 * spec; none of either: any value. */
+	uint32_t req_types;
+	const uint64_t *req_codes;
+	uint8_t n_req_codes;
 };
 
 struct amqp_composite_desc {
@@ -85,6 +91,11 @@ static inline enum rr_err amqp_composite_decode_matched(const struct amqp_compos
 		e = desc->decode_flat(v, out, d);
 	return e == AMQP_TRY_SLOW ? amqp_composite_decode_value(desc, v, out, d) : e;
 }
+
+/* Does v (not null) meet the archetype a '*' field requires (part 1.4,
+ * requires=): e.g. an address is a string, a delivery-state one of the
+ * delivery-state composites? True when the spec names no provider. */
+bool amqp_field_requires_ok(const struct amqp_field_desc *f, const struct amqp_value *v);
 
 /* Encode in (a generated struct) as a described list: descriptor, then the
  * fields up to the last present one (trailing nulls omitted, part 1.4);

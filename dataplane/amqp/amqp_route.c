@@ -91,9 +91,10 @@ static AMQP_INLINE void amqp_route_prop_store(struct amqp_route_info *r, unsigne
 	}
 }
 
-/* One properties field of the type prim (AMQP_TYPE_INVALID: any), stored
- * by its index. Nothing else is accepted here: the general path decides. */
-#define AMQP_ROUTE_PROP(IDX, NAME, PRIM)                                                           \
+/* One properties field of the type prim (AMQP_TYPE_INVALID: any; for '*'
+ * fields REQ, the plain types their archetype allows, 0: any), stored by
+ * its index. Nothing else is accepted here: the general path decides. */
+#define AMQP_ROUTE_PROP(IDX, NAME, PRIM, REQ)                                                      \
 	if (count <= (IDX))                                                                        \
 		goto done;                                                                         \
 	if (AMQP_UNLIKELY(p >= end))                                                               \
@@ -110,6 +111,8 @@ static AMQP_INLINE void amqp_route_prop_store(struct amqp_route_info *r, unsigne
 			if (AMQP_UNLIKELY((PRIM) != AMQP_TYPE_INVALID && ref.type != (PRIM)))      \
 				return AMQP_TRY_SLOW;                                              \
 		}                                                                                  \
+		if (AMQP_UNLIKELY((REQ) != 0 && !(((REQ) >> ref.type) & 1)))                     \
+			return AMQP_TRY_SLOW;                                                      \
 		amqp_route_prop_store(r, (IDX), &ref);                                             \
 	}
 

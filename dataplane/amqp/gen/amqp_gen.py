@@ -229,6 +229,11 @@ def flat_decoder(types, n, w):
             w('\te = amqp_flat_any(&p, end, base + (uint64_t)(q - start), &out->%s, %s, %s);' % (
                 fn, ('AMQP_TYPE_' + macro(prim)) if prim else 'AMQP_TYPE_INVALID',
                 'true' if f['multiple'] else 'false'))
+            mask, codes = requires_of(types, f)
+            if mask != '0' or codes:
+                # the archetype of a '*' field (requires=), as the general path
+                w('\tif (e == RR_OK && !amqp_field_requires_ok(&amqp_%s_fields[%d], &out->%s))' % (cn, i, fn))
+                w('\t\te = RR_E_WRONG_TYPE;')
         else:  # nested composite
             w('\t{')
             w('\t\tstruct amqp_value sv;')
@@ -306,6 +311,29 @@ def flat_decoder(types, n, w):
     w('')
 
 
+def requires_of(types, f):
+    """For a '*' field with requires=A: (C expression of the bitmask of
+    enum amqp_type that plain providers of A resolve to, list of descriptor
+    codes of the composites that provide A). Both empty: no provider in the
+    spec, any value is accepted."""
+    if f['type'] != '*' or not f['requires']:
+        return '0', []
+    want = f['requires']
+    prims, codes = [], []
+    for n, t in types.items():
+        prov = [x.strip() for x in (t['provides'] or '').split(',')]
+        if want not in prov:
+            continue
+        if t['class'] == 'composite':
+            codes.append(t['descriptor'][1])
+        else:
+            p = resolve(types, n)
+            if p in PRIMS and p not in prims:
+                prims.append(p)
+    mask = ' | '.join('(UINT32_C(1) << AMQP_TYPE_%s)' % macro(p) for p in sorted(prims)) or '0'
+    return mask, sorted(codes)
+
+
 def composites_in_dependency_order(types, order):
     out, done = [], set()
 
@@ -374,12 +402,15 @@ def gen(xml_dir, out_h, out_c):
             w('#define AMQP_%s_HAS_%s (UINT32_C(1) << %d)' % (macro(n), macro(f['name']), i))
         # X-macro of the fields in spec order: X(index, c name, enum amqp_type
         # the spec type resolves to (multiple fields: of one element),
-        # AMQP_TYPE_INVALID for '*' and composites)
+        # AMQP_TYPE_INVALID for '*' and composites; bitmask of the plain
+        # types a '*' field's archetype allows, 0 for any)
         w('#define AMQP_%s_FIELDS(X) \\' % macro(n))
         for i, f in enumerate(t['fields']):
             kind, ctype, prim, sub = field_kind(types, f)
-            w('\tX(%d, %s, %s) \\' % (i, cname(f['name']),
-                                     ('AMQP_TYPE_' + macro(prim)) if prim else 'AMQP_TYPE_INVALID'))
+            mask, codes = requires_of(types, f)
+            w('\tX(%d, %s, %s, %s) \\' % (i, cname(f['name']),
+                                         ('AMQP_TYPE_' + macro(prim)) if prim else 'AMQP_TYPE_INVALID',
+                                         mask))
         w('\t/* end */')
         w('struct amqp_%s {' % cname(n))
         w('\tamqp_present_t present;')
@@ -455,17 +486,25 @@ def gen(xml_dir, out_h, out_c):
     for n in comps:
         t = types[n]
         cn = cname(n)
+        for f in t['fields']:
+            mask, codes = requires_of(types, f)
+            if codes:
+                w('static const uint64_t amqp_%s_%s_req_codes[] = {%s};' % (
+                    cn, cname(f['name']), ', '.join('UINT64_C(0x%x)' % c for c in codes)))
         w('static const struct amqp_field_desc amqp_%s_fields[] = {' % cn)
         for f in t['fields']:
             kind, ctype, prim, sub = field_kind(types, f)
             du, ds = default_of(types, f, prim)
-            w('\t{%s, %s, %s, %s, %s, %s, offsetof(struct amqp_%s, %s), %s, %s, %s, %s, %s},' % (
+            mask, codes = requires_of(types, f)
+            w('\t{%s, %s, %s, %s, %s, %s, offsetof(struct amqp_%s, %s), %s, %s, %s, %s, %s, %s, %s, %d},' % (
                 cstr(f['name']), cstr(f['type']), cstr(f['requires']), cstr(f['default']),
                 du, cstr(ds), cn, cname(f['name']), kind,
                 ('AMQP_TYPE_' + macro(prim)) if prim else 'AMQP_TYPE_INVALID',
                 'true' if f['mandatory'] else 'false',
                 'true' if f['multiple'] else 'false',
-                ('&amqp_%s_desc' % cname(sub)) if sub else 'NULL'))
+                ('&amqp_%s_desc' % cname(sub)) if sub else 'NULL',
+                mask, ('amqp_%s_%s_req_codes' % (cn, cname(f['name']))) if codes else 'NULL',
+                len(codes)))
         w('};')
         w('static const struct amqp_%s amqp_%s_defaults = {%s};' % (cn, cn, defaults_init(types, n)))
         w('')

@@ -224,3 +224,27 @@ TEST(AmqpStrict, ErrorInAnExtraFieldIsReportedWhereItIs)
 		EXPECT_STREQ(d.type, "header") << n;
 	}
 }
+
+TEST(AmqpStrict, StarFieldsMeetTheirArchetype)
+{
+	// properties.to = ulong 5: an address is a string (messaging.xml
+	// address-string); the route scan refuses it as the full scan does.
+	Bytes to_ulong = {0x00, 0x53, 0x73, 0xc0, 0x05, 0x03, 0x40, 0x40, 0x53, 0x05,
+			  0x00, 0x53, 0x75, 0xa0, 0x00};
+	expect_err(to_ulong, dec_msg, RR_E_WRONG_TYPE, "to", "properties.to as ulong");
+	expect_err(to_ulong, dec_route, RR_E_WRONG_TYPE, "to", "properties.to as ulong (route)");
+	// message-id may be ulong, uuid, binary or string, not a boolean
+	Bytes id_bool = {0x00, 0x53, 0x73, 0xc0, 0x02, 0x01, 0x41};
+	expect_err(id_bool, dec_msg, RR_E_WRONG_TYPE, "message-id", "properties.message-id as boolean");
+	Bytes id_ulong = {0x00, 0x53, 0x73, 0xc0, 0x03, 0x01, 0x53, 0x07};
+	expect_ok(id_ulong, dec_msg, "properties.message-id as ulong");
+	expect_ok(id_ulong, dec_route, "properties.message-id as ulong (route)");
+	// disposition.state must be a delivery-state: @open[] is not
+	std::vector<Bytes> disp = {{0x41}, {0x43}, kNull, {0x41}, {0x00, 0x53, 0x10, 0xc0, 0x01, 0x00}};
+	expect_err(described_list(0x15, disp), dec_perf, RR_E_WRONG_TYPE, "state", "disposition state @open");
+	// attach.source must be a source: a target is not
+	std::vector<Bytes> att = {{0xa1, 1, 'a'}, {0x43}, {0x41}, kNull, kNull, {0x00, 0x53, 0x29, 0x45}};
+	expect_err(described_list(0x12, att), dec_perf, RR_E_WRONG_TYPE, "source", "attach.source as a target");
+	att[5] = {0x00, 0x53, 0x28, 0x45};
+	expect_ok(described_list(0x12, att), dec_perf, "attach.source as a source");
+}
