@@ -112,6 +112,15 @@ bool fuzz_diag_same(const struct amqp_diag *a, const struct amqp_diag *b)
 	       fuzz_str_same(a->field, b->field);
 }
 
+void fuzz_check_same_diag(const struct amqp_diag *chain, const struct amqp_diag *flat)
+{
+	FUZZ_CHECK(fuzz_diag_same(chain, flat),
+		   "diag differs: chain at %llu %s.%s, contiguous at %llu %s.%s",
+		   (unsigned long long)chain->pos, chain->type ? chain->type : "-",
+		   chain->field ? chain->field : "-", (unsigned long long)flat->pos,
+		   flat->type ? flat->type : "-", flat->field ? flat->field : "-");
+}
+
 bool fuzz_bytes_same(const struct amqp_bytes *a, const struct amqp_bytes *b)
 {
 	if (a->len != b->len)

@@ -74,6 +74,8 @@ static inline uint8_t fuzz_take_u8(const uint8_t **data, size_t *size)
  * a chain and its contiguous copy must. */
 extern struct amqp_diag fuzz_last_diag;
 bool fuzz_diag_same(const struct amqp_diag *a, const struct amqp_diag *b);
+/* Abort unless a chain's diagnostic equals its contiguous copy's. */
+void fuzz_check_same_diag(const struct amqp_diag *chain, const struct amqp_diag *flat);
 
 bool fuzz_bytes_same(const struct amqp_bytes *a, const struct amqp_bytes *b);
 

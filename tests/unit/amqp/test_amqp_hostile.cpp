@@ -4,6 +4,7 @@
 // byte position), whatever the segment split; value, composite, frame and
 // message decoders leave the cursor where it was.
 #include "composite_util.h"
+#include "decoders_util.h"
 
 #include <functional>
 
@@ -107,21 +108,6 @@ static Decoder dec_composite(const struct amqp_composite_desc *desc)
 		struct_buf s(desc);
 		return amqp_composite_decode(desc, c, s.p(), d);
 	};
-}
-static enum rr_err dec_perf(struct amqp_cursor *c, struct amqp_diag *d)
-{
-	struct amqp_performative p;
-	return amqp_performative_decode(c, &p, d);
-}
-static enum rr_err dec_sasl(struct amqp_cursor *c, struct amqp_diag *d)
-{
-	struct amqp_sasl_frame s;
-	return amqp_sasl_frame_decode(c, &s, d);
-}
-static enum rr_err dec_msg(struct amqp_cursor *c, struct amqp_diag *d)
-{
-	struct amqp_message_view m;
-	return amqp_message_scan(c, &m, d);
 }
 static Decoder dec_frame(uint32_t max)
 {

@@ -6,27 +6,9 @@
 // length. Each on every split.
 #include "oracle_util.h"
 
-#include "amqp_route.h"
+#include "decoders_util.h"
 
 using Decoder = enum rr_err (*)(struct amqp_cursor *, struct amqp_diag *);
-
-static enum rr_err dec_perf(struct amqp_cursor *c, struct amqp_diag *d)
-{
-	struct amqp_performative p;
-	return amqp_performative_decode(c, &p, d);
-}
-
-static enum rr_err dec_msg(struct amqp_cursor *c, struct amqp_diag *d)
-{
-	struct amqp_message_view m;
-	return amqp_message_scan(c, &m, d);
-}
-
-static enum rr_err dec_route(struct amqp_cursor *c, struct amqp_diag *d)
-{
-	struct amqp_route_info r;
-	return amqp_route_scan(c, &r, d);
-}
 
 static void expect_err(const Bytes &b, Decoder dec, enum rr_err want, const char *field, const char *what)
 {
