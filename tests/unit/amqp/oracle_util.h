@@ -449,6 +449,21 @@ inline void canon_encode(Bytes &o, const TV &v)
 	}
 }
 
+// Byte vectors written out by hand in tests.
+inline Bytes B(std::initializer_list<int> l)
+{
+	Bytes b;
+	for (int x : l)
+		b.push_back((uint8_t)x);
+	return b;
+}
+inline Bytes cat(Bytes a, const Bytes &b)
+{
+	a.insert(a.end(), b.begin(), b.end());
+	return a;
+}
+inline Bytes str_bytes(const std::string &s) { return Bytes(s.begin(), s.end()); }
+
 inline Bytes canon_bytes(const TV &v)
 {
 	Bytes o;

@@ -10,19 +10,6 @@
 
 static const uint64_t kSeedPrinted = test_seed();
 
-static Bytes B(std::initializer_list<int> l)
-{
-	Bytes b;
-	for (int x : l)
-		b.push_back((uint8_t)x);
-	return b;
-}
-static Bytes cat(Bytes a, const Bytes &b)
-{
-	a.insert(a.end(), b.begin(), b.end());
-	return a;
-}
-static Bytes str_bytes(const std::string &s) { return Bytes(s.begin(), s.end()); }
 
 using Decoder = std::function<enum rr_err(struct amqp_cursor *, struct amqp_diag *)>;
 

@@ -5,19 +5,6 @@
 
 static const uint64_t kSeedPrinted = test_seed();
 
-static Bytes B(std::initializer_list<int> l)
-{
-	Bytes b;
-	for (int x : l)
-		b.push_back((uint8_t)x);
-	return b;
-}
-static Bytes cat(Bytes a, const Bytes &b)
-{
-	a.insert(a.end(), b.begin(), b.end());
-	return a;
-}
-static Bytes str_bytes(const std::string &s) { return Bytes(s.begin(), s.end()); }
 
 // Both decoders must see t in b, whatever the segment split.
 static void both(const Bytes &b, const TV &t, const char *what)
