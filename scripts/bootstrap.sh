@@ -31,6 +31,9 @@ PACKAGES=(
 	libdpdk-dev libnuma-dev   # the dpdk driver
 	libssl-dev             # TLS
 	libsasl2-dev sasl2-bin # Cyrus SASL (saslpasswd2 for system tests)
+	libsasl2-modules libsasl2-modules-db  # Cyrus PLAIN and sasldb plugins
+	python3-oslo.messaging # system tests: oslo.messaging's AMQP 1.0 and rabbit drivers
+	rabbitmq-server        # system tests: the notification backend (dual backends)
 )
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,0 +1,1 @@
+/* placeholder: replaced by route_table.c */
