@@ -1,0 +1,364 @@
+#!/usr/bin/python3
+"""oslo.messaging RPC through rpcrouterd, with Debian's python3-oslo.messaging
+and its AMQP 1.0 driver (pyngus + proton): every RPC pattern an OpenStack
+service uses (call, cast, fanout, timeouts, remote exceptions, concurrency,
+a server restart), in routable and legacy addressing.
+
+One router per test class (setUpClass); each test uses its own topic so
+tests do not see each other's links. RR_WORKERS (1 or 2) is read by the
+rrtest fixture. RR_OSLO_BACKEND=rabbit runs the same RPC tests over a
+private RabbitMQ instead, to check the tests themselves against a known
+good backend (the router-specific checks are skipped then).
+"""
+
+import os
+import sys
+import threading
+import time
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import oslo_messaging  # noqa: E402
+
+from oslo_helpers import (WAIT, AddressLog, Client, Server,  # noqa: E402
+                          addresser_of, amqp_url, call_until_up, wait_for)
+
+BACKEND = os.environ.get("RR_OSLO_BACKEND", "router")
+
+
+def topic_name(test):
+    return "t-%s-%s" % (test._testMethodName, uuid.uuid4().hex[:8])
+
+
+class Backend:
+    """The RPC backend a test class runs against: rpcrouterd (default) or
+    RabbitMQ (RR_OSLO_BACKEND=rabbit)."""
+
+    def __init__(self):
+        self.router = None
+        self.rabbit = None
+
+    def start(self):
+        if BACKEND == "rabbit":
+            from rabbitmq import RabbitMQ
+            self.rabbit = RabbitMQ().start()
+            self.url = self.rabbit.url
+        else:
+            from rrtest import Router
+            self.router = Router()
+            self.router.__enter__()
+            self.url = amqp_url(self.router.url)
+        return self
+
+    def check_alive(self, test):
+        if self.router is not None:
+            try:
+                os.kill(self.router.pid, 0)
+            except ProcessLookupError:
+                test.fail("rpcrouterd (pid %d) died:\n%s" %
+                          (self.router.pid, self.router.log_text()[-4000:]))
+
+    def stop(self):
+        if self.router is not None:
+            r, self.router = self.router, None
+            # Router.stop() sends SIGTERM and asserts exit status 0.
+            r.__exit__(None, None, None)
+        if self.rabbit is not None:
+            self.rabbit.cleanup()
+            self.rabbit = None
+
+
+class OsloRPCBase(unittest.TestCase):
+    AMQP = {}  # extra [oslo_messaging_amqp] options for this class
+
+    @classmethod
+    def setUpClass(cls):
+        cls.backend = Backend().start()
+        cls.url = cls.backend.url
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.backend.stop()
+
+    def setUp(self):
+        self._stop = []
+
+    def tearDown(self):
+        for obj in reversed(self._stop):
+            obj.stop()
+        self.backend.check_alive(self)
+
+    def server(self, topic, name, start=True):
+        s = Server(self.url, topic, name, amqp=self.AMQP)
+        self._stop.append(s)
+        return s.start() if start else s
+
+    def client(self, topic, timeout=10):
+        c = Client(self.url, topic, amqp=self.AMQP, timeout=timeout)
+        self._stop.append(c)
+        return c
+
+
+class OsloRPCTest(OsloRPCBase):
+    """Routable addressing (the driver's default 'dynamic' mode, which picks
+    routable addresses because the router sends a product Open property)."""
+
+    def test_call_returns_result(self):
+        topic = topic_name(self)
+        self.server(topic, "s1")
+        c = self.client(topic)
+        reply = call_until_up(c, server="s1")
+        self.assertEqual(reply, {"server": "s1", "value": "ping"})
+        # To the topic (anycast) and to the server (unicast).
+        self.assertEqual(c.prepare().call({}, "add", a=20, b=22), 42)
+        self.assertEqual(
+            c.prepare(server="s1").call({}, "echo", value=[1, "two", 3.0]),
+            {"server": "s1", "value": [1, "two", 3.0]})
+
+    def test_cast_arrives(self):
+        topic = topic_name(self)
+        s = self.server(topic, "s1")
+        c = self.client(topic)
+        call_until_up(c)
+        for i in range(10):
+            c.prepare().cast({}, "record", value=i)
+        c.prepare(server="s1").cast({}, "record", value="direct")
+        wait_for(lambda: len(s.endpoint.seen("casts")) >= 11,
+                 what="11 casts")
+        self.assertEqual(sorted(map(str, s.endpoint.seen("casts"))),
+                         sorted([str(i) for i in range(10)] + ["direct"]))
+
+    def test_fanout_cast_reaches_every_server(self):
+        topic = topic_name(self)
+        servers = [self.server(topic, "s%d" % i) for i in range(3)]
+        c = self.client(topic)
+        for s in servers:
+            call_until_up(c, server=s.endpoint.name)
+        fan = c.prepare(fanout=True)
+        # The multicast links may reach the router's table after the
+        # unicast ones: warm up until every server has seen a fanout.
+        deadline = time.monotonic() + WAIT
+        n = 0
+        while not all(s.endpoint.seen("fanouts") for s in servers):
+            self.assertLess(time.monotonic(), deadline,
+                            "a server never got a fanout cast")
+            fan.cast({}, "record_fanout", value="warm%d" % n)
+            n += 1
+            time.sleep(0.1)
+        for i in range(20):
+            fan.cast({}, "record_fanout", value=i)
+        for s in servers:
+            wait_for(lambda s=s: set(range(20)) <= set(
+                v for v in s.endpoint.seen("fanouts") if isinstance(v, int)),
+                what="20 fanouts at %s" % s.endpoint.name)
+            got = [v for v in s.endpoint.seen("fanouts") if isinstance(v, int)]
+            self.assertEqual(sorted(got), list(range(20)),
+                             "%s got duplicates or extras" % s.endpoint.name)
+        # Fanouts are not calls: no server answered anything.
+        self.assertEqual(sum(s.endpoint.calls for s in servers), 3)
+
+    def test_call_without_server_times_out(self):
+        topic = topic_name(self)
+        c = self.client(topic)
+        t0 = time.monotonic()
+        with self.assertRaises(oslo_messaging.MessagingTimeout):
+            c.prepare(timeout=3).call({}, "echo", value="nobody")
+        with self.assertRaises(oslo_messaging.MessagingTimeout):
+            c.prepare(timeout=3, server="ghost").call({}, "echo", value="x")
+        elapsed = time.monotonic() - t0
+        # Both waited (at least most of) their timeouts: a call must not be
+        # refused early, nor hang far past its timeout.
+        self.assertGreater(elapsed, 5.0)
+        self.assertLess(elapsed, 30.0)
+        self.backend.check_alive(self)
+        # The same client and router serve a server that turns up later.
+        self.server(topic, "late")
+        self.assertEqual(call_until_up(c, server="late")["server"], "late")
+
+    def test_server_exception_reaches_caller(self):
+        topic = topic_name(self)
+        self.server(topic, "s1")
+        c = self.client(topic)
+        call_until_up(c)
+        with self.assertRaises(ValueError) as cm:
+            c.prepare().call({}, "fail_value", text="bad value 17")
+        self.assertIn("bad value 17", str(cm.exception))
+        with self.assertRaises(oslo_messaging.RemoteError) as cm:
+            c.prepare().call({}, "fail_custom", text="custom 23")
+        self.assertEqual(cm.exception.exc_type, "Failure")
+        self.assertIn("custom 23", cm.exception.value)
+        # No such method: the server answers NoSuchMethod, a remote error.
+        with self.assertRaises(oslo_messaging.RemoteError) as cm:
+            c.prepare().call({}, "no_such_method")
+        self.assertEqual(cm.exception.exc_type, "NoSuchMethod")
+        # The server still works after raising.
+        self.assertEqual(c.prepare().call({}, "add", a=1, b=2), 3)
+
+    def test_many_concurrent_callers(self):
+        topic = topic_name(self)
+        servers = [self.server(topic, "s%d" % i) for i in range(2)]
+        # 4 client processes' worth of connections, 5 threads on each.
+        clients = [self.client(topic, timeout=30) for _ in range(4)]
+        for s in servers:
+            call_until_up(clients[0], server=s.endpoint.name)
+        for c in clients:
+            call_until_up(c)
+        threads, errors, results = [], [], {}
+        lock = threading.Lock()
+
+        def caller(t, c):
+            p = c.prepare()
+            try:
+                for i in range(20):
+                    r = p.call({}, "add", a=t * 1000, b=i)
+                    with lock:
+                        results[(t, i)] = r
+            except Exception as e:  # reported below
+                with lock:
+                    errors.append("thread %d: %r" % (t, e))
+
+        for t in range(20):
+            th = threading.Thread(target=caller, args=(t, clients[t % 4]),
+                                  daemon=True)
+            threads.append(th)
+            th.start()
+        deadline = time.monotonic() + 120
+        for th in threads:
+            th.join(max(0.1, deadline - time.monotonic()))
+        self.assertFalse([th for th in threads if th.is_alive()],
+                         "callers still running after 120 s")
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 400)
+        for (t, i), r in results.items():
+            self.assertEqual(r, t * 1000 + i)
+        # Anycast to the topic is balanced over both servers.
+        for s in servers:
+            self.assertGreater(s.endpoint.calls, 1, s.endpoint.name)
+
+    def test_server_restarted_mid_stream(self):
+        topic = topic_name(self)
+        s = self.server(topic, "s1")
+        c = self.client(topic)
+        call_until_up(c, server="s1")
+        stop = threading.Event()
+        lock = threading.Lock()
+        logs = [[] for _ in range(3)]  # per caller: (monotonic time, ok)
+        errors = []
+
+        def caller(t):
+            p = c.prepare(server="s1", timeout=3)
+            i = 0
+            while not stop.is_set() and i < 1000:
+                try:
+                    ok = p.call({}, "add", a=t, b=i) == t + i
+                except oslo_messaging.MessagingTimeout:
+                    ok = False
+                except Exception as e:
+                    with lock:
+                        errors.append(repr(e))
+                    ok = False
+                with lock:
+                    logs[t].append((time.monotonic(), ok))
+                i += 1
+                time.sleep(0.02)
+
+        def successes_since(t, since):
+            with lock:
+                return sum(1 for ts, ok in logs[t] if ok and ts > since)
+
+        threads = [threading.Thread(target=caller, args=(t,), daemon=True)
+                   for t in range(3)]
+        for th in threads:
+            th.start()
+        wait_for(lambda: all(successes_since(t, 0) >= 5 for t in range(3)),
+                 what="first calls")
+        s.stop()
+        down = time.monotonic()
+        time.sleep(2)
+        s2 = self.server(topic, "s1")
+        up = time.monotonic()
+        # Callers recover: every caller gets answers from the new server.
+        wait_for(lambda: all(successes_since(t, up) >= 10 for t in range(3)),
+                 timeout=30, what="calls answered after the restart")
+        stop.set()
+        for th in threads:
+            th.join(10)
+        self.assertFalse([th for th in threads if th.is_alive()])
+        self.assertEqual(errors, [])
+        self.assertGreaterEqual(s2.endpoint.calls, 30)
+        for t in range(3):
+            with lock:
+                log = list(logs[t])
+            before = [ok for ts, ok in log if ts < down]
+            self.assertTrue(all(before), "caller %d failed before" % t)
+            # Once a caller is answered by the new server, it stays served:
+            # no call after that fails.
+            first = next(i for i, (ts, ok) in enumerate(log)
+                         if ok and ts > up)
+            self.assertTrue(all(ok for _, ok in log[first:]),
+                            "caller %d failed after recovering" % t)
+
+    def test_routable_addressing(self):
+        if BACKEND == "rabbit":
+            self.skipTest("addressing modes are an AMQP 1.0 driver matter")
+        topic = topic_name(self)
+        with AddressLog() as alog:
+            self.server(topic, "s1")
+            c = self.client(topic)
+            call_until_up(c, server="s1")
+            c.prepare().call({}, "echo", value=1)
+            c.prepare(fanout=True).cast({}, "record_fanout", value=1)
+        self.assertEqual(type(addresser_of(c.transport)).__name__,
+                         "RoutableAddresser")
+        addrs = set(alog.addresses())
+        pre = "openstack.org/om/rpc/"
+        self.assertIn(pre + "unicast/openstack/%s/s1" % topic, addrs)
+        self.assertIn(pre + "anycast/openstack/%s" % topic, addrs)
+        self.assertIn(pre + "multicast/openstack/%s" % topic, addrs)
+
+
+class OsloLegacyAddressingTest(OsloRPCBase):
+    """[oslo_messaging_amqp] addressing_mode = legacy: the broker-style
+    exclusive./unicast./broadcast. addresses, which the router's default
+    address table serves with closest, closest and multicast."""
+
+    AMQP = {"addressing_mode": "legacy"}
+
+    @classmethod
+    def setUpClass(cls):
+        if BACKEND == "rabbit":
+            raise unittest.SkipTest("legacy addressing is AMQP 1.0 only")
+        super().setUpClass()
+
+    def test_legacy_prefixes(self):
+        topic = topic_name(self)
+        with AddressLog() as alog:
+            servers = [self.server(topic, "s%d" % i) for i in range(2)]
+            c = self.client(topic)
+            for s in servers:
+                call_until_up(c, server=s.endpoint.name)
+            self.assertEqual(c.prepare().call({}, "add", a=2, b=3), 5)
+            fan = c.prepare(fanout=True)
+            deadline = time.monotonic() + WAIT
+            while not all(s.endpoint.seen("fanouts") for s in servers):
+                self.assertLess(time.monotonic(), deadline)
+                fan.cast({}, "record_fanout", value="warm")
+                time.sleep(0.1)
+            fan.cast({}, "record_fanout", value="last")
+            for s in servers:
+                wait_for(lambda s=s: "last" in s.endpoint.seen("fanouts"),
+                         what="fanout at %s" % s.endpoint.name)
+        self.assertEqual(type(addresser_of(c.transport)).__name__,
+                         "LegacyAddresser")
+        addrs = set(alog.addresses())
+        self.assertIn("exclusive.openstack.%s.s0" % topic, addrs)
+        self.assertIn("exclusive.openstack.%s.s1" % topic, addrs)
+        self.assertIn("unicast.openstack.%s" % topic, addrs)
+        self.assertIn("broadcast.openstack.%s.all" % topic, addrs)
+        self.assertFalse([a for a in addrs if a.startswith("openstack.org")])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
