@@ -33,12 +33,14 @@ FAST_AMQP = {
 WAIT = 20.0
 
 
-def make_conf(amqp=None, rabbit=None, default=None):
+def make_conf(amqp=None, rabbit=None, default=None, notifications=None):
     """A fresh ConfigOpts read from a temp config file with the given
-    [oslo_messaging_amqp], [oslo_messaging_rabbit] and [DEFAULT] values."""
+    [DEFAULT], [oslo_messaging_amqp], [oslo_messaging_rabbit] and
+    [oslo_messaging_notifications] values."""
     sections = {"DEFAULT": dict(default or {}),
                 "oslo_messaging_amqp": dict(FAST_AMQP),
-                "oslo_messaging_rabbit": dict(rabbit or {})}
+                "oslo_messaging_rabbit": dict(rabbit or {}),
+                "oslo_messaging_notifications": dict(notifications or {})}
     sections["oslo_messaging_amqp"].update(amqp or {})
     fd, path = tempfile.mkstemp(prefix="rr-oslo-", suffix=".conf")
     with os.fdopen(fd, "w") as f:
