@@ -36,9 +36,10 @@ class Backend:
     """The RPC backend a test class runs against: rpcrouterd (default) or
     RabbitMQ (RR_OSLO_BACKEND=rabbit)."""
 
-    def __init__(self):
+    def __init__(self, **router_kw):
         self.router = None
         self.rabbit = None
+        self.router_kw = router_kw
 
     def start(self):
         if BACKEND == "rabbit":
@@ -47,7 +48,7 @@ class Backend:
             self.url = self.rabbit.url
         else:
             from rrtest import Router
-            self.router = Router()
+            self.router = Router(**self.router_kw)
             self.router.__enter__()
             self.url = amqp_url(self.router.url)
         return self
@@ -72,10 +73,11 @@ class Backend:
 
 class OsloRPCBase(unittest.TestCase):
     AMQP = {}  # extra [oslo_messaging_amqp] options for this class
+    ROUTER = {}  # rrtest.Router arguments for this class
 
     @classmethod
     def setUpClass(cls):
-        cls.backend = Backend().start()
+        cls.backend = Backend(**cls.ROUTER).start()
         cls.url = cls.backend.url
 
     @classmethod
@@ -90,13 +92,13 @@ class OsloRPCBase(unittest.TestCase):
             obj.stop()
         self.backend.check_alive(self)
 
-    def server(self, topic, name, start=True):
-        s = Server(self.url, topic, name, amqp=self.AMQP)
+    def server(self, topic, name, start=True, url=None):
+        s = Server(url or self.url, topic, name, amqp=self.AMQP)
         self._stop.append(s)
         return s.start() if start else s
 
-    def client(self, topic, timeout=10):
-        c = Client(self.url, topic, amqp=self.AMQP, timeout=timeout)
+    def client(self, topic, timeout=10, url=None):
+        c = Client(url or self.url, topic, amqp=self.AMQP, timeout=timeout)
         self._stop.append(c)
         return c
 
@@ -358,6 +360,51 @@ class OsloLegacyAddressingTest(OsloRPCBase):
         self.assertIn("unicast.openstack.%s" % topic, addrs)
         self.assertIn("broadcast.openstack.%s.all" % topic, addrs)
         self.assertFalse([a for a in addrs if a.startswith("openstack.org")])
+
+
+class OsloSaslPlainTest(OsloRPCBase):
+    """amqp://user:pass@ against a listener that requires SASL PLAIN,
+    checked against a sasldb made with saslpasswd2 (docs/oslo.md,
+    section 4)."""
+
+    @classmethod
+    def setUpClass(cls):
+        if BACKEND == "rabbit":
+            raise unittest.SkipTest("rpcrouterd SASL only")
+        from rrtest import Sasl
+        cls.ROUTER = {"sasl": Sasl(
+            users={"nova": "s3cret"}, mechs="PLAIN",
+            listener={"saslMechanisms": "PLAIN",
+                      "authenticatePeer": True})}
+        super().setUpClass()
+
+    def url_as(self, user, password):
+        host = self.url.split("://", 1)[1]
+        return "amqp://%s:%s@%s" % (user, password, host)
+
+    def test_plain_user_calls(self):
+        topic = topic_name(self)
+        good = self.url_as("nova", "s3cret")
+        self.server(topic, "s1", url=good)
+        c = self.client(topic, url=good)
+        self.assertEqual(call_until_up(c, server="s1")["server"], "s1")
+        self.assertEqual(c.prepare().call({}, "add", a=4, b=5), 9)
+
+    def test_wrong_password_and_anonymous_refused(self):
+        topic = topic_name(self)
+        good = self.url_as("nova", "s3cret")
+        self.server(topic, "s1", url=good)
+        call_until_up(self.client(topic, url=good), server="s1")
+        for url in (self.url_as("nova", "wrong"), self.url):
+            c = self.client(topic, url=url)
+            with self.assertRaises(oslo_messaging.MessagingTimeout):
+                c.prepare(timeout=3).call({}, "echo", value="x")
+            c.stop()
+        self.backend.check_alive(self)
+        # The good user still gets through afterwards.
+        self.assertEqual(
+            self.client(topic, url=good).prepare().call({}, "add", a=1, b=1),
+            2)
 
 
 if __name__ == "__main__":
