@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -914,7 +915,13 @@ static void print_json(struct peer *p)
 		break;
 	}
 	}
-	printf(",\"timed_out\":%s,\"error\":\"", p->timed_out ? "true" : "false");
+	/* The peer's own CPU, to show what the clients cost beside the router. */
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	printf(",\"cpu_s\":%.3f,\"timed_out\":%s,\"error\":\"", cpu,
+	       p->timed_out ? "true" : "false");
 	for (const char *c = p->error; *c; c++)
 		if (*c != '"' && *c != '\\' && (unsigned char)*c >= 0x20)
 			putchar(*c);
