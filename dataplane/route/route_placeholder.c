@@ -1,1 +1,0 @@
-/* placeholder: replaced by route_table.c */
