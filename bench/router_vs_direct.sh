@@ -19,8 +19,9 @@
 # for receivers; WORKER_CPUS (default 1) goes to the router's dataplane
 # `cpus` (its workers pin themselves; "" leaves them unpinned); ROUTER_CPUS
 # (default unset) tasksets the whole rpcrouterd process. RPC runs once per
-# layout in -L, "CLIENT_CPU:SERVER_CPU" pairs (default "0:1 1:1": split,
-# and everything on the router's worker core). -W lists the receivers'
+# layout in -L, "CLIENT_CPU:SERVER_CPU[:SPIN]" (default "0:1 1:1 0:1:c":
+# split, everything on the router's worker core, split with the client
+# busy-polling; SPIN c and/or s: that peer runs with --busy-poll). -W lists the receivers'
 # credit windows (default "1000 5000"). ROUTER_DATAPLANE_EXTRA adds lines
 # to the generated dataplane section. What ran where is recorded.
 set -u
@@ -32,7 +33,7 @@ rounds=3
 rpc_calls=20000
 workers=1
 windows="1000 5000"
-layouts="0:1 1:1"
+layouts="0:1 1:1 0:1:c"
 out=
 use_router=1
 SND_CPU=${SND_CPU:-0}
@@ -158,6 +159,29 @@ print(json.dumps({"total_s": (t1 - t0) / hz, "threads": threads}))
 EOF
 }
 
+# Busy CPU-seconds of the whole machine so far (all cpus; /proc/stat ticks).
+sys_busy() {
+	awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
+}
+
+# Others share this machine (parallel builds): before each run wait, up to
+# QUIET_WAIT seconds (default 60), until the machine is at least 90% idle
+# over half a second; the idle fraction seen is recorded with the run.
+QUIET_WAIT=${QUIET_WAIT:-60}
+quiet_idle=
+wait_quiet() {
+	local end=$((SECONDS + QUIET_WAIT))
+	while :; do
+		quiet_idle=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
+			sleep 0.5
+			awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat)
+		quiet_idle=$(echo "$quiet_idle" | awk 'NR == 1 { i = $1; t = $2 } NR == 2 { printf "%.2f", ($1 - i) / ($2 - t) }')
+		if awk -v x="$quiet_idle" 'BEGIN { exit !(x >= 0.9) }' || [ $SECONDS -ge $end ]; then
+			break
+		fi
+	done
+}
+
 # ---- machine and build ----
 model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 hyper=$(lscpu | sed -n 's/^Hypervisor vendor: *//p' | head -1)
@@ -170,7 +194,7 @@ emit kind=machine "model=$model" "hypervisor=${hyper:-none}" "cpus=$(nproc)" \
 	"loadavg=$(cut -d' ' -f1-3 /proc/loadavg)" "date=$(date -u +%FT%TZ)" \
 	"count=$count" "rounds=$rounds" "rpc_calls=$rpc_calls" "snd_cpu=$SND_CPU" \
 	"rcv_cpu=$RCV_CPU" "router_cpus=${ROUTER_CPUS:-not set}" "worker_cpus=${WORKER_CPUS:-unpinned}" \
-	"workers=$workers" "windows=$windows" "rpc_layouts=$layouts"
+	"workers=$workers" "windows:s=$windows" "rpc_layouts:s=$layouts"
 
 # ---- the router ----
 rport=
@@ -238,6 +262,7 @@ run_flow() {
 	local r=$1 settle=$2 path=$3 win=$4 flag= url rpid spid
 	[ "$settle" = unsettled ] && flag=--unsettled
 	local tag=$path-$settle-w$win-$r
+	wait_quiet
 	rm -f "$work/ready"
 	local addr=bench/flow/$tag
 	if [ "$path" = direct ]; then
@@ -260,12 +285,16 @@ run_flow() {
 	fi
 	if [ "$path" = direct ]; then url=amqp://127.0.0.1:$(cat "$work/ready"); else url=amqp://127.0.0.1:$rport; fi
 	[ "$path" = router ] && cpu_snapshot "$router_pid" >"$work/cpu0"
+	local busy0
+	busy0=$(sys_busy)
 	taskset -c "$SND_CPU" "$peer" send --url "$url" --address "$addr" --count "$count" --size 100 \
 		$flag --timeout 120 --label "$tag" >"$work/send.json" 2>"$work/send.err" &
 	spid=$!
 	pids+=("$spid")
 	wait "$spid"
 	wait "$rpid"
+	local busy
+	busy=$(awk -v a="$busy0" -v b="$(sys_busy)" 'BEGIN { printf "%.3f", b - a }')
 	local cpu='null'
 	if [ "$path" = router ]; then
 		cpu_snapshot "$router_pid" >"$work/cpu1"
@@ -273,22 +302,27 @@ run_flow() {
 	fi
 	pids=()
 	emit kind=flow "round=$r" "settle=$settle" "path=$path" "window=$win" "@send=$work/send.json" \
-		"@recv=$work/recv.json" "router_cpu=$cpu"
+		"idle_before=$quiet_idle" "machine_busy_s=$busy" \
+		"@recv=$work/recv.json" "router_cpu=$cpu" "loadavg:s=$(cut -d" " -f1 /proc/loadavg)"
 }
 
 # run_rpc ROUND PATH CLIENT_CPU:SERVER_CPU
 run_rpc() {
-	local r=$1 path=$2 layout=$3 spid cpid url reply=()
-	local ccpu=${layout%%:*} scpu=${layout##*:}
+	local r=$1 path=$2 layout=$3 spid cpid url reply=() cspin=() sspin=()
+	local ccpu scpu spin
+	IFS=: read -r ccpu scpu spin <<<"$layout"
+	case ${spin:-} in *c*) cspin=(--busy-poll) ;; esac
+	case ${spin:-} in *s*) sspin=(--busy-poll) ;; esac
 	local addr=openstack.org/om/rpc/unicast/bench/echo/server1
+	wait_quiet
 	rm -f "$work/ready"
 	if [ "$path" = direct ]; then
-		taskset -c "$scpu" "$peer" rpc-server --listen --url amqp://127.0.0.1:0 --address "$addr" \
+		taskset -c "$scpu" "$peer" rpc-server "${sspin[@]}" --listen --url amqp://127.0.0.1:0 --address "$addr" \
 			--ready-file "$work/ready" --timeout 120 --label "rpc-$path-$r" \
 			>"$work/server.json" 2>"$work/server.err" &
 		reply=(--reply-to bench/reply/direct)
 	else
-		taskset -c "$scpu" "$peer" rpc-server --url "amqp://127.0.0.1:$rport" --address "$addr" \
+		taskset -c "$scpu" "$peer" rpc-server "${sspin[@]}" --url "amqp://127.0.0.1:$rport" --address "$addr" \
 			--ready-file "$work/ready" --timeout 120 --label "rpc-$path-$r" \
 			>"$work/server.json" 2>"$work/server.err" &
 	fi
@@ -302,7 +336,7 @@ run_rpc() {
 	fi
 	if [ "$path" = direct ]; then url=amqp://127.0.0.1:$(cat "$work/ready"); else url=amqp://127.0.0.1:$rport; fi
 	[ "$path" = router ] && cpu_snapshot "$router_pid" >"$work/cpu0"
-	taskset -c "$ccpu" "$peer" rpc-client --url "$url" --address "$addr" --count "$rpc_calls" \
+	taskset -c "$ccpu" "$peer" rpc-client "${cspin[@]}" --url "$url" --address "$addr" --count "$rpc_calls" \
 		--inflight 1 --unsettled "${reply[@]}" --timeout 120 --label "rpc-$path-$r" \
 		>"$work/client.json" 2>"$work/client.err" &
 	cpid=$!
@@ -316,8 +350,8 @@ run_rpc() {
 	fi
 	wait "$spid"
 	pids=()
-	emit kind=rpc "round=$r" "path=$path" "layout=\"$layout\"" "@client=$work/client.json" \
-		"@server=$work/server.json" "router_cpu=$cpu"
+	emit kind=rpc "round=$r" "path=$path" "layout=\"$layout\"" "idle_before=$quiet_idle" "@client=$work/client.json" \
+		"@server=$work/server.json" "router_cpu=$cpu" "loadavg:s=$(cut -d" " -f1 /proc/loadavg)"
 }
 
 paths=(direct)
@@ -369,6 +403,7 @@ rt = next((r for r in recs if r["kind"] == "router"), None)
 if rt:
     print("router threads and their allowed cpus: %s\n" % rt["threads_affinity"])
 flows = [r for r in recs if r["kind"] == "flow"]
+others = []
 print("| 100-byte messages | credit window | direct msg/s | router msg/s | router/direct | msgs per router CPU-s | router CPU-s per run | lost (sent - received) | rounds |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for win, settle in [(w, s) for w in m["windows"].split() for s in ("presettled", "unsettled")]:
@@ -394,12 +429,20 @@ for win, settle in [(w, s) for w in m["windows"].split() for s in ("presettled",
         if "sent" in sd and "received" in rv:
             lost.append(sd["sent"] - rv["received"])
     lost_s = ", ".join(str(x) for x in lost) if lost else "n/a"
+    for r, _ in d + rt:
+        sd = r.get("send") or {}; rv = r.get("recv") or {}
+        mine = (sd.get("cpu_s") or 0) + (rv.get("cpu_s") or 0) + ((r.get("router_cpu") or {}).get("total_s") or 0)
+        if r.get("machine_busy_s") is not None:
+            others.append((r["path"], r.get("idle_before"), round(r["machine_busy_s"] - mine, 2)))
     print("| %s | %s | %s | %s | %s (median of per-round ratios %s) | %s | %s | %s | %d |"
           % (settle, win, fmt(dm), fmt(rm), fmt(rm / dm if dm and rm else None, "{:.0%}"),
              fmt(med(ratios), "{:.0%}"), fmt(med(per_cpu)), fmt(med(cpu_s), "{:.2f}"),
              lost_s, len(d)))
+if others:
+    print("\nCPU-s used by other processes during each flow run (machine busy minus router and peers; idle fraction before the run): "
+          + ", ".join("%s %s/%s" % (p, i, o) for p, i, o in others))
 rpcs = [r for r in recs if r["kind"] == "rpc"]
-print("\n| RPC, 1 call in flight | client:server cpus | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | calls/s | replies per round |")
+print("\n| RPC, 1 call in flight | client:server cpus[:busy-polling peer] | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | calls/s | replies per round |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for layout, path in [(l, p) for l in m["rpc_layouts"].split() for p in ("direct", "router")]:
     rs = [r for r in rpcs if r["path"] == path and r.get("client") and str(r.get("layout")) == layout]
