@@ -8,6 +8,7 @@
 #   bench/router_vs_direct.sh [-b BUILD] [-n COUNT] [-r ROUNDS] [-c RPC_CALLS]
 #                             [-o OUT.jsonl] [-w WORKERS] [--no-router]
 #                             [-W "CREDIT_WINDOWS"] [-L "RPC_LAYOUTS"]
+#                             [-R RPCROUTERD]  (default BUILD/control/rpcrouterd)
 #
 # BUILD (default build-bench) must hold bench/bench_peer and
 # control/rpcrouterd already built (release: meson setup build-bench
@@ -35,6 +36,7 @@ workers=1
 windows="1000 5000"
 layouts="0:1 1:1 0:1:c"
 out=
+router_bin=
 use_router=1
 SND_CPU=${SND_CPU:-0}
 RCV_CPU=${RCV_CPU:-1}
@@ -53,14 +55,16 @@ while [ $# -gt 0 ]; do
 	-w) workers=$2; shift 2 ;;
 	-W) windows=$2; shift 2 ;;
 	-L) layouts=$2; shift 2 ;;
+	-R) router_bin=$2; shift 2 ;;
 	--no-router) use_router=0; shift ;;
-	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
 
 peer=$build/bench/bench_peer
-router=$build/control/rpcrouterd
+router=${router_bin:-$build/control/rpcrouterd}
+ctl=$(dirname "$router")/rpcrouter-ctl
 [ -x "$peer" ] || { echo "no $peer: build it first (ninja -C $build)" >&2; exit 2; }
 if [ $use_router = 1 ] && [ ! -x "$router" ]; then
 	echo "no $router: build it first" >&2; exit 2
@@ -121,8 +125,11 @@ for a in sys.argv[1:]:
     if k.startswith("@"):
         try:
             with open(v) as f:
-                line = f.read().strip().splitlines()
-            rec[k[1:]] = json.loads(line[-1]) if line else None
+                text = f.read().strip()
+            try:
+                rec[k[1:]] = json.loads(text) if text else None
+            except ValueError:  # a peer's JSON line after other output
+                rec[k[1:]] = json.loads(text.splitlines()[-1])
         except Exception as e:
             rec[k[1:]] = {"error": "no output: %s" % e}
     elif k.endswith(":s"):  # always a string (a git sha may look numeric)
@@ -296,14 +303,21 @@ run_flow() {
 	local busy
 	busy=$(awk -v a="$busy0" -v b="$(sys_busy)" 'BEGIN { printf "%.3f", b - a }')
 	local cpu='null'
+	echo null >"$work/stats.json"
 	if [ "$path" = router ]; then
 		cpu_snapshot "$router_pid" >"$work/cpu1"
 		cpu=$(cpu_delta_json "$work/cpu0" "$work/cpu1")
+		# The router's counters (drops by reason) after the run, read after
+		# the CPU snapshot so the query is not billed to the run.
+		if [ -x "$ctl" ]; then
+			timeout 10 "$ctl" --socket "$work/ctl.sock" stats --json >"$work/stats.json" 2>/dev/null ||
+				echo null >"$work/stats.json"
+		fi
 	fi
 	pids=()
 	emit kind=flow "round=$r" "settle=$settle" "path=$path" "window=$win" "@send=$work/send.json" \
 		"idle_before=$quiet_idle" "machine_busy_s=$busy" \
-		"@recv=$work/recv.json" "router_cpu=$cpu" "loadavg:s=$(cut -d" " -f1 /proc/loadavg)"
+		"@recv=$work/recv.json" "@router_stats=$work/stats.json" "router_cpu=$cpu" "loadavg:s=$(cut -d" " -f1 /proc/loadavg)"
 }
 
 # run_rpc ROUND PATH CLIENT_CPU:SERVER_CPU
