@@ -1,16 +1,20 @@
 /* rpcrouterd's configuration: a qdrouterd.conf (or the embedded default)
  * parsed (ctl_conf), checked against qdrouterd's schema (ctl_schema), and
- * turned into what the router uses: the router, dataplane, listener and
- * connector settings.
+ * turned into what the router uses: the router, dataplane, listener,
+ * connector, address and log settings, with every limit resolved.
  *
  * Loading reports every problem to cfg->diag with its file and line:
  *   - syntax errors                          RR_E_CONFIG_SYNTAX
  *   - invalid values, missing required ones  RR_E_CONFIG_VALUE
  *   - settings this build cannot honour      RR_E_CONFIG_UNSUPPORTED
- *     (a listener asking for TLS or SASL authentication: rpcrouterd refuses
- *     to start rather than serve it insecurely)
+ *     (whatever would weaken security if ignored: a listener asking for
+ *     TLS, a SASL mechanism rpcrouterd cannot serve, PLAIN or
+ *     authenticatePeer without a SASL configuration to check passwords,
+ *     vhost policies; rpcrouterd refuses to start rather than serve it
+ *     insecurely)
  *   - warnings: unknown sections and attributes, deprecated spellings,
- *     repeated attributes (they never fail a load).
+ *     repeated attributes, sections not implemented yet (once per section
+ *     name) (they never fail a load).
  *
  * Control thread only. All strings in the structs below are borrowed from
  * the ctl_config that holds them and live until ctl_config_free. */
@@ -59,31 +63,141 @@ enum ctl_driver {
 	CTL_DRIVER_DPDK,
 };
 
+/* Address distribution (qdrouter.json router.config.address). qdrouterd's
+ * fourth one, "unavailable", is refused at load (not implemented yet). */
+enum ctl_distribution {
+	CTL_DIST_CLOSEST,
+	CTL_DIST_BALANCED,
+	CTL_DIST_MULTICAST,
+};
+
+const char *ctl_distribution_name(enum ctl_distribution d);
+
+/* Log levels, lowest first, as qdrouterd's (qdrouter.json log.enable). */
+enum ctl_log_level {
+	CTL_LEVEL_TRACE,
+	CTL_LEVEL_DEBUG,
+	CTL_LEVEL_INFO,
+	CTL_LEVEL_NOTICE,
+	CTL_LEVEL_WARNING,
+	CTL_LEVEL_ERROR,
+	CTL_LEVEL_CRITICAL,
+	CTL_LEVEL_COUNT
+};
+
+/* struct ctl_log.levels bits. */
+#define CTL_LOG_TRACE	 (1u << CTL_LEVEL_TRACE)
+#define CTL_LOG_DEBUG	 (1u << CTL_LEVEL_DEBUG)
+#define CTL_LOG_INFO	 (1u << CTL_LEVEL_INFO)
+#define CTL_LOG_NOTICE	 (1u << CTL_LEVEL_NOTICE)
+#define CTL_LOG_WARNING	 (1u << CTL_LEVEL_WARNING)
+#define CTL_LOG_ERROR	 (1u << CTL_LEVEL_ERROR)
+#define CTL_LOG_CRITICAL (1u << CTL_LEVEL_CRITICAL)
+#define CTL_LOG_NONE	 0u
+#define CTL_LOG_ALL	 ((1u << CTL_LEVEL_COUNT) - 1u)
+/* "info+": info and above (qdrouterd's default). */
+#define CTL_LOG_INFO_UP (CTL_LOG_ALL & ~(CTL_LOG_INFO - 1u))
+
+/* "trace", "debug", ... "critical". */
+const char *ctl_log_level_name(enum ctl_log_level level);
+
+/* A log enable string into a levels mask, as qdrouterd: "none", or a
+ * comma-separated list of levels (any case), each with an optional '+' for
+ * "this level and above": "trace,debug,warning+" is trace, debug, warning,
+ * error, critical. On error, the offending item is copied to bad (may be
+ * NULL) and *mask is untouched. */
+enum rr_err ctl_log_parse_levels(const char *text, unsigned *mask, char *bad, size_t bad_size);
+
 struct ctl_router {
-	const char *mode;	 /* "standalone", "interior" or "edge" */
-	const char *id;		 /* NULL when not given */
-	unsigned worker_threads; /* 0 when not given */
+	const char *mode;	      /* "standalone", "interior" or "edge" */
+	const char *id;		      /* NULL when not given */
+	unsigned worker_threads;      /* as given; 0 when not given */
+	const char *sasl_config_dir;  /* saslConfigDir (old spelling saslConfigPath); NULL:
+				       * no SASL configuration, listeners offer ANONYMOUS only */
+	const char *sasl_config_name; /* saslConfigName, default "qdrouterd" (Cyrus reads
+				       * <dir>/<name>.conf) */
+	enum ctl_distribution default_distribution; /* defaultDistribution, default balanced */
+	bool timestamps_in_utc; /* timestampsInUTC: log timestamps in UTC, not local time */
+};
+
+/* Limits of one connection, resolved per listener (or connector): the
+ * listener's own attributes overlaid on the global values in
+ * ctl_dataplane.limits. Every field is > 0 unless said otherwise. */
+struct ctl_limits {
+	uint32_t max_connections;      /* whole router: dataplane maxConnections, and policy
+					* maxConnections when given (the smaller); default 65535 */
+	uint64_t max_message_size;     /* bytes: dataplane maxMessageSize, and policy
+					* maxMessageSize when given and not 0 (the smaller);
+					* default 32 MiB */
+	uint32_t max_sessions;	       /* per connection: listener maxSessions (0 there: default),
+					* default 32768, at most 65536; announce channel-max =
+					* max_sessions - 1 (AMQP 1.0 part 2.7.1) */
+	uint32_t max_links;	       /* per connection: dataplane maxLinksPerConnection,
+					* default 1024 */
+	uint64_t max_conn_buffered;    /* bytes buffered for one connection before it is a slow
+					* peer: dataplane maxConnectionBufferBytes, default 64 MiB */
+	uint32_t handshake_timeout_ms; /* header, SASL and Open: listener
+					* initialHandshakeTimeoutSeconds when not 0, else
+					* dataplane handshakeTimeoutSeconds (default 10 s) */
+	uint32_t link_capacity;	       /* credit per incoming link: listener linkCapacity (0 there:
+					* default), default 250 as qdrouterd */
+	uint32_t session_window;       /* incoming-window in frames: listener maxSessionFrames (0
+					* there: default), default 5000; lowered so that
+					* window x max_frame_size <= 2^31-1, as qdrouterd */
+	uint32_t max_frame_size;       /* listener maxFrameSize, default 16384, >= 512 */
+	uint32_t idle_timeout_ms; /* listener idleTimeoutSeconds x 1000, default 16000; 0: none.
+				   * Announce half of it (as qdrouterd), close the connection
+				   * when nothing arrives for the whole of it. */
 };
 
 struct ctl_dataplane {
 	enum ctl_driver driver;
 	unsigned workers; /* 1-256 */
 	bool hugepages;
+	unsigned *cpus; /* owned: the "cpus" list in order (may repeat); worker i is pinned
+			 * to cpus[i % n_cpus]; NULL (n_cpus 0): workers are not pinned */
+	size_t n_cpus;
+	struct ctl_limits limits;   /* global values, the defaults of every listener */
+	const char *control_socket; /* unix socket rpcrouter-ctl talks to; default
+				     * "/run/rpcrouterd/rpcrouterd.sock" */
+};
+
+/* An `address` section. */
+struct ctl_address {
+	const char *prefix; /* exactly one of prefix / pattern is non-NULL */
+	const char *pattern;
+	enum ctl_distribution distribution; /* default: router defaultDistribution */
+	unsigned line;			    /* line of the section */
+};
+
+/* A `log` section, resolved: what it does not give comes from the DEFAULT
+ * section, or from qdrouterd's defaults (info+, stderr, timestamps on, no
+ * source) when there is none. */
+struct ctl_log {
+	const char *module; /* "DEFAULT", "SERVER", "ROUTER", "AUTHSERVICE", ... as qdrouterd;
+			     * DEFAULT applies to every module without a section of its own */
+	unsigned levels;    /* CTL_LOG_* bits */
+	const char *output; /* outputFile (old spelling output): NULL: stderr; "stderr",
+			     * "stdout", "syslog", or a file path */
+	bool timestamp;	    /* includeTimestamp (old spelling timestamp) */
+	bool source;	    /* includeSource (old spelling source) */
+	unsigned line;	    /* line of the section */
 };
 
 /* A listener or a connector. */
 struct ctl_endpoint {
 	const struct ctl_entity *entity;
-	const char *host;	     /* "" (listener: every interface) or a name or literal */
-	uint16_t port;		     /* listener: 0 lets the kernel choose */
-	const char *role;	     /* normal, inter-router, route-container, edge */
-	const char *sasl_mechanisms; /* as given, NULL when not given */
-	const char *ssl_profile;     /* NULL when not given */
-	bool authenticate_peer;	     /* listener */
-	bool require_ssl;	     /* listener */
-	bool require_encryption;     /* listener */
-	uint32_t max_frame_size;     /* bytes, >= 512 */
-	uint32_t idle_timeout_seconds;
+	const char *host;	       /* "" (listener: every interface) or a name or literal */
+	uint16_t port;		       /* listener: 0 lets the kernel choose */
+	const char *role;	       /* normal, inter-router, route-container, edge */
+	const char *sasl_mechanisms;   /* as given, NULL when not given */
+	const char *ssl_profile;       /* NULL when not given */
+	bool authenticate_peer;	       /* listener */
+	bool require_ssl;	       /* listener */
+	bool require_encryption;       /* listener */
+	uint32_t max_frame_size;       /* bytes, >= 512 (the same as limits.max_frame_size) */
+	uint32_t idle_timeout_seconds; /* limits.idle_timeout_ms / 1000 */
+	struct ctl_limits limits;
 	unsigned line; /* line of the section */
 };
 
@@ -99,6 +213,10 @@ struct ctl_config {
 	size_t n_listeners;
 	struct ctl_endpoint *connectors; /* owned, in file order */
 	size_t n_connectors;
+	struct ctl_address *addresses; /* owned, in file order */
+	size_t n_addresses;
+	struct ctl_log *logs; /* owned, in file order (a module given twice: the later) */
+	size_t n_logs;
 	struct ctl_diag diag; /* every warning and error of the load */
 };
 
@@ -119,6 +237,11 @@ size_t ctl_config_count(const struct ctl_config *cfg, enum ctl_entity_type type)
 /* Whether this build has the driver. */
 bool ctl_config_have_driver(enum ctl_driver d);
 const char *ctl_driver_name(enum ctl_driver d);
+
+/* The SASL mechanisms a listener offers: its saslMechanisms as given;
+ * unset, "ANONYMOUS" without a router SASL configuration, or NULL with one
+ * (then Cyrus SASL's configuration decides, <dir>/<name>.conf). */
+const char *ctl_endpoint_sasl_offer(const struct ctl_config *cfg, const struct ctl_endpoint *ep);
 
 /* "127.0.0.1:5672 (amqp, socket driver, SASL ANONYMOUS)" into buf. */
 const char *ctl_endpoint_describe(const struct ctl_config *cfg, const struct ctl_endpoint *ep,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "control/ctl_test_paths.h"
@@ -37,6 +38,43 @@ TEST(CtlConfig, EmbeddedDefault)
 	EXPECT_EQ(cfg.dataplane.workers, 1u);
 	EXPECT_FALSE(cfg.dataplane.hugepages);
 	EXPECT_EQ(ctl_config_count(&cfg, CTL_ENT_ADDRESS), 9u);
+	EXPECT_STREQ(ctl_endpoint_sasl_offer(&cfg, &l), "ANONYMOUS");
+	EXPECT_EQ(cfg.router.sasl_config_dir, nullptr);
+	// The oslo.messaging addresses, in file order, with their distributions.
+	const struct {
+		const char *prefix;
+		enum ctl_distribution d;
+	} oslo[] = {
+		{"openstack.org/om/rpc/multicast", CTL_DIST_MULTICAST},
+		{"openstack.org/om/rpc/unicast", CTL_DIST_CLOSEST},
+		{"openstack.org/om/rpc/anycast", CTL_DIST_BALANCED},
+		{"openstack.org/om/notify/multicast", CTL_DIST_MULTICAST},
+		{"openstack.org/om/notify/unicast", CTL_DIST_CLOSEST},
+		{"openstack.org/om/notify/anycast", CTL_DIST_BALANCED},
+		{"unicast", CTL_DIST_CLOSEST},
+		{"exclusive", CTL_DIST_CLOSEST},
+		{"broadcast", CTL_DIST_MULTICAST},
+	};
+	ASSERT_EQ(cfg.n_addresses, 9u);
+	for (size_t i = 0; i < 9; i++) {
+		EXPECT_STREQ(cfg.addresses[i].prefix, oslo[i].prefix) << i;
+		EXPECT_EQ(cfg.addresses[i].pattern, nullptr) << i;
+		EXPECT_EQ(cfg.addresses[i].distribution, oslo[i].d) << i;
+	}
+	EXPECT_EQ(cfg.n_logs, 0u);
+	EXPECT_EQ(cfg.dataplane.n_cpus, 0u);
+	EXPECT_EQ(cfg.dataplane.cpus, nullptr);
+	EXPECT_STREQ(cfg.dataplane.control_socket, "/run/rpcrouterd/rpcrouterd.sock");
+	EXPECT_EQ(l.limits.max_connections, 65535u);
+	EXPECT_EQ(l.limits.max_message_size, 32u << 20);
+	EXPECT_EQ(l.limits.max_sessions, 32768u);
+	EXPECT_EQ(l.limits.max_links, 1024u);
+	EXPECT_EQ(l.limits.max_conn_buffered, 64u << 20);
+	EXPECT_EQ(l.limits.handshake_timeout_ms, 10000u);
+	EXPECT_EQ(l.limits.link_capacity, 250u);
+	EXPECT_EQ(l.limits.session_window, 5000u);
+	EXPECT_EQ(l.limits.max_frame_size, 16384u);
+	EXPECT_EQ(l.limits.idle_timeout_ms, 16000u);
 	EXPECT_EQ(summary_text(cfg, "> "),
 		  "> would listen on 127.0.0.1:5672 (amqp, socket driver, SASL ANONYMOUS)\n"
 		  "> router (standalone): 9 address, 0 linkRoute, 0 autoLink sections\n"
@@ -70,18 +108,53 @@ TEST(CtlConfig, TripleoQdrouterdConfLoads)
 		diag_lines(cfg.diag));
 	EXPECT_EQ(cfg.diag.n_errors, 0u);
 	std::string p = path;
-	// puppet-qdr's deprecated spellings are accepted, with qdrouterd's warning.
-	EXPECT_EQ(diag_lines(cfg.diag),
-		  (lines{p + ":27: warning: router: 'debugDump' is deprecated, use 'debugDumpFile'",
-			 p + ":28: warning: router: 'saslConfigPath' is deprecated, use "
-			     "'saslConfigDir'",
-			 p + ":115: warning: log: 'timestamp' is deprecated, use 'includeTimestamp'",
-			 p + ":116: warning: log: 'output' is deprecated, use 'outputFile'"}));
+	// puppet-qdr's deprecated spellings are accepted, with qdrouterd's warning;
+	// what is not implemented yet says so, once.
+	lines want = {
+		p + ":27: warning: router: 'debugDump' is deprecated, use 'debugDumpFile'",
+		p + ":28: warning: router: 'saslConfigPath' is deprecated, use 'saslConfigDir'",
+		p + ":115: warning: log: 'timestamp' is deprecated, use 'includeTimestamp'",
+		p + ":116: warning: log: 'output' is deprecated, use 'outputFile'",
+		p + ":24: warning: router: mode interior: the router mesh is not implemented yet; "
+		    "routing as standalone",
+		p + ":51: warning: listener 0.0.0.0:31460: role inter-router: the router mesh is "
+		    "not implemented yet; its connections are served as role normal",
+	};
+	// puppet-qdr writes workerThreads: <ncpu of the controller>; capped here.
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	ASSERT_GT(ncpu, 0);
+	unsigned workers = ncpu < 8 ? (unsigned)ncpu : 8u;
+	if (ncpu < 8)
+		want.push_back(p + ":26: warning: router: workerThreads 8 is more than the " +
+			       std::to_string(ncpu) + " online CPU" + (ncpu == 1 ? "" : "s") + ": " +
+			       std::to_string(ncpu) + " worker" + (ncpu == 1 ? "" : "s") +
+			       " (dataplane workers overrides)");
+	want.push_back(p + ":54: warning: connector: not implemented yet (connectors come with the "
+			   "router mesh), ignored (2 sections)");
+	EXPECT_EQ(diag_lines(cfg.diag), want);
 	EXPECT_STREQ(cfg.router.mode, "interior");
 	EXPECT_STREQ(cfg.router.id, "Router.overcloud-controller-2.localdomain");
 	EXPECT_EQ(cfg.router.worker_threads, 8u);
-	EXPECT_EQ(cfg.dataplane.workers, 8u); // from workerThreads: no dataplane section
+	EXPECT_EQ(cfg.dataplane.workers, workers); // from workerThreads: no dataplane section
+	// saslConfigPath is the old spelling of saslConfigDir.
+	EXPECT_STREQ(cfg.router.sasl_config_dir, "/etc/sasl2");
+	EXPECT_STREQ(cfg.router.sasl_config_name, "qdrouterd");
 	ASSERT_EQ(cfg.n_listeners, 2u);
+	EXPECT_STREQ(ctl_endpoint_sasl_offer(&cfg, &cfg.listeners[0]), "ANONYMOUS");
+	EXPECT_EQ(ctl_endpoint_sasl_offer(&cfg, &cfg.listeners[1]), nullptr); // Cyrus decides
+	EXPECT_EQ(cfg.listeners[0].limits.idle_timeout_ms, 16000u);
+	EXPECT_EQ(cfg.listeners[0].limits.max_frame_size, 16384u);
+	ASSERT_EQ(cfg.n_addresses, 9u);
+	EXPECT_STREQ(cfg.addresses[2].prefix, "broadcast");
+	EXPECT_EQ(cfg.addresses[2].distribution, CTL_DIST_MULTICAST);
+	EXPECT_EQ(cfg.addresses[2].line, 76u);
+	ASSERT_EQ(cfg.n_logs, 1u);
+	EXPECT_STREQ(cfg.logs[0].module, "DEFAULT");
+	EXPECT_EQ(cfg.logs[0].levels, CTL_LOG_INFO | CTL_LOG_NOTICE | CTL_LOG_WARNING |
+					  CTL_LOG_ERROR | CTL_LOG_CRITICAL);
+	EXPECT_STREQ(cfg.logs[0].output, "/var/log/qdrouterd/qdrouterd.log");
+	EXPECT_TRUE(cfg.logs[0].timestamp);
+	EXPECT_FALSE(cfg.logs[0].source);
 	EXPECT_STREQ(cfg.listeners[0].host, "0.0.0.0");
 	EXPECT_EQ(cfg.listeners[0].port, 31459);
 	EXPECT_STREQ(cfg.listeners[0].role, "normal");
@@ -145,13 +218,32 @@ TEST(CtlConfig, DashedSpellingsAndAllSections)
 			"binding {\n  exchangeName: e\n  nextHopAddress: n\n}\n"
 			"policy {\n  maxConnections: 10\n}\n"
 			"vhost {\n  hostname: example.com\n  groups: {\n    \"$default\": {}\n  }\n}\n"
-			"dataplane {\n  workers: 2\n}\n");
+			"dataplane {\n  workers: 1\n}\n");
 	ASSERT_EQ(c.err, RR_OK) << ::testing::PrintToString(c.diags());
-	EXPECT_EQ(c.diags(), lines{});
+	// Every section not implemented yet: one warning each, at its first section.
+	EXPECT_EQ(c.diags(),
+		  (lines{"t.conf:2: warning: router: mode edge: the router mesh is not implemented "
+			 "yet; routing as standalone",
+			 "t.conf:5: warning: sslProfile: not implemented yet, ignored (1 section)",
+			 "t.conf:9: warning: authServicePlugin: not implemented yet, ignored (1 "
+			 "section)",
+			 "t.conf:20: warning: connector: not implemented yet (connectors come with "
+			 "the router mesh), ignored (1 section)",
+			 "t.conf:33: warning: linkRoute: not implemented yet, ignored (1 section)",
+			 "t.conf:37: warning: autoLink: not implemented yet, ignored (1 section)",
+			 "t.conf:41: warning: exchange: not implemented yet, ignored (1 section)",
+			 "t.conf:44: warning: binding: not implemented yet, ignored (1 section)",
+			 "t.conf:51: warning: vhost: not implemented yet, ignored (1 section)"}));
 	EXPECT_EQ(c.cfg.n_entities, 14u);
 	EXPECT_STREQ(c.cfg.router.mode, "edge");
 	EXPECT_EQ(c.cfg.router.worker_threads, 3u);
-	EXPECT_EQ(c.cfg.dataplane.workers, 2u); // dataplane wins over workerThreads
+	EXPECT_EQ(c.cfg.dataplane.workers, 1u); // dataplane wins over workerThreads
+	EXPECT_EQ(c.cfg.dataplane.limits.max_connections, 10u); // policy maxConnections
+	ASSERT_EQ(c.cfg.n_logs, 1u);
+	EXPECT_EQ(c.cfg.logs[0].levels, CTL_LOG_ALL); // trace+ covers everything
+	ASSERT_EQ(c.cfg.n_addresses, 1u);
+	EXPECT_STREQ(c.cfg.addresses[0].pattern, "a.*.#");
+	EXPECT_EQ(c.cfg.addresses[0].prefix, nullptr);
 	ASSERT_EQ(c.cfg.n_listeners, 1u);
 	EXPECT_EQ(c.cfg.listeners[0].port, 0);
 	EXPECT_EQ(c.cfg.listeners[0].max_frame_size, 512u);
@@ -159,10 +251,10 @@ TEST(CtlConfig, DashedSpellingsAndAllSections)
 	ASSERT_EQ(c.cfg.n_connectors, 1u);
 	EXPECT_EQ(c.cfg.connectors[0].port, 5671);
 	EXPECT_EQ(summary_text(c.cfg, ""),
-		  "would listen on [::1]:0 (amqp, socket driver, SASL ANONYMOUS)\n"
+		  "would listen on [::1]:0 (amqp, socket driver, SASL anonymous)\n"
 		  "would connect to peer:5671 (route-container, socket driver, SASL ANONYMOUS)\n"
 		  "router (edge): 1 address, 1 linkRoute, 1 autoLink sections\n"
-		  "dataplane: socket driver, 2 workers, no hugepages\n");
+		  "dataplane: socket driver, 1 worker, no hugepages\n");
 }
 
 TEST(CtlConfig, EnumByIndexAsQdrouterd)
@@ -200,8 +292,10 @@ TEST(CtlConfig, Warnings)
 			  "t.conf:16: warning: section 'console' is deprecated",
 			  "t.conf:21: warning: dataplane: hugepages apply to the dpdk driver only (the "
 			  "socket driver ignores them)",
+			  "t.conf:13: warning: sslProfile: not implemented yet, ignored (1 section)",
+			  "t.conf:16: warning: console: not implemented yet, ignored (1 section)",
 		  }));
-	EXPECT_EQ(c.cfg.diag.n_warnings, 8u);
+	EXPECT_EQ(c.cfg.diag.n_warnings, 10u);
 	EXPECT_EQ(c.cfg.diag.n_errors, 0u);
 	ASSERT_EQ(c.cfg.n_listeners, 1u);
 	EXPECT_EQ(c.cfg.listeners[0].port, 2);
@@ -333,43 +427,62 @@ const error_case unsupported[] = {
 	 RR_E_CONFIG_UNSUPPORTED,
 	 {"t.conf:3: error: listener 0.0.0.0:5672: requireEncryption asks for TLS, which "
 	  "rpcrouterd cannot serve yet"}},
-	{"sasl_plain", "listener {\n  host: ::\n  saslMechanisms: ANONYMOUS PLAIN\n}\n",
+	{"sasl_plain_without_sasl_config",
+	 "listener {\n  host: ::\n  saslMechanisms: ANONYMOUS PLAIN\n}\n", RR_E_CONFIG_UNSUPPORTED,
+	 {"t.conf:3: error: listener [::]:5672: SASL mechanism 'PLAIN' needs the router's "
+	  "saslConfigDir (a Cyrus SASL configuration with the users): nothing could check the "
+	  "password"}},
+	{"sasl_external_needs_tls", "listener {\n  sasl-mechanisms: ANONYMOUS,EXTERNAL\n}\n",
 	 RR_E_CONFIG_UNSUPPORTED,
-	 {"t.conf:3: error: listener [::]:5672: SASL mechanism 'PLAIN' is not supported yet "
-	  "(only ANONYMOUS)"}},
-	{"sasl_comma", "listener {\n  sasl-mechanisms: ANONYMOUS,EXTERNAL\n}\n",
+	 {"t.conf:2: error: listener *:5672: SASL mechanism 'EXTERNAL' takes the identity from a "
+	  "TLS client certificate, and rpcrouterd cannot serve TLS yet"}},
+	{"sasl_scram", "router {\n  saslConfigDir: /etc/sasl2\n}\nlistener {\n  saslMechanisms: "
+	 "SCRAM-SHA-256 PLAIN\n}\n", RR_E_CONFIG_UNSUPPORTED,
+	 {"t.conf:5: error: listener *:5672: SASL mechanism 'SCRAM-SHA-256' is not supported yet "
+	  "(only ANONYMOUS and PLAIN)"}},
+	{"sasl_gssapi_and_digest", "router {\n  saslConfigDir: /etc/sasl2\n}\nlistener {\n  "
+	 "saslMechanisms: GSSAPI DIGEST-MD5\n}\n", RR_E_CONFIG_UNSUPPORTED,
+	 {"t.conf:5: error: listener *:5672: SASL mechanism 'GSSAPI' is not supported yet (only "
+	  "ANONYMOUS and PLAIN)",
+	  "t.conf:5: error: listener *:5672: SASL mechanism 'DIGEST-MD5' is not supported yet (only "
+	  "ANONYMOUS and PLAIN)"}},
+	{"authenticate_peer_without_sasl_config", "listener {\n  authenticatePeer: on\n}\n",
 	 RR_E_CONFIG_UNSUPPORTED,
-	 {"t.conf:2: error: listener *:5672: SASL mechanism 'EXTERNAL' is not supported yet (only "
-	  "ANONYMOUS)"}},
-	{"authenticate_peer", "listener {\n  authenticatePeer: on\n}\n", RR_E_CONFIG_UNSUPPORTED,
-	 {"t.conf:2: error: listener *:5672: authenticatePeer needs SASL authentication, which "
-	  "rpcrouterd cannot do yet (only ANONYMOUS)"}},
+	 {"t.conf:2: error: listener *:5672: authenticatePeer needs the router's saslConfigDir (a "
+	  "Cyrus SASL configuration with the users): nothing could authenticate a client"}},
+	{"vhost_policy", "policy {\n  maxConnections: 5\n  enableVhostPolicy: true\n}\n",
+	 RR_E_CONFIG_UNSUPPORTED,
+	 {"t.conf:3: error: policy: enableVhostPolicy asks for vhost policies (who may connect, "
+	  "and their limits), which rpcrouterd cannot enforce yet"}},
+	{"distribution_unavailable", "address {\n  prefix: a\n  distribution: unavailable\n}\n",
+	 RR_E_CONFIG_UNSUPPORTED,
+	 {"t.conf:3: error: address: distribution 'unavailable' is not implemented yet (closest, "
+	  "balanced and multicast are)"}},
+	{"default_distribution_unavailable", "router {\n  defaultDistribution: unavailable\n}\n",
+	 RR_E_CONFIG_UNSUPPORTED,
+	 {"t.conf:2: error: router: defaultDistribution 'unavailable' is not implemented yet "
+	  "(closest, balanced and multicast are)"}},
 	{"sasl_plugin", "listener {\n  saslPlugin: auth\n}\n", RR_E_CONFIG_UNSUPPORTED,
 	 {"t.conf:2: error: listener *:5672: saslPlugin needs an authentication service, which "
 	  "rpcrouterd cannot use yet"}},
 	{"http", "listener {\n  http: true\n}\n", RR_E_CONFIG_UNSUPPORTED,
 	 {"t.conf:2: error: listener *:5672: http (HTTP and WebSockets) is not served yet"}},
-	{"connector_tls", "connector {\n  host: peer\n  sslProfile: p\n}\n", RR_E_CONFIG_UNSUPPORTED,
-	 {"t.conf:3: error: connector peer:5672: sslProfile 'p' asks for TLS, which rpcrouterd "
-	  "cannot serve yet"}},
-	{"connector_user", "connector {\n  host: peer\n  saslUsername: u\n  saslPassword: secret\n}\n",
-	 RR_E_CONFIG_UNSUPPORTED,
-	 {"t.conf:3: error: connector peer:5672: saslUsername needs SASL authentication, which "
-	  "rpcrouterd cannot do yet (only ANONYMOUS)"}},
 	{"all_of_one_listener",
 	 "listener {\n  host: 127.0.0.1\n  sslProfile: a\n  requireSsl: true\n  "
 	 "requireEncryption: true\n  authenticatePeer: true\n  saslMechanisms: PLAIN\n}\n",
 	 RR_E_CONFIG_UNSUPPORTED,
 	 {"t.conf:3: error: listener 127.0.0.1:5672: sslProfile 'a' asks for TLS, which "
 	  "rpcrouterd cannot serve yet",
-	  "t.conf:7: error: listener 127.0.0.1:5672: SASL mechanism 'PLAIN' is not supported yet "
-	  "(only ANONYMOUS)",
 	  "t.conf:4: error: listener 127.0.0.1:5672: requireSsl asks for TLS, which rpcrouterd "
 	  "cannot serve yet",
 	  "t.conf:5: error: listener 127.0.0.1:5672: requireEncryption asks for TLS, which "
 	  "rpcrouterd cannot serve yet",
-	  "t.conf:6: error: listener 127.0.0.1:5672: authenticatePeer needs SASL authentication, "
-	  "which rpcrouterd cannot do yet (only ANONYMOUS)"}},
+	  "t.conf:7: error: listener 127.0.0.1:5672: SASL mechanism 'PLAIN' needs the router's "
+	  "saslConfigDir (a Cyrus SASL configuration with the users): nothing could check the "
+	  "password",
+	  "t.conf:6: error: listener 127.0.0.1:5672: authenticatePeer needs the router's "
+	  "saslConfigDir (a Cyrus SASL configuration with the users): nothing could authenticate a "
+	  "client"}},
 };
 INSTANTIATE_TEST_SUITE_P(Unsupported, CtlConfigError, ::testing::ValuesIn(unsupported),
 			 [](const ::testing::TestParamInfo<error_case> &i) { return i.param.name; });
