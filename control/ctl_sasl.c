@@ -252,9 +252,11 @@ enum rr_err ctl_sasl_global_init(const char *config_dir, const char *config_name
 	}
 	snprintf(path, plen, "%s/%s.conf", config_dir, config_name);
 	FILE *f = fopen(path, "r");
-	if (!f) {
+	if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
 		ctl_sasl_printf(err, errlen, "SASL configuration %s (saslConfigDir/saslConfigName): %s",
-				path, strerror(errno));
+				path, f ? "not a regular file" : strerror(errno));
+		if (f)
+			fclose(f);
 		free(path);
 		return RR_E_CONFIG_VALUE;
 	}
@@ -276,8 +278,7 @@ enum rr_err ctl_sasl_global_init(const char *config_dir, const char *config_name
 		ctl_sasl_printf(err, errlen, "Cyrus SASL initialisation with %s failed: %s%s%s", path,
 				sasl_errstring(r, NULL, NULL), ctl_sasl_g.last_log[0] ? ": " : "",
 				ctl_sasl_g.last_log);
-		/* Cyrus counts even a failed init; balance it. */
-		sasl_server_done();
+		/* Cyrus undoes a failed init itself (server.c server_done). */
 		free(path);
 		free(ctl_sasl_g.dir);
 		free(ctl_sasl_g.name);

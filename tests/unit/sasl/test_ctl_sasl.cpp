@@ -878,6 +878,28 @@ TEST(SaslGlobalInit, MissingConf)
 	ctl_sasl_global_fini();
 }
 
+TEST(SaslGlobalInit, CyrusRefusesTheConf)
+{
+	sasl_dir d;
+	std::ofstream(d.path + "/qdrouterd.conf") << "mech_list PLAIN\n"; // no ':'
+	char err[512];
+	EXPECT_EQ(ctl_sasl_global_init(d.path.c_str(), "qdrouterd", err, sizeof err),
+		  RR_E_CONFIG_VALUE);
+	EXPECT_NE(strstr(err, "qdrouterd.conf"), nullptr) << err;
+	EXPECT_NE(strstr(err, "error when parsing configuration file"), nullptr) << err;
+	ctl_sasl_global_fini();
+	// Nothing left half-initialised: a good configuration works next.
+	d.write_conf("qdrouterd", "PLAIN");
+	EXPECT_EQ(ctl_sasl_global_init(d.path.c_str(), "qdrouterd", err, sizeof err), RR_OK)
+		<< err;
+	ctl_sasl_server s{};
+	s.config_dir = d.path.c_str();
+	char buf[64], why[256];
+	EXPECT_TRUE(ctl_sasl_server_mechs(&s, buf, sizeof buf, why, sizeof why)) << why;
+	EXPECT_STREQ(buf, "PLAIN");
+	ctl_sasl_global_fini();
+}
+
 TEST(SaslGlobalInit, NotADirectory)
 {
 	sasl_dir d;
@@ -901,6 +923,17 @@ TEST(SaslGlobalInit, UnreadableConf)
 	EXPECT_EQ(ctl_sasl_global_init(d.path.c_str(), "qdrouterd", err, sizeof err),
 		  RR_E_CONFIG_VALUE);
 	EXPECT_NE(strstr(err, "Permission denied"), nullptr) << err;
+	ctl_sasl_global_fini();
+}
+
+TEST(SaslGlobalInit, ConfNotARegularFile)
+{
+	sasl_dir d;
+	ASSERT_EQ(mkdir((d.path + "/qdrouterd.conf").c_str(), 0700), 0);
+	char err[512];
+	EXPECT_EQ(ctl_sasl_global_init(d.path.c_str(), "qdrouterd", err, sizeof err),
+		  RR_E_CONFIG_VALUE);
+	EXPECT_NE(strstr(err, "not a regular file"), nullptr) << err;
 	ctl_sasl_global_fini();
 }
 
