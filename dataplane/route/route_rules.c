@@ -484,8 +484,12 @@ static const struct rnode *find_star(struct search *s, const struct rnode *n,
 }
 
 /* '#': children after 0, 1, ... tokens, then its own terminal (match_glob).
- * Entering at position p explores every position >= p, so a later entry at
- * p' >= the lowest failed p cannot succeed: skip it (same first match). */
+ * Entering at position p explores every position >= p, and the search stops
+ * at the first match, so a failed entry at p means every later entry at
+ * p' >= p fails too: skip it (same first match). Entries into one '#' node
+ * come in non-decreasing positions (its nearest '#' ancestor loops upward
+ * and the path between consumes a fixed number of tokens), so each '#' node
+ * runs its loop at most once per search. A '#' with a terminal never fails. */
 static const struct rnode *find_glob(struct search *s, const struct rnode *n,
 				     const struct tok_cursor *v)
 {

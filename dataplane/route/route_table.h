@@ -163,8 +163,8 @@ uint32_t route_entry_pick_closest(const struct route_entry *e, uint32_t rotor);
  * reports the epoch of the table it holds with a release store, and reclaim
  * reads the reports with acquire, so every read a worker made of an old
  * table happens-before control frees it. Going online is a store-load
- * (Dekker) pattern against publish+reclaim, so both sides put a seq_cst
- * fence between their store and their load.
+ * (Dekker) pattern against publish+reclaim, so those four accesses are
+ * seq_cst (details in route_pub.c).
  *
  * Each table is published once; the route_pub owns it from then on.
  */
