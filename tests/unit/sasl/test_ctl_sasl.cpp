@@ -569,6 +569,20 @@ TEST_F(SaslCyrus, ClientSkippingSaslIsRefusedWithAuthenticatePeer)
 	EXPECT_STREQ(pn_condition_get_name(cond), "amqp:connection:policy-error");
 }
 
+TEST_F(SaslCyrus, ClientSkippingSaslIsLetInWithoutAuthenticatePeer)
+{
+	init("PLAIN ANONYMOUS");
+	server s(cfg);
+	const bytes amqp = {'A', 'M', 'Q', 'P', 0, 1, 0, 0};
+	s.feed(amqp);
+	bytes out = s.take_output();
+	// The server answers with the AMQP header, not SASL, and stays open.
+	ASSERT_GE(out.size(), 8u);
+	EXPECT_EQ(bytes(out.begin(), out.begin() + 8), amqp);
+	EXPECT_FALSE(pn_connection_driver_write_closed(&s.d));
+	EXPECT_FALSE(pn_condition_is_set(pn_transport_condition(s.d.transport)));
+}
+
 TEST_F(SaslCyrus, SaslMechanismsRestrictsTheOffer)
 {
 	init("PLAIN ANONYMOUS");
