@@ -283,6 +283,13 @@ static void app_handle(struct app *a, pn_event_t *e, pn_message_t *msg)
 		if (!a->closing)
 			app_fail(a, "transport error", pn_transport_condition(pn_event_transport(e)));
 		break;
+	case PN_TRANSPORT_CLOSED:
+		/* The run is over: the proactor's timeout would keep it from
+		 * going inactive. */
+		if (!a->closing)
+			app_fail(a, "connection lost", pn_transport_condition(pn_event_transport(e)));
+		a->done = true;
+		break;
 	case PN_PROACTOR_TIMEOUT:
 		app_fail(a, "timed out", NULL);
 		a->done = true;

@@ -48,7 +48,6 @@ Public API
   main(): unittest.main with verbosity 2.
 """
 
-import errno
 import json
 import os
 import re
@@ -62,9 +61,8 @@ import time
 import unittest
 import uuid
 
-from proton import (Condition, Data, Delivery, Described, Disposition,
-                    Endpoint, Link, Message, symbol, ubyte, uint, ulong,
-                    ushort)
+from proton import (Condition, Data, Delivery, Described, Endpoint, Link,
+                    Message, symbol, ubyte, uint, ulong)
 from proton import Handler
 from proton.reactor import Container
 
@@ -656,6 +654,7 @@ class Conn:
         link.snd_settle_mode = Link.SND_SETTLED if presettled else Link.SND_UNSETTLED
         w = Sender(self, link)
         self.links[link.name] = w
+        link.rr_wrapper = w
         link.open()
         if wait:
             self.client.wait(lambda: w.opened or w.closed, timeout,
@@ -678,6 +677,7 @@ class Conn:
             link.target.address = address
         w = Receiver(self, link, auto_accept=auto_accept)
         self.links[link.name] = w
+        link.rr_wrapper = w
         link.open()
         if credit:
             link.flow(credit)
@@ -708,15 +708,22 @@ class _ConnHandler(Handler):
         super().__init__()
         self.client = client
 
-    def _wrap(self, link):
-        c = self.client._conns.get(id(link.connection))
-        return c.links.get(link.name) if c else None
+    # proton hands out a new Python wrapper for the same engine object on
+    # each event, with the attributes set on any of them: find ours by
+    # attribute, not by identity
+    @staticmethod
+    def _wrap(link):
+        return getattr(link, 'rr_wrapper', None)
+
+    @staticmethod
+    def _conn(connection):
+        return getattr(connection, 'rr_conn', None) if connection is not None else None
 
     def on_connection_remote_open(self, event):
         pass
 
     def on_connection_remote_close(self, event):
-        c = self.client._conns.get(id(event.connection))
+        c = self._conn(event.connection)
         if c:
             c.closed = True
             cond = event.connection.remote_condition
@@ -766,12 +773,12 @@ class _ConnHandler(Handler):
             w.accept(d)
 
     def on_transport_error(self, event):
-        c = self.client._conns.get(id(event.connection)) if event.connection else None
+        c = self._conn(event.connection)
         if c:
             c.transport_condition = event.transport.condition
 
     def on_transport_closed(self, event):
-        c = self.client._conns.get(id(event.connection)) if event.connection else None
+        c = self._conn(event.connection)
         if c:
             c.transport_closed = True
 
@@ -799,7 +806,8 @@ class Client:
             kw.setdefault('allow_insecure_mechs', True)
         connection = self.container.connect(url, handler=self.handler, **kw)
         c = Conn(self, connection)
-        self._conns[id(connection)] = c
+        connection.rr_conn = c
+        self._conns[id(c)] = c
         if wait:
             self.wait(lambda: c.opened or c.transport_closed or c.closed, timeout,
                       'Open from %s' % url)

@@ -1,0 +1,156 @@
+"""Workers (connections spread over them, cross-core forwarding), SIGTERM
+shutdown, and SASL PLAIN against a Cyrus sasldb."""
+
+import re
+import signal
+
+import rrtest
+from rrtest import RouterTestCase, Sasl, outcome, unique
+
+
+def conns_per_worker(r):
+    return {w['id']: w['connections'] for w in r.stats()['workers']}
+
+
+class TestWorkers(RouterTestCase):
+    def test_connections_on_both_workers_and_cross_core_pair(self):
+        if rrtest.workers() < 2:
+            self.skipTest('needs RR_WORKERS=2')
+        r = self.router()
+        cl = self.client()
+
+        def open_and_locate():
+            """Connect; return (Conn, worker id it landed on)."""
+            before = conns_per_worker(r)
+            c = cl.connect(r.url)
+            where = []
+
+            def moved():
+                now = conns_per_worker(r)
+                where[:] = [w for w in now if now[w] > before.get(w, 0)]
+                return len(where) == 1
+            rrtest.wait_until(moved, 5, 'the new connection in the stats')
+            return c, where[0]
+
+        cr, wr = open_and_locate()
+        cs, ws = None, None
+        spare = []
+        for _ in range(4):
+            c, w = open_and_locate()
+            if w != wr:
+                cs, ws = c, w
+                break
+            spare.append(c)
+        self.assertIsNotNone(cs, 'every connection landed on worker %d' % wr)
+        per = conns_per_worker(r)
+        self.assertTrue(all(per[w] >= 1 for w in (0, 1)), per)
+
+        addr = unique('openstack.org/om/rpc/unicast/xcore')
+        rcv = cr.receiver(addr, credit=50, auto_accept=True)
+        snd = cs.sender(addr)
+        cl.wait(lambda: snd.credit > 0, 5, 'credit across workers')
+        before = r.stats()
+        ds = [snd.send(body=i) for i in range(20)]
+        cl.wait(lambda: all(outcome(d) for d in ds), 10, 'outcomes across workers')
+        self.assertEqual([outcome(d) for d in ds], ['ACCEPTED'] * 20)
+        self.assertEqual(rcv.bodies(), list(range(20)))
+        after = r.stats()
+        out = (r.worker_stats(ws, after)['counters']['xcore_out'] -
+               r.worker_stats(ws, before)['counters']['xcore_out'])
+        inn = (r.worker_stats(wr, after)['counters']['xcore_in'] -
+               r.worker_stats(wr, before)['counters']['xcore_in'])
+        self.assertGreaterEqual(out, 20, 'xcore_out on the sender\'s worker %d' % ws)
+        self.assertGreaterEqual(inn, 20, 'xcore_in on the receiver\'s worker %d' % wr)
+
+    def test_one_worker_no_cross_core(self):
+        if rrtest.workers() != 1:
+            self.skipTest('RR_WORKERS=1 only')
+        r = self.router()
+        cl = self.client()
+        addr = unique('openstack.org/om/rpc/unicast/local')
+        rcv = cl.connect(r.url).receiver(addr, credit=20, auto_accept=True)
+        snd = cl.connect(r.url).sender(addr)
+        cl.wait(lambda: snd.credit > 0, 5, 'credit')
+        before = r.stats()
+        ds = [snd.send(body=i) for i in range(10)]
+        cl.wait(lambda: all(outcome(d) for d in ds), 5, 'outcomes')
+        self.assertEqual(len(rcv.messages), 10)
+        self.assertEqual(self.delta(r, before, 'counters', 'xcore_out'), 0)
+        self.assertGreaterEqual(self.delta(r, before, 'counters', 'transfers_out'), 10)
+
+
+class TestShutdown(RouterTestCase):
+    def test_sigterm_closes_with_forced_and_settles(self):
+        r = self.router()
+        cl = self.client()
+        cr, cs = cl.connect(r.url), cl.connect(r.url)
+        addr = unique('openstack.org/om/rpc/unicast/shutdown')
+        rcv = cr.receiver(addr, credit=1)
+        snd = cs.sender(addr)
+        cl.wait(lambda: snd.credit > 0, 5, 'credit')
+        d1 = snd.send(body='forwarded')
+        cl.wait(lambda: rcv.messages, 5, 'the first message')
+        d2 = snd.send(body='queued')
+        cl.run_for(0.2)
+        r.proc.send_signal(signal.SIGTERM)
+        cl.wait(lambda: cr.closed and cs.closed, 10, 'Close on both connections')
+        for c in (cr, cs):
+            self.assertIsNotNone(c.remote_condition, 'Close without a condition')
+            self.assertEqual(c.remote_condition.name, 'amqp:connection:forced')
+        self.assertEqual(r.stop(), 0)
+        # in flight at shutdown: forwarded -> MODIFIED delivery-failed,
+        # never forwarded -> RELEASED (settled before the Close)
+        self.assertEqual(outcome(d1), 'MODIFIED')
+        self.assertTrue(d1.remote.failed)
+        self.assertEqual(outcome(d2), 'RELEASED')
+
+    def test_sigterm_idle_exit_0(self):
+        r = self.router()
+        self.assertEqual(r.stop(), 0)
+
+
+class TestSasl(RouterTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.r = cls.class_router(sasl=Sasl(users={'alice': 'secret'}))
+
+    def test_plain_right_password_routes(self):
+        cl = self.client()
+        c = cl.connect(self.r.url, user='alice', password='secret', allowed_mechs='PLAIN')
+        self.assertTrue(c.opened, 'PLAIN with the right password refused: %s'
+                        % c.transport_condition)
+        addr = unique('openstack.org/om/rpc/unicast/sasl')
+        rcv = c.receiver(addr, credit=5, auto_accept=True)
+        snd = c.sender(addr)
+        cl.wait(lambda: snd.credit > 0, 5, 'credit')
+        d = snd.send(body='authenticated')
+        cl.wait(lambda: outcome(d), 5, 'the outcome')
+        self.assertEqual(outcome(d), 'ACCEPTED')
+        self.assertEqual(rcv.bodies(), ['authenticated'])
+
+    def test_plain_wrong_password_refused(self):
+        before = self.r.stats()
+        cl = self.client()
+        c = cl.connect(self.r.url, user='alice', password='wrong', allowed_mechs='PLAIN')
+        cl.wait(lambda: c.transport_closed or c.transport_condition, 5, 'the refusal')
+        self.assertFalse(c.opened, 'a wrong password was accepted')
+        self.assertIsNotNone(c.transport_condition)
+        self.assertEqual(c.transport_condition.name, 'amqp:unauthorized-access')
+        rrtest.wait_until(lambda: self.r.control()['auth_failures'] >
+                          before['control']['auth_failures'], 5, 'control.auth_failures')
+        self.assertEqual(self.r.control()['auth_failures'] - before['control']['auth_failures'], 1)
+        # "counted and logged once"
+        self.assertTrue(re.search(r'auth', self.r.log_text(), re.I), 'no log of the failure')
+
+    def test_unknown_user_refused(self):
+        before = self.r.stats()
+        cl = self.client()
+        c = cl.connect(self.r.url, user='mallory', password='secret', allowed_mechs='PLAIN')
+        cl.wait(lambda: c.transport_closed or c.transport_condition, 5, 'the refusal')
+        self.assertFalse(c.opened)
+        rrtest.wait_until(lambda: self.r.control()['auth_failures'] >
+                          before['control']['auth_failures'], 5, 'control.auth_failures')
+
+
+if __name__ == '__main__':
+    rrtest.main()
