@@ -921,6 +921,7 @@ static void check_sasl(struct ctl_config *cfg, const struct ctl_endpoint *ep, co
 	const char *mechs = ep->sasl_mechanisms;
 	unsigned line = ctl_entity_line(e, CTL_LISTENER_SASL_MECHANISMS);
 	bool plain = false;
+	size_t errors = cfg->diag.n_errors;
 	for (const char *s = mechs ? mechs : ""; *s;) {
 		s += strspn(s, " ,\t");
 		size_t n = strcspn(s, " ,\t");
@@ -947,8 +948,16 @@ static void check_sasl(struct ctl_config *cfg, const struct ctl_endpoint *ep, co
 			    "and PLAIN)",
 			    addr, m);
 	}
-	if (cfg->router.sasl_config_dir)
+	if (cfg->router.sasl_config_dir) {
+		/* Not insecure, but no client could connect: ANONYMOUS is no
+		 * authentication (RFC 4505), so authenticatePeer refuses it. */
+		if (ep->authenticate_peer && mechs && !plain && cfg->diag.n_errors == errors)
+			warn(cfg, line,
+			     "listener %s: authenticatePeer with only ANONYMOUS offered: no client "
+			     "can authenticate",
+			     addr);
 		return;
+	}
 	/* Without a Cyrus configuration there is no user database: nothing
 	 * could check a password, so refuse rather than accept anyone. */
 	if (plain)
@@ -990,6 +999,11 @@ static void check_supported(struct ctl_config *cfg, const struct ctl_endpoint *e
 		fail(cfg, RR_E_CONFIG_UNSUPPORTED, ctl_entity_line(e, CTL_LISTENER_SASL_PLUGIN),
 		     "listener %s: saslPlugin needs an authentication service, which rpcrouterd "
 		     "cannot use yet",
+		     addr);
+	/* Ignoring it would merge the tenants' address spaces. */
+	if (get_bool(e, CTL_LISTENER_MULTI_TENANT))
+		fail(cfg, RR_E_CONFIG_UNSUPPORTED, ctl_entity_line(e, CTL_LISTENER_MULTI_TENANT),
+		     "listener %s: multiTenant (an address space per vhost) is not implemented yet",
 		     addr);
 	if (get_bool(e, CTL_LISTENER_HTTP))
 		fail(cfg, RR_E_CONFIG_UNSUPPORTED, ctl_entity_line(e, CTL_LISTENER_HTTP),

@@ -465,6 +465,9 @@ const error_case unsupported[] = {
 	{"sasl_plugin", "listener {\n  saslPlugin: auth\n}\n", RR_E_CONFIG_UNSUPPORTED,
 	 {"t.conf:2: error: listener *:5672: saslPlugin needs an authentication service, which "
 	  "rpcrouterd cannot use yet"}},
+	{"multi_tenant", "listener {\n  multiTenant: yes\n}\n", RR_E_CONFIG_UNSUPPORTED,
+	 {"t.conf:2: error: listener *:5672: multiTenant (an address space per vhost) is not "
+	  "implemented yet"}},
 	{"http", "listener {\n  http: true\n}\n", RR_E_CONFIG_UNSUPPORTED,
 	 {"t.conf:2: error: listener *:5672: http (HTTP and WebSockets) is not served yet"}},
 	{"all_of_one_listener",
@@ -490,7 +493,8 @@ INSTANTIATE_TEST_SUITE_P(Unsupported, CtlConfigError, ::testing::ValuesIn(unsupp
 TEST(CtlConfig, SecureSettingsTurnedOffAreFine)
 {
 	loaded_config c("listener {\n  requireSsl: no\n  requireEncryption: false\n"
-			"  authenticatePeer: off\n  saslMechanisms: anonymous\n  http: no\n}\n");
+			"  authenticatePeer: off\n  saslMechanisms: anonymous\n  http: no\n"
+			"  multiTenant: no\n}\n");
 	EXPECT_EQ(c.err, RR_OK);
 	EXPECT_EQ(c.diags(), lines{});
 }

@@ -293,6 +293,15 @@ TEST(CtlLimits, SaslWithAConfigDir)
 		  "dataplane: socket driver, 1 worker, no hugepages\n");
 }
 
+TEST(CtlLimits, AuthenticatePeerWithOnlyAnonymousWarns)
+{
+	loaded_config c("router {\n  saslConfigDir: /etc/sasl2\n}\n"
+			"listener {\n  authenticatePeer: yes\n  saslMechanisms: ANONYMOUS\n}\n");
+	ASSERT_EQ(c.err, RR_OK);
+	EXPECT_EQ(c.diags(), lines{"t.conf:6: warning: listener *:5672: authenticatePeer with only "
+				   "ANONYMOUS offered: no client can authenticate"});
+}
+
 TEST(CtlLimits, ConnectorsAreIgnoredWithOneWarning)
 {
 	// Not served, so their TLS and credentials weaken nothing: a warning only.
