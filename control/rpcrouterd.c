@@ -1,13 +1,15 @@
 /* rpcrouterd: the router daemon.
  *
- * At this stage it loads and checks its configuration (a qdrouterd.conf, or
- * the embedded default), prints what it would listen on and connect to, and
- * exits: routing arrives with the router-core issue. */
+ * Loads its configuration (a qdrouterd.conf, or the embedded default),
+ * sets up logging, starts the workers and runs the control thread until
+ * SIGTERM or SIGINT (ctl_router.c). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "ctl_config.h"
+#include "ctl_log.h"
+#include "ctl_router.h"
 
 #ifndef RR_VERSION
 #error "RR_VERSION must be defined by the build"
@@ -34,14 +36,13 @@ static void usage(FILE *out)
 		"  -h, --help         print this help and exit\n"
 		"  -v, --version      print the version and exit\n"
 		"\n"
-		"This is rpcrouterd " RR_VERSION ", a first cut: it loads and checks its\n"
-		"configuration, prints what it would listen on and connect to, and exits 0.\n"
-		"It does not route yet: routing arrives with the router-core issue.\n"
-		"Listeners that ask for TLS or SASL authentication stop start-up, since\n"
-		"rpcrouterd cannot serve them securely yet.\n"
+		"rpcrouterd runs until SIGTERM or SIGINT: then it closes every connection\n"
+		"with amqp:connection:forced, settles what is in flight (RELEASED, or\n"
+		"MODIFIED delivery-failed when already forwarded) and exits 0. SIGHUP\n"
+		"reopens log files. `rpcrouter-ctl stats` reads its counters.\n"
 		"\n"
-		"Exit status: 0 success, 1 configuration error (reported as FILE:LINE: ...),\n"
-		"2 usage error.\n");
+		"Exit status: 0 success, 1 configuration or start-up error (reported as\n"
+		"FILE:LINE: ...), 2 usage error.\n");
 }
 
 int main(int argc, char **argv)
@@ -87,13 +88,19 @@ int main(int argc, char **argv)
 		       "warning%s)\n",
 		       cfg.file, cfg.conf.n_sections, cfg.diag.n_warnings,
 		       cfg.diag.n_warnings == 1 ? "" : "s");
+		ctl_config_print_summary(&cfg, "rpcrouterd " RR_VERSION ": ", stdout);
 		ctl_config_free(&cfg);
 		return EXIT_SUCCESS;
 	}
-	printf("rpcrouterd " RR_VERSION ": configuration %s\n", cfg.file);
-	ctl_config_print_summary(&cfg, "rpcrouterd " RR_VERSION ": ", stdout);
-	printf("rpcrouterd " RR_VERSION ": not routing yet (routing arrives with the router-core "
-	       "issue): exiting\n");
+	char lerr[256];
+	if (ctl_log_configure(&cfg, lerr, sizeof(lerr)) != RR_OK) {
+		fprintf(stderr, "rpcrouterd: %s: %s: not starting\n", cfg.file, lerr);
+		ctl_config_free(&cfg);
+		return EXIT_CONFIG;
+	}
+	ctl_log("SERVER", CTL_LEVEL_INFO, "rpcrouterd " RR_VERSION ": configuration %s", cfg.file);
+	int status = ctl_router_run(&cfg, RR_VERSION);
+	ctl_log_close();
 	ctl_config_free(&cfg);
-	return EXIT_SUCCESS;
+	return status;
 }

@@ -1,0 +1,869 @@
+/* Deliveries: transfers in, routing, transfers out, settlement end to end,
+ * and the records between workers. AMQP 1.0 part 2.6.12 (transfers),
+ * 2.6.13-14 (multi-frame, aborted), 2.7.6 (disposition), 3.4 (outcomes);
+ * qdrouterd's semantics as in oslo-amqp1-contract.md. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "amqp_frame.h"
+#include "amqp_route.h"
+#include "dp_worker.h"
+
+#define OUT_WATERMARK (1u << 20) /* as dp_conn.c */
+#define SEGS_INLINE 64
+#define ADDR_MAX 4096
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint32_t dp_encode_outcome(uint8_t *buf, uint32_t cap, enum dp_outcome_rank rank,
+			   bool delivery_failed, bool undeliverable_here)
+{
+	struct amqp_wbuf wb;
+	amqp_wbuf_init(&wb, buf, cap);
+	switch (rank) {
+	case DP_RANK_ACCEPTED: {
+		struct amqp_accepted a;
+		amqp_accepted_init(&a);
+		amqp_encode_descriptor(&wb, AMQP_DESC_ACCEPTED);
+		amqp_accepted_encode(&wb, &a);
+		break;
+	}
+	case DP_RANK_RELEASED: {
+		struct amqp_released r;
+		amqp_released_init(&r);
+		amqp_encode_descriptor(&wb, AMQP_DESC_RELEASED);
+		amqp_released_encode(&wb, &r);
+		break;
+	}
+	case DP_RANK_MODIFIED: {
+		struct amqp_modified m;
+		amqp_modified_init(&m);
+		m.present = AMQP_MODIFIED_HAS_DELIVERY_FAILED | AMQP_MODIFIED_HAS_UNDELIVERABLE_HERE;
+		m.delivery_failed = delivery_failed;
+		m.undeliverable_here = undeliverable_here;
+		amqp_encode_descriptor(&wb, AMQP_DESC_MODIFIED);
+		amqp_modified_encode(&wb, &m);
+		break;
+	}
+	default:
+		return 0;
+	}
+	return amqp_wbuf_ok(&wb) ? (uint32_t)amqp_wbuf_len(&wb) : 0;
+}
+
+static uint32_t encode_rejected(uint8_t *buf, uint32_t cap, const char *condition,
+				const char *description)
+{
+	struct amqp_wbuf wb;
+	amqp_wbuf_init(&wb, buf, cap);
+	struct amqp_rejected r;
+	amqp_rejected_init(&r);
+	r.present = AMQP_REJECTED_HAS_ERROR;
+	amqp_error_init(&r.error);
+	r.error.present = AMQP_ERROR_HAS_CONDITION | AMQP_ERROR_HAS_DESCRIPTION;
+	r.error.condition = amqp_bytes_of(condition, strlen(condition));
+	r.error.description = amqp_bytes_of(description, strlen(description));
+	amqp_encode_descriptor(&wb, AMQP_DESC_REJECTED);
+	amqp_rejected_encode(&wb, &r);
+	return amqp_wbuf_ok(&wb) ? (uint32_t)amqp_wbuf_len(&wb) : 0;
+}
+
+/* --- settlement back to the producer ------------------------------------ */
+
+static bool in_link_ok(const struct dp_delivery *d)
+{
+	return d->in_link && d->in_link->gen == d->in_link_gen && d->in_link->state == DP_LINK_ACTIVE;
+}
+
+static void send_disposition(struct dp_worker *w, struct dp_session *s, bool role_receiver,
+			     uint32_t id, bool settled, const uint8_t *state, uint32_t state_len)
+{
+	struct dp_frame_out f;
+	if (s->conn->state != DP_CONN_OPEN || !dp_frame_begin(w, &f, 128 + state_len))
+		return;
+	struct amqp_disposition d;
+	amqp_disposition_init(&d);
+	d.present = AMQP_DISPOSITION_HAS_ROLE | AMQP_DISPOSITION_HAS_FIRST;
+	d.role = role_receiver;
+	d.first = id;
+	if (settled) {
+		d.present |= AMQP_DISPOSITION_HAS_SETTLED;
+		d.settled = true;
+	}
+	if (state_len) {
+		d.present |= AMQP_DISPOSITION_HAS_STATE;
+		d.state.type = AMQP_TYPE_LIST;
+		d.state.described = 1;
+		d.state.raw = amqp_bytes_of(state, state_len);
+	}
+	amqp_encode_descriptor(&f.wb, AMQP_DESC_DISPOSITION);
+	amqp_disposition_encode(&f.wb, &d);
+	dp_frame_end(w, s->conn, &f, s->channel, NULL, 0, 0);
+}
+
+static void xc_post(struct dp_worker *w, unsigned to, uint16_t type, const void *rec, uint32_t len);
+
+static void count_outcome(struct dp_worker *w, uint8_t rank)
+{
+	switch (rank) {
+	case DP_RANK_ACCEPTED: dp_count(w, DP_C_outcome_accepted, 1); break;
+	case DP_RANK_REJECTED: dp_count(w, DP_C_outcome_rejected, 1); break;
+	case DP_RANK_RELEASED: dp_count(w, DP_C_outcome_released, 1); break;
+	case DP_RANK_MODIFIED: dp_count(w, DP_C_outcome_modified, 1); break;
+	default: break;
+	}
+}
+
+/* Every copy of d is finished: settle its producer, free it. */
+static void delivery_settle(struct dp_worker *w, struct dp_delivery *d)
+{
+	uint8_t rank = d->best_rank;
+	uint8_t st[16];
+	const uint8_t *state = d->best_state;
+	uint32_t state_len = d->best_state_len;
+	if (rank == DP_RANK_NONE)
+		rank = DP_RANK_ACCEPTED; /* settled by consumers that settle on receipt */
+	if (state_len == 0) {
+		state_len = dp_encode_outcome(st, sizeof(st), (enum dp_outcome_rank)rank, true, false);
+		state = st;
+	}
+	if (d->origin_worker >= 0) {
+		uint8_t rec[sizeof(struct dp_xc_ack) + DP_STATE_MAX];
+		struct dp_xc_ack *a = (struct dp_xc_ack *)rec;
+		a->src_delivery = d->origin_delivery;
+		a->rank = d->settled_in ? DP_RANK_NONE : rank;
+		memcpy(rec + sizeof(*a), state, state_len);
+		xc_post(w, (unsigned)d->origin_worker, DP_XC_SETTLED, rec,
+			(uint32_t)sizeof(*a) + (d->settled_in ? 0 : state_len));
+	} else if (!d->settled_in) {
+		count_outcome(w, rank);
+		if (in_link_ok(d)) {
+			struct dp_session *s = d->in_link->sess;
+			dp_map_del(&s->unsettled_in, d->in_delivery_id);
+			send_disposition(w, s, true, d->in_delivery_id, true, state, state_len);
+		}
+	}
+	dp_delivery_free(w, d);
+}
+
+/* One copy of d has left (or will never leave): when all have, the
+ * producer may send more. */
+static void delivery_sent_one(struct dp_worker *w, struct dp_delivery *d)
+{
+	if (d->unsent == 0 || --d->unsent > 0)
+		return;
+	if (d->origin_worker >= 0) {
+		struct dp_xc_ack a = {d->origin_delivery, 0};
+		xc_post(w, (unsigned)d->origin_worker, DP_XC_SENT, &a, sizeof(a));
+	} else if (in_link_ok(d)) {
+		dp_link_in_freed(w, d->in_link);
+	}
+}
+
+static void delivery_done_one(struct dp_worker *w, struct dp_delivery *d, enum dp_outcome_rank rank,
+			      const uint8_t *state, uint32_t state_len)
+{
+	if (rank > d->best_rank) {
+		d->best_rank = (uint8_t)rank;
+		d->best_state_len = state_len <= DP_STATE_MAX ? (uint16_t)state_len : 0;
+		if (d->best_state_len)
+			memcpy(d->best_state, state, state_len);
+	}
+	if (d->copies && --d->copies == 0)
+		delivery_settle(w, d);
+}
+
+void dp_copy_finish(struct dp_worker *w, struct dp_copy *cp, enum dp_outcome_rank rank,
+		    const uint8_t *state, uint32_t state_len)
+{
+	struct dp_delivery *d = cp->d;
+	struct dp_link *l = cp->link;
+	if (l && l->gen == cp->link_gen && l->outstanding)
+		__atomic_store_n(&l->outstanding, l->outstanding - 1, __ATOMIC_RELAXED);
+	bool sent = cp->sent;
+	dp_copy_free(w, cp);
+	if (!sent)
+		delivery_sent_one(w, d);
+	delivery_done_one(w, d, rank, state, state_len);
+}
+
+/* A delivery that goes nowhere: its producer learns the outcome now. */
+static void delivery_refuse(struct dp_worker *w, struct dp_delivery *d, enum dp_drop_id drop,
+			    enum dp_outcome_rank rank, const uint8_t *state, uint32_t state_len)
+{
+	if (drop < DP_D_COUNT)
+		dp_drop(w, drop);
+	d->copies = 1;
+	d->unsent = 1;
+	delivery_sent_one(w, d);
+	delivery_done_one(w, d, rank, state, state_len);
+}
+
+/* --- routing ------------------------------------------------------------- */
+
+static void enqueue_local(struct dp_worker *w, struct dp_delivery *d, struct dp_link *l)
+{
+	struct dp_copy *cp = dp_copy_alloc(w);
+	if (cp == NULL)
+		return;
+	cp->d = d;
+	cp->link = l;
+	cp->link_gen = l->gen;
+	if (l->q_tail)
+		l->q_tail->next = cp;
+	else
+		l->q_head = cp;
+	l->q_tail = cp;
+	l->q_len++;
+	__atomic_store_n(&l->outstanding, l->outstanding + 1, __ATOMIC_RELAXED);
+	d->copies++;
+	d->unsent++;
+	dp_link_mark_dirty(w, l);
+}
+
+static bool xc_push_deliver(struct dp_worker *w, struct dp_delivery *d, unsigned to, uint32_t link);
+
+static void enqueue_remote(struct dp_worker *w, struct dp_delivery *d, unsigned to, uint32_t link)
+{
+	d->copies++;
+	d->unsent++;
+	if (w->xc_wait_head == NULL && xc_push_deliver(w, d, to, link))
+		return;
+	struct dp_copy *cp = dp_copy_alloc(w);
+	if (cp == NULL)
+		return;
+	cp->d = d;
+	cp->xc_worker = (uint16_t)to;
+	cp->xc_link = link;
+	if (w->xc_wait_tail)
+		w->xc_wait_tail->next = cp;
+	else
+		w->xc_wait_head = cp;
+	w->xc_wait_tail = cp;
+}
+
+static struct dp_link *local_link(struct dp_worker *w, const struct route_dest *dst)
+{
+	struct dp_link *l = dp_link_lookup(w, dst->link);
+	return (l && l->state == DP_LINK_ACTIVE && l->outgoing) ? l : NULL;
+}
+
+static uint32_t dest_load(const struct route_dest *dst)
+{
+	return dst->outstanding ? __atomic_load_n(dst->outstanding, __ATOMIC_RELAXED) : 0;
+}
+
+/* Forward d to the destinations of e; returns how many copies were made. */
+static uint32_t forward(struct dp_worker *w, struct dp_delivery *d, const struct route_entry *e)
+{
+	uint32_t made = 0;
+	if (e->dist == ROUTE_MULTICAST) {
+		for (uint32_t i = 0; i < e->n_dests; i++) {
+			const struct route_dest *dst = &e->dests[i];
+			if (dst->worker == w->id) {
+				struct dp_link *l = local_link(w, dst);
+				if (l) {
+					enqueue_local(w, d, l);
+					made++;
+				}
+			} else if (dst->worker < w->sh->n_workers) {
+				enqueue_remote(w, d, dst->worker, dst->link);
+				made++;
+			}
+		}
+		return made;
+	}
+	/* closest: a consumer on this worker with room first, then any on
+	 * this worker, then the least loaded elsewhere; balanced: the least
+	 * outstanding deliveries (queued + unsettled) anywhere, this worker
+	 * winning ties (qdrouterd: closest = fewest hops, balanced = fewest
+	 * outstanding) */
+	const struct route_dest *best = NULL;
+	struct dp_link *best_local = NULL;
+	uint32_t best_load = UINT32_MAX;
+	uint32_t n = e->n_dests, start = n ? (w->rotor++ % n) : 0;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct route_dest *dst = &e->dests[(start + k) % n];
+		struct dp_link *l = NULL;
+		if (dst->worker == w->id) {
+			l = local_link(w, dst);
+			if (l == NULL)
+				continue;
+		} else if (dst->worker >= w->sh->n_workers) {
+			continue;
+		}
+		uint32_t load = l ? l->outstanding : dest_load(dst);
+		if (e->dist == ROUTE_CLOSEST) {
+			/* rank: local with credit to spare (0), local (1), remote (2) */
+			uint32_t rank = l ? (l->credit > l->q_len ? 0u : 1u) : 2u;
+			uint64_t score = ((uint64_t)rank << 32) | load;
+			uint64_t best_score = best ? (((uint64_t)(best_local ? (best_local->credit >
+								    best_local->q_len ? 0u : 1u) : 2u)
+						      << 32) |
+						     best_load)
+						  : UINT64_MAX;
+			if (score < best_score) {
+				best = dst;
+				best_local = l;
+				best_load = load;
+			}
+		} else if (load < best_load || (load == best_load && l && !best_local)) {
+			best = dst;
+			best_local = l;
+			best_load = load;
+		}
+	}
+	if (best == NULL)
+		return 0;
+	if (best_local)
+		enqueue_local(w, d, best_local);
+	else
+		enqueue_remote(w, d, best->worker, best->link);
+	return 1;
+}
+
+static const struct route_entry *lookup_addr(struct dp_worker *w, const struct amqp_bytes *a)
+{
+	if (amqp_bytes_contiguous(a))
+		return route_table_lookup(w->table, a->ptr, a->len);
+	if (a->len > ADDR_MAX)
+		return NULL;
+	uint8_t buf[ADDR_MAX];
+	amqp_bytes_copy(a, buf, a->len);
+	return route_table_lookup(w->table, buf, a->len);
+}
+
+/* The length of the header section at the start of the message (its whole
+ * encoding, descriptor included). */
+static uint32_t header_len(struct amqp_cursor *c)
+{
+	struct amqp_value v;
+	struct amqp_diag dg;
+	memset(&dg, 0, sizeof(dg));
+	if (amqp_decode_value(c, &v, &dg) != RR_OK)
+		return 0;
+	return v.raw.len;
+}
+
+static void route_delivery(struct dp_worker *w, struct dp_link *in, struct dp_delivery *d)
+{
+	struct amqp_seg inl[SEGS_INLINE], *segs = inl;
+	if (d->payload.n > SEGS_INLINE) {
+		segs = (struct amqp_seg *)malloc(d->payload.n * sizeof(*segs)); /* large messages only */
+		if (segs == NULL) {
+			delivery_refuse(w, d, DP_D_resource_limit, DP_RANK_RELEASED, NULL, 0);
+			return;
+		}
+	}
+	int n = dp_chain_segs(&d->payload, segs, (int)d->payload.n > SEGS_INLINE ? (int)d->payload.n
+										: SEGS_INLINE);
+	struct amqp_cursor cur;
+	amqp_cur_init(&cur, segs, (size_t)(n < 0 ? 0 : n));
+	struct amqp_route_info ri;
+	struct amqp_diag dg;
+	memset(&dg, 0, sizeof(dg));
+	enum rr_err e = amqp_route_scan(&cur, &ri, &dg);
+	uint8_t st[DP_STATE_MAX];
+	if (e != RR_OK) {
+		char desc[200];
+		amqp_diag_format(&dg, desc, sizeof(desc));
+		uint32_t sl = encode_rejected(st, sizeof(st), "amqp:decode-error", desc);
+		delivery_refuse(w, d, DP_D_decode_error, DP_RANK_REJECTED, st, sl);
+		goto out;
+	}
+	/* expiry on arrival (part 3.2.1 ttl, 3.2.4 absolute-expiry-time) */
+	if (ri.has_absolute_expiry_time)
+		d->expiry_ms = ri.absolute_expiry_time;
+	if (ri.header.present & AMQP_HEADER_HAS_TTL) {
+		int64_t t = w->wall_ms + ri.header.ttl;
+		if (d->expiry_ms == 0 || t < d->expiry_ms)
+			d->expiry_ms = t;
+		struct amqp_cursor hc;
+		amqp_cur_init(&hc, segs, (size_t)n);
+		d->hdr_len = header_len(&hc);
+		d->has_header = d->hdr_len > 0;
+		d->header = ri.header;
+	}
+	if (d->expiry_ms && d->expiry_ms <= w->wall_ms) {
+		/* expired unsettled: MODIFIED delivery-failed undeliverable-here,
+		 * so no client resends it (issue 4) */
+		uint32_t sl = dp_encode_outcome(st, sizeof(st), DP_RANK_MODIFIED, true, true);
+		delivery_refuse(w, d, DP_D_expired, DP_RANK_MODIFIED, st, sl);
+		goto out;
+	}
+	const struct route_entry *entry;
+	if (in->addr) {
+		if (in->table_version != w->table_version) {
+			in->entry = route_table_lookup(w->table, (const uint8_t *)in->addr, in->addr_len);
+			in->table_version = w->table_version;
+		}
+		entry = in->entry;
+	} else if (ri.to.type == AMQP_TYPE_STRING || ri.to.type == AMQP_TYPE_SYMBOL) {
+		entry = lookup_addr(w, &ri.to.bytes);
+	} else {
+		uint32_t sl = encode_rejected(st, sizeof(st), "amqp:precondition-failed",
+					      "a message on an anonymous-relay link needs a 'to' address");
+		delivery_refuse(w, d, d->settled_in ? DP_D_no_route_presettled : DP_D_no_route_unsettled,
+				DP_RANK_REJECTED, st, sl);
+		goto out;
+	}
+	if (entry == NULL || forward(w, d, entry) == 0) {
+		/* nobody to take it: never forwarded, RELEASED */
+		delivery_refuse(w, d, d->settled_in ? DP_D_no_route_presettled : DP_D_no_route_unsettled,
+				DP_RANK_RELEASED, NULL, 0);
+	}
+out:
+	if (segs != inl)
+		free(segs);
+}
+
+void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp_transfer *t,
+		    const struct dp_chain *in, uint64_t pos, uint32_t len)
+{
+	struct dp_conn *c = s->conn;
+	/* part 2.5.6: a transfer beyond our incoming window is an error */
+	if (s->incoming_left == 0) {
+		dp_session_fail(w, s, DP_D_window_violation, "amqp:session:window-violation",
+				"transfer beyond the session's incoming-window");
+		return;
+	}
+	s->incoming_left--;
+	s->next_incoming_id++;
+	if (s->incoming_left < c->lim->session_window / 2) {
+		s->incoming_left = c->lim->session_window;
+		dp_session_send_flow(w, s);
+	}
+	struct dp_link *l = t->handle < s->links_cap ? s->links[t->handle] : NULL;
+	if (l == NULL) {
+		dp_session_fail(w, s, DP_D_unattached_handle, "amqp:session:unattached-handle",
+				"transfer on a handle that is not attached");
+		return;
+	}
+	if (l->state == DP_LINK_DETACHED)
+		return; /* in flight before the peer saw our Detach */
+	if (l->outgoing) {
+		dp_session_fail(w, s, DP_D_not_allowed, "amqp:not-allowed",
+				"transfer on a link where the router is the sender");
+		return;
+	}
+	struct dp_delivery *d = l->partial;
+	if (d == NULL) {
+		/* part 2.6.7: each delivery uses one credit */
+		if (l->credit == 0) {
+			if (l->slack == 0) {
+				dp_link_fail(w, l, DP_D_transfer_limit_exceeded,
+					     "amqp:link:transfer-limit-exceeded",
+					     "transfer beyond the link credit");
+				return;
+			}
+			l->slack--;
+		} else {
+			l->credit--;
+		}
+		l->delivery_count++;
+		d = dp_delivery_alloc(w);
+		if (d == NULL) {
+			dp_link_fail(w, l, DP_D_resource_limit, "amqp:resource-limit-exceeded",
+				     "out of delivery slots");
+			return;
+		}
+		d->in_link = l;
+		d->in_link_gen = l->gen;
+		d->in_delivery_id = t->delivery_id;
+		d->message_format = t->message_format;
+		d->settled_in = t->settled || l->snd_settle_mode == 1 /* settled */;
+		l->in_flight++;
+		l->partial_id = t->delivery_id;
+		if (!d->settled_in)
+			dp_map_put(&s->unsettled_in, t->delivery_id, d);
+	} else if (t->settled) {
+		d->settled_in = true;
+		dp_map_del(&s->unsettled_in, d->in_delivery_id);
+	}
+	if (t->aborted) {
+		/* part 2.6.14: an aborted delivery is discarded, unsettled */
+		l->partial = NULL;
+		dp_map_del(&s->unsettled_in, d->in_delivery_id);
+		dp_delivery_free(w, d);
+		dp_drop(w, DP_D_aborted);
+		dp_link_in_freed(w, l);
+		return;
+	}
+	uint64_t max = c->lim->max_message_size;
+	if (max && d->payload.len + len > max) {
+		l->partial = NULL;
+		dp_map_del(&s->unsettled_in, d->in_delivery_id);
+		dp_delivery_free(w, d);
+		l->in_flight--;
+		dp_link_fail(w, l, DP_D_resource_limit, "amqp:link:message-size-exceeded",
+			     "message larger than the router's max-message-size");
+		return;
+	}
+	if (len && dp_chain_append_range(&d->payload, in, pos, len) != 0) {
+		dp_link_fail(w, l, DP_D_resource_limit, "amqp:resource-limit-exceeded",
+			     "out of memory");
+		return;
+	}
+	if (t->more) {
+		l->partial = d;
+		return;
+	}
+	l->partial = NULL;
+	dp_count(w, DP_C_transfers_in, 1);
+	dp_count(w, d->settled_in ? DP_C_presettled_in : DP_C_unsettled_in, 1);
+	route_delivery(w, l, d);
+}
+
+/* --- transfers out ------------------------------------------------------- */
+
+static void encode_transfer(struct amqp_wbuf *wb, uint32_t handle, bool first, uint32_t id,
+			    const uint8_t *tag, uint32_t tag_len, uint32_t format, bool settled,
+			    bool more)
+{
+	struct amqp_transfer t;
+	amqp_transfer_init(&t);
+	t.present = AMQP_TRANSFER_HAS_HANDLE;
+	t.handle = handle;
+	if (first) {
+		t.present |= AMQP_TRANSFER_HAS_DELIVERY_ID | AMQP_TRANSFER_HAS_DELIVERY_TAG |
+			     AMQP_TRANSFER_HAS_MESSAGE_FORMAT;
+		t.delivery_id = id;
+		t.delivery_tag = amqp_bytes_of(tag, tag_len);
+		t.message_format = format;
+		if (settled) {
+			t.present |= AMQP_TRANSFER_HAS_SETTLED;
+			t.settled = true;
+		}
+	}
+	if (more) {
+		t.present |= AMQP_TRANSFER_HAS_MORE;
+		t.more = true;
+	}
+	amqp_encode_descriptor(wb, AMQP_DESC_TRANSFER);
+	amqp_transfer_encode(wb, &t);
+}
+
+/* Write copy cp as one or more transfer frames on l. */
+static void send_transfer(struct dp_worker *w, struct dp_link *l, struct dp_copy *cp,
+			  uint32_t id, bool settled)
+{
+	struct dp_conn *c = l->conn;
+	struct dp_delivery *d = cp->d;
+	uint8_t tag[8];
+	uint64_t seq = ++w->tag_seq;
+	memcpy(tag, &seq, sizeof(tag));
+	/* the ttl left, written into a new header section (issue 4: ttl
+	 * lowered on forward) */
+	uint8_t hdr[64];
+	uint32_t hdr_n = 0;
+	uint64_t body_pos = 0;
+	if (d->has_header && d->expiry_ms) {
+		struct amqp_header h = d->header;
+		int64_t left = d->expiry_ms - w->wall_ms;
+		h.ttl = left > 0 ? (uint32_t)left : 1;
+		struct amqp_wbuf hb;
+		amqp_wbuf_init(&hb, hdr, sizeof(hdr));
+		amqp_encode_descriptor(&hb, AMQP_DESC_HEADER);
+		amqp_header_encode(&hb, &h);
+		if (amqp_wbuf_ok(&hb)) {
+			hdr_n = (uint32_t)amqp_wbuf_len(&hb);
+			body_pos = d->hdr_len;
+		}
+	}
+	uint64_t left = d->payload.len - body_pos;
+	bool first = true;
+	do {
+		struct dp_frame_out f;
+		if (!dp_frame_begin(w, &f, 128 + hdr_n))
+			return;
+		uint32_t room_total = c->max_frame_out - 8u;
+		/* encode with more=true first to size the performative, then
+		 * fix up when this is the last frame */
+		struct amqp_wbuf save = f.wb;
+		encode_transfer(&f.wb, l->handle, first, id, tag, sizeof(tag), d->message_format,
+				settled, true);
+		uint32_t perf = (uint32_t)(amqp_wbuf_len(&f.wb) - 8u);
+		uint32_t extra = first ? hdr_n : 0;
+		uint32_t room = room_total > perf + extra ? room_total - perf - extra : 0;
+		bool more = left > room;
+		if (!more) {
+			f.wb = save;
+			encode_transfer(&f.wb, l->handle, first, id, tag, sizeof(tag),
+					d->message_format, settled, false);
+		}
+		if (extra)
+			amqp_write_mem(&f.wb, hdr, hdr_n);
+		uint32_t take = more ? room : (uint32_t)left;
+		dp_frame_end(w, c, &f, l->sess->channel, &d->payload, body_pos, take);
+		body_pos += take;
+		left -= take;
+		first = false;
+	} while (left > 0);
+}
+
+void dp_link_pump(struct dp_worker *w, struct dp_link *l)
+{
+	struct dp_conn *c = l->conn;
+	struct dp_session *s = l->sess;
+	if (c->state != DP_CONN_OPEN)
+		return;
+	while (l->q_head && l->credit > 0 && s->remote_incoming_left > 0 &&
+	       c->out.len < OUT_WATERMARK) {
+		struct dp_copy *cp = l->q_head;
+		l->q_head = cp->next;
+		if (l->q_head == NULL)
+			l->q_tail = NULL;
+		l->q_len--;
+		cp->next = NULL;
+		struct dp_delivery *d = cp->d;
+		if (d->expiry_ms && d->expiry_ms <= w->wall_ms) {
+			uint8_t st[16];
+			uint32_t sl = dp_encode_outcome(st, sizeof(st), DP_RANK_MODIFIED, true, true);
+			dp_drop(w, DP_D_expired);
+			dp_copy_finish(w, cp, DP_RANK_MODIFIED, st, sl);
+			continue;
+		}
+		bool settled = d->settled_in || l->snd_settle_mode == 1;
+		uint32_t id = s->next_outgoing_id++;
+		s->remote_incoming_left--;
+		send_transfer(w, l, cp, id, settled);
+		l->credit--;
+		l->delivery_count++;
+		dp_count(w, DP_C_transfers_out, 1);
+		cp->sent = true;
+		delivery_sent_one(w, d);
+		if (settled) {
+			dp_copy_finish(w, cp, d->settled_in ? DP_RANK_NONE : DP_RANK_ACCEPTED, NULL, 0);
+		} else {
+			cp->delivery_id = id;
+			dp_map_put(&s->unsettled_out, id, cp);
+		}
+	}
+	if (l->drain && l->credit > 0 && l->q_head == NULL) {
+		/* part 2.6.7: drain uses up the credit we cannot fill */
+		l->delivery_count += l->credit;
+		l->credit = 0;
+		dp_link_send_flow(w, l, false);
+	}
+	if (l->q_head && c->out.len >= OUT_WATERMARK && c->stall_ms == 0)
+		c->stall_ms = 0; /* the driver marks a stall when writes make no progress */
+}
+
+/* --- dispositions -------------------------------------------------------- */
+
+static enum dp_outcome_rank rank_of(const struct amqp_value *state, bool settled)
+{
+	if (state->type == AMQP_TYPE_NULL || !state->described)
+		return settled ? DP_RANK_ACCEPTED : DP_RANK_NONE;
+	switch (state->descriptor) {
+	case AMQP_DESC_ACCEPTED: return DP_RANK_ACCEPTED;
+	case AMQP_DESC_REJECTED: return DP_RANK_REJECTED;
+	case AMQP_DESC_RELEASED: return DP_RANK_RELEASED;
+	case AMQP_DESC_MODIFIED: return DP_RANK_MODIFIED;
+	default: return settled ? DP_RANK_ACCEPTED : DP_RANK_NONE; /* received: not terminal */
+	}
+}
+
+void dp_disposition_in(struct dp_worker *w, struct dp_session *s, const struct amqp_disposition *dp)
+{
+	uint32_t last = (dp->present & AMQP_DISPOSITION_HAS_LAST) ? dp->last : dp->first;
+	uint32_t span = last - dp->first;
+	if (span > (1u << 20))
+		span = 1u << 20; /* a hostile range walks at most this many ids */
+	if (!dp->role) {
+		/* from a producer about its own deliveries: once it settles,
+		 * its outcome no longer matters to it */
+		if (!dp->settled)
+			return;
+		for (uint32_t k = 0; k <= span && s->unsettled_in.n; k++) {
+			struct dp_delivery *d =
+			    (struct dp_delivery *)dp_map_del(&s->unsettled_in, dp->first + k);
+			if (d)
+				d->settled_in = true;
+		}
+		return;
+	}
+	enum dp_outcome_rank rank = rank_of(&dp->state, dp->settled);
+	if (rank == DP_RANK_NONE)
+		return;
+	const uint8_t *state = NULL;
+	uint8_t st[DP_STATE_MAX];
+	uint32_t state_len = 0;
+	if (dp->state.type != AMQP_TYPE_NULL && dp->state.raw.len <= DP_STATE_MAX) {
+		amqp_bytes_copy(&dp->state.raw, st, dp->state.raw.len);
+		state = st;
+		state_len = dp->state.raw.len;
+	}
+	for (uint32_t k = 0; k <= span && s->unsettled_out.n; k++) {
+		struct dp_copy *cp = (struct dp_copy *)dp_map_del(&s->unsettled_out, dp->first + k);
+		if (cp == NULL)
+			continue;
+		if (!dp->settled) /* a terminal outcome, not settled: we settle (part 3.4) */
+			send_disposition(w, s, false, dp->first + k, true, NULL, 0);
+		dp_copy_finish(w, cp, rank, state, state_len);
+	}
+}
+
+/* --- between workers ----------------------------------------------------- */
+
+static void xc_post(struct dp_worker *w, unsigned to, uint16_t type, const void *rec, uint32_t len)
+{
+	struct dp_worker *o = w->sh->workers[to];
+	struct dp_ring *r = o->xc_in[w->id];
+	if (w->n_xc_acks == 0) {
+		void *p = dp_ring_reserve(r, type, len);
+		if (p) {
+			memcpy(p, rec, len);
+			w->xc_dirty[to] = true;
+			return;
+		}
+	}
+	/* full: kept in order and retried (acknowledgements are never lost) */
+	if (w->n_xc_acks == w->cap_xc_acks) {
+		uint32_t cap = w->cap_xc_acks ? w->cap_xc_acks * 2 : 64;
+		struct dp_xc_pending *n =
+		    (struct dp_xc_pending *)realloc(w->xc_acks, cap * sizeof(*n));
+		if (n == NULL)
+			abort(); /* losing a settlement would lose a delivery's outcome */
+		w->xc_acks = n;
+		w->cap_xc_acks = cap;
+	}
+	struct dp_xc_pending *pa = &w->xc_acks[w->n_xc_acks++];
+	pa->to = (uint16_t)to;
+	pa->type = type;
+	pa->len = len;
+	memcpy(pa->rec, rec, len);
+	dp_count(w, DP_C_xcore_ring_full, 1);
+}
+
+static bool xc_push_deliver(struct dp_worker *w, struct dp_delivery *d, unsigned to, uint32_t link)
+{
+	struct dp_ring *r = w->sh->workers[to]->xc_in[w->id];
+	bool big = d->payload.len > DP_XC_INLINE_MAX;
+	uint32_t n = big ? 0 : (uint32_t)d->payload.len;
+	uint8_t *p = (uint8_t *)dp_ring_reserve(r, DP_XC_DELIVER, (uint32_t)sizeof(struct dp_xc_deliver) + n);
+	if (p == NULL) {
+		dp_count(w, DP_C_xcore_ring_full, 1);
+		return false;
+	}
+	struct dp_xc_deliver *x = (struct dp_xc_deliver *)p;
+	memset(x, 0, sizeof(*x));
+	x->src_delivery = dp_handle(d->idx, d->gen);
+	x->dst_link = link;
+	x->expiry_ms = d->expiry_ms;
+	x->message_format = d->message_format;
+	x->hdr_len = d->hdr_len;
+	x->settled = d->settled_in;
+	x->has_header = d->has_header;
+	x->header = d->header;
+	if (big) {
+		x->big = (uint8_t *)malloc(d->payload.len);
+		if (x->big == NULL)
+			abort();
+		dp_chain_copy_out(&d->payload, 0, x->big, d->payload.len);
+		x->big_len = (uint32_t)d->payload.len;
+	} else {
+		dp_chain_copy_out(&d->payload, 0, p + sizeof(*x), n);
+	}
+	w->xc_dirty[to] = true;
+	dp_count(w, DP_C_xcore_out, 1);
+	return true;
+}
+
+void dp_xc_retry(struct dp_worker *w)
+{
+	uint32_t i = 0;
+	for (; i < w->n_xc_acks; i++) {
+		struct dp_xc_pending *pa = &w->xc_acks[i];
+		struct dp_ring *r = w->sh->workers[pa->to]->xc_in[w->id];
+		void *p = dp_ring_reserve(r, pa->type, pa->len);
+		if (p == NULL)
+			break;
+		memcpy(p, pa->rec, pa->len);
+		w->xc_dirty[pa->to] = true;
+	}
+	if (i) {
+		memmove(w->xc_acks, w->xc_acks + i, (w->n_xc_acks - i) * sizeof(*w->xc_acks));
+		w->n_xc_acks -= i;
+	}
+	while (w->xc_wait_head) {
+		struct dp_copy *cp = w->xc_wait_head;
+		if (!xc_push_deliver(w, cp->d, cp->xc_worker, cp->xc_link))
+			break;
+		w->xc_wait_head = cp->next;
+		if (w->xc_wait_head == NULL)
+			w->xc_wait_tail = NULL;
+		dp_copy_free(w, cp);
+	}
+}
+
+static void xc_deliver_in(struct dp_worker *w, unsigned from, const struct dp_xc_deliver *x,
+			  const uint8_t *bytes, uint32_t n)
+{
+	struct dp_link *l = dp_link_lookup(w, x->dst_link);
+	const uint8_t *msg = x->big ? x->big : bytes;
+	uint32_t len = x->big ? x->big_len : n;
+	dp_count(w, DP_C_xcore_in, 1);
+	if (l == NULL || l->state != DP_LINK_ACTIVE || !l->outgoing) {
+		/* the consumer went while the delivery crossed: never forwarded */
+		struct dp_xc_ack a = {x->src_delivery, 0};
+		xc_post(w, from, DP_XC_SENT, &a, sizeof(a));
+		uint8_t rec[sizeof(struct dp_xc_ack) + 16];
+		struct dp_xc_ack *s = (struct dp_xc_ack *)rec;
+		s->src_delivery = x->src_delivery;
+		s->rank = DP_RANK_RELEASED;
+		uint32_t sl = dp_encode_outcome(rec + sizeof(*s), 16, DP_RANK_RELEASED, false, false);
+		xc_post(w, from, DP_XC_SETTLED, rec, (uint32_t)sizeof(*s) + sl);
+		free(x->big);
+		return;
+	}
+	struct dp_delivery *d = dp_delivery_alloc(w);
+	if (d == NULL || dp_chain_append_copy(&w->blocks, &d->payload, msg, len) != 0)
+		abort(); /* out of memory in the data plane */
+	free(x->big);
+	d->origin_worker = (int16_t)from;
+	d->origin_delivery = x->src_delivery;
+	d->settled_in = x->settled;
+	d->expiry_ms = x->expiry_ms;
+	d->message_format = x->message_format;
+	d->hdr_len = x->hdr_len;
+	d->has_header = x->has_header;
+	d->header = x->header;
+	enqueue_local(w, d, l);
+}
+
+void dp_xc_input(struct dp_worker *w, unsigned from, uint16_t type, const void *rec, uint32_t len)
+{
+	switch (type) {
+	case DP_XC_DELIVER: {
+		const struct dp_xc_deliver *x = (const struct dp_xc_deliver *)rec;
+		xc_deliver_in(w, from, x, (const uint8_t *)(x + 1), len - (uint32_t)sizeof(*x));
+		break;
+	}
+	case DP_XC_SENT: {
+		const struct dp_xc_ack *a = (const struct dp_xc_ack *)rec;
+		struct dp_delivery *d = dp_delivery_lookup(w, a->src_delivery);
+		if (d)
+			delivery_sent_one(w, d);
+		break;
+	}
+	case DP_XC_SETTLED: {
+		const struct dp_xc_ack *a = (const struct dp_xc_ack *)rec;
+		struct dp_delivery *d = dp_delivery_lookup(w, a->src_delivery);
+		if (d)
+			delivery_done_one(w, d, (enum dp_outcome_rank)a->rank,
+					  (const uint8_t *)(a + 1), len - (uint32_t)sizeof(*a));
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void dp_worker_clock(struct dp_worker *w) { w->wall_ms = wall_ms(); }
