@@ -928,16 +928,28 @@ TEST(SaslGlobalInit, NotADirectory)
 
 TEST(SaslGlobalInit, UnreadableConf)
 {
-	if (geteuid() == 0)
-		GTEST_SKIP() << "root reads any file";
 	sasl_dir d;
 	d.write_conf("qdrouterd", "PLAIN");
-	chmod((d.path + "/qdrouterd.conf").c_str(), 0);
-	char err[512];
-	EXPECT_EQ(ctl_sasl_global_init(d.path.c_str(), "qdrouterd", err, sizeof err),
-		  RR_E_CONFIG_VALUE);
-	EXPECT_NE(strstr(err, "Permission denied"), nullptr) << err;
-	ctl_sasl_global_fini();
+	ASSERT_EQ(chmod(d.path.c_str(), 0755), 0);
+	ASSERT_EQ(chmod((d.path + "/qdrouterd.conf").c_str(), 0), 0);
+	// root reads any file: check as an unprivileged user, in a child.
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(3);
+		char err[512];
+		enum rr_err rc = ctl_sasl_global_init(d.path.c_str(), "qdrouterd", err, sizeof err);
+		bool ok = rc == RR_E_CONFIG_VALUE && strstr(err, "qdrouterd.conf") &&
+			  strstr(err, "Permission denied");
+		if (!ok)
+			fprintf(stderr, "rc %d: %s\n", (int)rc, err);
+		_exit(ok ? 0 : 1);
+	}
+	int st = 0;
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(WEXITSTATUS(st), 0) << "3: could not drop privileges; 1: wrong result";
 }
 
 TEST(SaslGlobalInit, ConfNotARegularFile)
