@@ -41,11 +41,11 @@ static const char ctl_sasl_service[] = "amqp";
 static const char ctl_sasl_default_name[] = "qdrouterd";
 
 static struct {
-	bool active;            /* sasl_server_init succeeded */
-	char *dir;              /* owned: the config dir Cyrus was given */
-	char *name;             /* owned: the application (config) name */
-	unsigned live;          /* struct ctl_sasl_conn not yet freed */
-	char last_log[256];     /* last error-level Cyrus message, for init errors */
+	bool active;	    /* sasl_server_init succeeded */
+	char *dir;	    /* owned: the config dir Cyrus was given */
+	char *name;	    /* owned: the application (config) name */
+	unsigned live;	    /* struct ctl_sasl_conn not yet freed */
+	char last_log[256]; /* last error-level Cyrus message, for init errors */
 	void (*log_fn)(void *ctx, int level, const char *msg);
 	void *log_ctx;
 } ctl_sasl_g;
@@ -55,16 +55,16 @@ static struct {
  * which is what makes proton call the free callback (pn_sasl_free calls
  * it only when the context is non-NULL). */
 struct ctl_sasl_conn {
-	sasl_conn_t *cyrus;     /* owned */
-	char *offer;            /* owned: the mechanisms offered, space separated */
-	char *failure;          /* owned: Cyrus's detail of the last refusal, or NULL */
+	sasl_conn_t *cyrus; /* owned */
+	char *offer;	    /* owned: the mechanisms offered, space separated */
+	char *failure;	    /* owned: Cyrus's detail of the last refusal, or NULL */
 };
 
 /* ------------------------------------------------------------------ */
 /* Small helpers: space-separated mechanism lists. */
 
 static void ctl_sasl_printf(char *buf, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void ctl_sasl_printf(char *buf, size_t n, const char *fmt, ...)
 {
@@ -177,10 +177,10 @@ static int ctl_sasl_cb_authorize(sasl_conn_t *conn, void *context, const char *r
 #define CTL_SASL_PROC(f) ((int (*)(void))(void (*)(void))(f))
 
 static const sasl_callback_t ctl_sasl_callbacks[] = {
-	{SASL_CB_GETCONFPATH, CTL_SASL_PROC(ctl_sasl_cb_confpath), NULL},
-	{SASL_CB_LOG, CTL_SASL_PROC(ctl_sasl_cb_log), NULL},
-	{SASL_CB_PROXY_POLICY, CTL_SASL_PROC(ctl_sasl_cb_authorize), NULL},
-	{SASL_CB_LIST_END, NULL, NULL},
+    {SASL_CB_GETCONFPATH, CTL_SASL_PROC(ctl_sasl_cb_confpath), NULL},
+    {SASL_CB_LOG, CTL_SASL_PROC(ctl_sasl_cb_log), NULL},
+    {SASL_CB_PROXY_POLICY, CTL_SASL_PROC(ctl_sasl_cb_authorize), NULL},
+    {SASL_CB_LIST_END, NULL, NULL},
 };
 
 /* ------------------------------------------------------------------ */
@@ -253,8 +253,9 @@ enum rr_err ctl_sasl_global_init(const char *config_dir, const char *config_name
 	snprintf(path, plen, "%s/%s.conf", config_dir, config_name);
 	FILE *f = fopen(path, "r");
 	if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		ctl_sasl_printf(err, errlen, "SASL configuration %s (saslConfigDir/saslConfigName): %s",
-				path, f ? "not a regular file" : strerror(errno));
+		ctl_sasl_printf(err, errlen,
+				"SASL configuration %s (saslConfigDir/saslConfigName): %s", path,
+				f ? "not a regular file" : strerror(errno));
 		if (f)
 			fclose(f);
 		free(path);
@@ -275,9 +276,9 @@ enum rr_err ctl_sasl_global_init(const char *config_dir, const char *config_name
 	ctl_sasl_g.last_log[0] = '\0';
 	int r = sasl_server_init(ctl_sasl_callbacks, ctl_sasl_g.name);
 	if (r != SASL_OK) {
-		ctl_sasl_printf(err, errlen, "Cyrus SASL initialisation with %s failed: %s%s%s", path,
-				sasl_errstring(r, NULL, NULL), ctl_sasl_g.last_log[0] ? ": " : "",
-				ctl_sasl_g.last_log);
+		ctl_sasl_printf(err, errlen, "Cyrus SASL initialisation with %s failed: %s%s%s",
+				path, sasl_errstring(r, NULL, NULL),
+				ctl_sasl_g.last_log[0] ? ": " : "", ctl_sasl_g.last_log);
 		/* Cyrus undoes a failed init itself (server.c server_done). */
 		free(path);
 		free(ctl_sasl_g.dir);
@@ -313,8 +314,7 @@ static unsigned ctl_sasl_secflags(const struct ctl_sasl_server *s)
  * SASL security layer is ever negotiated, because after Open the byte
  * stream goes to a worker that frames AMQP directly (DESIGN.md, handoff);
  * DIGEST-MD5 and GSSAPI then run as authentication only. */
-static int ctl_sasl_conn_new(const struct ctl_sasl_server *s, unsigned secflags,
-			     sasl_conn_t **out)
+static int ctl_sasl_conn_new(const struct ctl_sasl_server *s, unsigned secflags, sasl_conn_t **out)
 {
 	sasl_conn_t *c = NULL;
 	int r = sasl_server_new(ctl_sasl_service, s->hostname, NULL, NULL, NULL, NULL, 0, &c);
@@ -382,8 +382,8 @@ static const char *ctl_sasl_builtin_list(const struct ctl_sasl_server *s)
 	return s->authenticate_peer ? "" : "ANONYMOUS";
 }
 
-static bool ctl_sasl_mechs_builtin(const struct ctl_sasl_server *s, char *buf, size_t n,
-				   char *why, size_t whyn)
+static bool ctl_sasl_mechs_builtin(const struct ctl_sasl_server *s, char *buf, size_t n, char *why,
+				   size_t whyn)
 {
 	const char *pos = s->mechanisms ? s->mechanisms : "";
 	const char *w;
@@ -403,13 +403,15 @@ static bool ctl_sasl_mechs_builtin(const struct ctl_sasl_server *s, char *buf, s
 		return false;
 	}
 	if (!buf[0]) {
-		ctl_sasl_printf(why, whyn,
-				"authenticatePeer requires authentication, but no SASL configuration "
-				"is given (router saslConfigDir): without Cyrus SASL only ANONYMOUS, "
-				"which authenticates nobody, can be served");
+		ctl_sasl_printf(
+		    why, whyn,
+		    "authenticatePeer requires authentication, but no SASL configuration "
+		    "is given (router saslConfigDir): without Cyrus SASL only ANONYMOUS, "
+		    "which authenticates nobody, can be served");
 		return false;
 	}
-	if (s->mechanisms && s->authenticate_peer && ctl_sasl_list_has(s->mechanisms, "ANONYMOUS", 9))
+	if (s->mechanisms && s->authenticate_peer &&
+	    ctl_sasl_list_has(s->mechanisms, "ANONYMOUS", 9))
 		ctl_sasl_printf(why, whyn, "ANONYMOUS is not offered: authenticatePeer is set");
 	return true;
 }
@@ -462,23 +464,26 @@ static bool ctl_sasl_mechs_cyrus(const struct ctl_sasl_server *s, char *buf, siz
 		}
 		ok = false;
 		if (ctl_sasl_list_has(any, w, len))
-			ctl_sasl_printf(why, whyn,
-					"saslMechanisms names %.*s, which sends the password in clear, "
-					"and clear-text mechanisms are not allowed on an unencrypted "
-					"connection",
-					(int)len, w);
+			ctl_sasl_printf(
+			    why, whyn,
+			    "saslMechanisms names %.*s, which sends the password in clear, "
+			    "and clear-text mechanisms are not allowed on an unencrypted "
+			    "connection",
+			    (int)len, w);
 		else if (ctl_sasl_global_has(w, len))
-			ctl_sasl_printf(why, whyn,
-					"saslMechanisms names %.*s, which Cyrus SASL does not offer with "
-					"%s/%s.conf: excluded by its mech_list, or unusable (a "
-					"shared-secret mechanism needs users in the sasldb)",
-					(int)len, w, ctl_sasl_g.dir, ctl_sasl_g.name);
+			ctl_sasl_printf(
+			    why, whyn,
+			    "saslMechanisms names %.*s, which Cyrus SASL does not offer with "
+			    "%s/%s.conf: excluded by its mech_list, or unusable (a "
+			    "shared-secret mechanism needs users in the sasldb)",
+			    (int)len, w, ctl_sasl_g.dir, ctl_sasl_g.name);
 		else
-			ctl_sasl_printf(why, whyn,
-					"saslMechanisms names %.*s, but Cyrus SASL has no %.*s plugin "
-					"(Debian: libsasl2-modules provides PLAIN, ANONYMOUS, LOGIN, "
-					"CRAM-MD5, DIGEST-MD5, SCRAM, NTLM)",
-					(int)len, w, (int)len, w);
+			ctl_sasl_printf(
+			    why, whyn,
+			    "saslMechanisms names %.*s, but Cyrus SASL has no %.*s plugin "
+			    "(Debian: libsasl2-modules provides PLAIN, ANONYMOUS, LOGIN, "
+			    "CRAM-MD5, DIGEST-MD5, SCRAM, NTLM)",
+			    (int)len, w, (int)len, w);
 	}
 	if (ok && !ctl_sasl_offer(s, avail, buf, n)) {
 		ok = false;
@@ -486,12 +491,13 @@ static bool ctl_sasl_mechs_cyrus(const struct ctl_sasl_server *s, char *buf, siz
 	}
 	if (ok && !buf[0]) {
 		ok = false;
-		ctl_sasl_printf(why, whyn,
-				"no SASL mechanism can be offered: Cyrus SASL with %s/%s.conf offers "
-				"'%s'%s%s",
-				ctl_sasl_g.dir, ctl_sasl_g.name, any,
-				s->authenticate_peer ? ", ANONYMOUS refused (authenticatePeer)" : "",
-				s->no_plaintext && !s->encrypted ? ", clear-text passwords refused" : "");
+		ctl_sasl_printf(
+		    why, whyn,
+		    "no SASL mechanism can be offered: Cyrus SASL with %s/%s.conf offers "
+		    "'%s'%s%s",
+		    ctl_sasl_g.dir, ctl_sasl_g.name, any,
+		    s->authenticate_peer ? ", ANONYMOUS refused (authenticatePeer)" : "",
+		    s->no_plaintext && !s->encrypted ? ", clear-text passwords refused" : "");
 	}
 	if (ok && anon_dropped)
 		ctl_sasl_printf(why, whyn, "ANONYMOUS is not offered: authenticatePeer is set");
@@ -721,20 +727,20 @@ static ssize_t ctl_sasl_impl_decode(pn_transport_t *t, pn_bytes_t in, pn_bytes_t
 }
 
 static const pnx_sasl_implementation ctl_sasl_impl = {
-	.free = ctl_sasl_impl_free,
-	.list_mechanisms = ctl_sasl_impl_list,
-	.init_server = ctl_sasl_impl_init_server,
-	.init_client = ctl_sasl_impl_init_client,
-	.prepare_write = ctl_sasl_impl_prepare_write,
-	.process_init = ctl_sasl_impl_process_init,
-	.process_response = ctl_sasl_impl_process_response,
-	.process_mechanisms = ctl_sasl_impl_process_mechanisms,
-	.process_challenge = ctl_sasl_impl_process_challenge,
-	.process_outcome = ctl_sasl_impl_process_outcome,
-	.can_encrypt = ctl_sasl_impl_can_encrypt,
-	.max_encrypt_size = ctl_sasl_impl_max_encrypt_size,
-	.encode = ctl_sasl_impl_encode,
-	.decode = ctl_sasl_impl_decode,
+    .free = ctl_sasl_impl_free,
+    .list_mechanisms = ctl_sasl_impl_list,
+    .init_server = ctl_sasl_impl_init_server,
+    .init_client = ctl_sasl_impl_init_client,
+    .prepare_write = ctl_sasl_impl_prepare_write,
+    .process_init = ctl_sasl_impl_process_init,
+    .process_response = ctl_sasl_impl_process_response,
+    .process_mechanisms = ctl_sasl_impl_process_mechanisms,
+    .process_challenge = ctl_sasl_impl_process_challenge,
+    .process_outcome = ctl_sasl_impl_process_outcome,
+    .can_encrypt = ctl_sasl_impl_can_encrypt,
+    .max_encrypt_size = ctl_sasl_impl_max_encrypt_size,
+    .encode = ctl_sasl_impl_encode,
+    .decode = ctl_sasl_impl_decode,
 };
 
 const char *ctl_sasl_failure(pn_transport_t *t)
@@ -771,7 +777,8 @@ enum rr_err ctl_sasl_server_setup(pn_transport_t *t, const struct ctl_sasl_serve
 		const char *name = s->config_name ? s->config_name : ctl_sasl_default_name;
 		if (!ctl_sasl_g.active || !ctl_sasl_same(s->config_dir, ctl_sasl_g.dir) ||
 		    !ctl_sasl_same(name, ctl_sasl_g.name)) {
-			c->failure = strdup("Cyrus SASL is not initialised with this configuration");
+			c->failure =
+			    strdup("Cyrus SASL is not initialised with this configuration");
 			pn_sasl_allowed_mechs(sasl, "");
 			return RR_E_CONFIG_VALUE;
 		}
