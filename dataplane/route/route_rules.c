@@ -112,8 +112,13 @@ const uint8_t *route_addr_key(const uint8_t *addr, size_t len, size_t *key_len)
 			}
 			break;
 		case SCANNING:
-			if (c == ':')
+			if (c == ':') {
 				st = COLON;
+			} else {
+				/* Most addresses have no scheme: jump to the next ':'. */
+				const uint8_t *q = memchr(addr + i, ':', len - i);
+				i = q ? (size_t)(q - addr) : len;
+			}
 			break;
 		case COLON:
 			if (c == '/') {

@@ -309,6 +309,9 @@ TEST(RouteRules, AddressKey)
 	// No node id: the address is relative and kept whole.
 	EXPECT_EQ(key_of("amqp://host"), "amqp://host");
 	EXPECT_EQ(key_of("a:b/c"), "a:b/c");
+	EXPECT_EQ(key_of("x:y:/foo"), "foo");
+	EXPECT_EQ(key_of("x:y://h/foo"), "foo");
+	EXPECT_EQ(key_of("nova:compute"), "nova:compute");
 	EXPECT_EQ(key_of("amqp:/"), "amqp:");
 	EXPECT_EQ(key_of(""), "");
 	EXPECT_EQ(key_of("/"), "");
