@@ -26,12 +26,12 @@ static size_t addr_of(char *buf, size_t cap, unsigned i)
 	return (size_t)n;
 }
 
-#define CHECK(c)                                                                                  \
-	do {                                                                                      \
-		if (!(c)) {                                                                       \
-			fprintf(stderr, "bench_route: check failed: %s\n", #c);                   \
-			abort();                                                                  \
-		}                                                                                 \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "bench_route: check failed: %s\n", #c);                    \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 int main(int argc, char **argv)
@@ -44,15 +44,15 @@ int main(int argc, char **argv)
 		const char *p;
 		enum route_dist d;
 	} oslo[] = {
-		{"unicast", ROUTE_CLOSEST},
-		{"exclusive", ROUTE_CLOSEST},
-		{"broadcast", ROUTE_MULTICAST},
-		{"openstack.org/om/rpc/multicast", ROUTE_MULTICAST},
-		{"openstack.org/om/rpc/unicast", ROUTE_CLOSEST},
-		{"openstack.org/om/rpc/anycast", ROUTE_BALANCED},
-		{"openstack.org/om/notify/multicast", ROUTE_MULTICAST},
-		{"openstack.org/om/notify/unicast", ROUTE_CLOSEST},
-		{"openstack.org/om/notify/anycast", ROUTE_BALANCED},
+	    {"unicast", ROUTE_CLOSEST},
+	    {"exclusive", ROUTE_CLOSEST},
+	    {"broadcast", ROUTE_MULTICAST},
+	    {"openstack.org/om/rpc/multicast", ROUTE_MULTICAST},
+	    {"openstack.org/om/rpc/unicast", ROUTE_CLOSEST},
+	    {"openstack.org/om/rpc/anycast", ROUTE_BALANCED},
+	    {"openstack.org/om/notify/multicast", ROUTE_MULTICAST},
+	    {"openstack.org/om/notify/unicast", ROUTE_CLOSEST},
+	    {"openstack.org/om/notify/anycast", ROUTE_BALANCED},
 	};
 	struct route_rules *rules = route_rules_new(ROUTE_BALANCED);
 	char err[128];
@@ -61,7 +61,8 @@ int main(int argc, char **argv)
 	struct route_master *m = route_master_new(rules);
 	char buf[128];
 	for (unsigned i = 0; i < n; i++) {
-		struct route_dest d = {.kind = ROUTE_DEST_LINK, .worker = (uint16_t)(i & 1), .link = i};
+		struct route_dest d = {
+		    .kind = ROUTE_DEST_LINK, .worker = (uint16_t)(i & 1), .link = i};
 		size_t len = addr_of(buf, sizeof(buf), i);
 		CHECK(route_master_add(m, (const uint8_t *)buf, len, &d) == 1);
 	}
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
 	printf("snapshot of %u addresses: %.0f us\n", n, (t1 - t0) / 1e3);
 
 	/* Precompute the keys so the loop measures the lookup only. */
-	char (*keys)[64] = malloc((size_t)n * 2 * sizeof(*keys));
+	char(*keys)[64] = malloc((size_t)n * 2 * sizeof(*keys));
 	size_t *lens = malloc((size_t)n * 2 * sizeof(*lens));
 	CHECK(keys && lens);
 	for (unsigned i = 0; i < 2 * n; i++)
@@ -83,7 +84,8 @@ int main(int argc, char **argv)
 	t0 = now_ns();
 	for (unsigned k = 0; k < iters; k++) {
 		unsigned i = (k * 2654435761u) % n;
-		const struct route_entry *e = route_table_lookup(t, (const uint8_t *)keys[i], lens[i]);
+		const struct route_entry *e =
+		    route_table_lookup(t, (const uint8_t *)keys[i], lens[i]);
 		sum += e->dests[0].link;
 	}
 	t1 = now_ns();
@@ -91,7 +93,8 @@ int main(int argc, char **argv)
 	t0 = now_ns();
 	for (unsigned k = 0; k < iters; k++) {
 		unsigned i = n + (k * 2654435761u) % n;
-		const struct route_entry *e = route_table_lookup(t, (const uint8_t *)keys[i], lens[i]);
+		const struct route_entry *e =
+		    route_table_lookup(t, (const uint8_t *)keys[i], lens[i]);
 		sum += e != NULL;
 	}
 	t1 = now_ns();
@@ -103,7 +106,8 @@ int main(int argc, char **argv)
 	t0 = now_ns();
 	for (unsigned k = 0; k < rules_iters; k++) {
 		unsigned i = (k * 2654435761u) % n;
-		closest += route_rules_match(rules, (const uint8_t *)keys[i], lens[i]) == ROUTE_CLOSEST;
+		closest +=
+		    route_rules_match(rules, (const uint8_t *)keys[i], lens[i]) == ROUTE_CLOSEST;
 	}
 	t1 = now_ns();
 	CHECK(closest == rules_iters);

@@ -41,7 +41,7 @@ struct pub_slot {
 
 struct route_pub {
 	struct route_table *current; /* atomic: written by control, read by workers */
-	uint64_t epoch;              /* control: the epoch of current */
+	uint64_t epoch;		     /* control: the epoch of current */
 	struct route_table *retired_head, *retired_tail; /* control: oldest first */
 	size_t n_retired;
 	unsigned n_workers;

@@ -47,17 +47,17 @@
 enum rnode_kind { RNODE_ROOT, RNODE_TOKEN, RNODE_STAR, RNODE_GLOB };
 
 struct rnode {
-	uint8_t kind;            /* enum rnode_kind */
-	bool terminal;           /* a rule ends here */
-	enum route_dist dist;    /* when terminal */
-	uint32_t glob_id;        /* RNODE_GLOB: index into the search scratch */
-	char *pattern;           /* when terminal: the normalized pattern (owned) */
-	uint8_t *tok;            /* RNODE_TOKEN: the literal token (owned) */
+	uint8_t kind;	      /* enum rnode_kind */
+	bool terminal;	      /* a rule ends here */
+	enum route_dist dist; /* when terminal */
+	uint32_t glob_id;     /* RNODE_GLOB: index into the search scratch */
+	char *pattern;	      /* when terminal: the normalized pattern (owned) */
+	uint8_t *tok;	      /* RNODE_TOKEN: the literal token (owned) */
 	size_t tok_len;
-	struct rnode **kids;     /* literal children sorted by (length, bytes) */
+	struct rnode **kids; /* literal children sorted by (length, bytes) */
 	uint32_t n_kids, cap_kids;
-	struct rnode *star;      /* '*' child */
-	struct rnode *glob;      /* '#' child */
+	struct rnode *star; /* '*' child */
+	struct rnode *glob; /* '#' child */
 };
 
 struct route_rules {
@@ -275,7 +275,7 @@ static bool ptok_is(const struct ptok *t, char c)
 }
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-							 ...)
+						      ...)
 {
 	if (err && errlen) {
 		va_list ap;
@@ -388,8 +388,8 @@ int route_rules_add(struct route_rules *r, const char *text, bool is_pattern, en
 		}
 	}
 	if (r->n_globs + new_globs > ROUTE_RULES_MAX_GLOBS) {
-		int rc = fail(err, errlen, "too many '#' wildcards in address rules (max 128) at '%s'",
-			      pattern);
+		int rc = fail(err, errlen,
+			      "too many '#' wildcards in address rules (max 128) at '%s'", pattern);
 		free(pattern);
 		return rc;
 	}
@@ -441,7 +441,8 @@ int route_rules_add(struct route_rules *r, const char *text, bool is_pattern, en
 				n->kids = k;
 				n->cap_kids = cap;
 			}
-			memmove(&n->kids[pos + 1], &n->kids[pos], (n->n_kids - pos) * sizeof(n->kids[0]));
+			memmove(&n->kids[pos + 1], &n->kids[pos],
+				(n->n_kids - pos) * sizeof(n->kids[0]));
 			n->kids[pos] = next;
 			n->n_kids++;
 		}
@@ -520,7 +521,7 @@ static const struct rnode *find_children(struct search *s, const struct rnode *n
 	if (!cursor_done(v)) {
 		if (n->n_kids) {
 			const struct rnode *k =
-				kid_find(n, v->s + v->begin, v->end - v->begin, NULL);
+			    kid_find(n, v->s + v->begin, v->end - v->begin, NULL);
 			if (k) {
 				struct tok_cursor t = *v;
 				cursor_next(&t);
@@ -540,8 +541,8 @@ static const struct rnode *find_children(struct search *s, const struct rnode *n
 	return NULL;
 }
 
-enum route_dist route_rules_match_rule(const struct route_rules *r, const uint8_t *addr,
-				       size_t len, const char **pattern)
+enum route_dist route_rules_match_rule(const struct route_rules *r, const uint8_t *addr, size_t len,
+				       const char **pattern)
 {
 	size_t failed[ROUTE_RULES_MAX_GLOBS];
 	for (uint32_t i = 0; i < r->n_globs; i++)

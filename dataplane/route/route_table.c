@@ -124,7 +124,8 @@ static struct mentry **master_find(const struct route_master *m, const uint8_t *
 	struct mentry **pp = &m->buckets[h & (m->n_buckets - 1)];
 	while (*pp) {
 		struct mentry *e = *pp;
-		if (e->hash == h && e->key_len == len && (len == 0 || memcmp(e->key, key, len) == 0))
+		if (e->hash == h && e->key_len == len &&
+		    (len == 0 || memcmp(e->key, key, len) == 0))
 			return pp;
 		pp = &e->next;
 	}
@@ -224,7 +225,8 @@ uint32_t route_master_remove(struct route_master *m, const uint8_t *addr, size_t
 		return 0;
 	for (uint32_t i = 0; i < e->n; i++) {
 		if (e->dests[i].worker == worker && e->dests[i].link == link) {
-			memmove(&e->dests[i], &e->dests[i + 1], (e->n - i - 1) * sizeof(e->dests[0]));
+			memmove(&e->dests[i], &e->dests[i + 1],
+				(e->n - i - 1) * sizeof(e->dests[0]));
 			e->n--;
 			m->n_dests--;
 			m->changed = true;

@@ -61,8 +61,8 @@ int route_rules_add(struct route_rules *r, const char *text, bool is_pattern, en
 enum route_dist route_rules_match(const struct route_rules *r, const uint8_t *addr, size_t len);
 /* Like route_rules_match; also returns the matching rule's normalized
  * pattern (prefixes shown as "P/#") or NULL when the default applied. */
-enum route_dist route_rules_match_rule(const struct route_rules *r, const uint8_t *addr,
-				       size_t len, const char **pattern);
+enum route_dist route_rules_match_rule(const struct route_rules *r, const uint8_t *addr, size_t len,
+				       const char **pattern);
 enum route_dist route_rules_default(const struct route_rules *r);
 void route_rules_free(struct route_rules *r);
 
@@ -77,7 +77,7 @@ enum route_dest_kind { ROUTE_DEST_LINK = 0 /*, ROUTE_DEST_ROUTER later */ };
 struct route_dest {
 	uint8_t kind;
 	uint16_t worker; /* worker index */
-	uint32_t link;   /* the worker's link handle (index+generation), opaque here */
+	uint32_t link;	 /* the worker's link handle (index+generation), opaque here */
 	/* Owned by that worker (its link pool, lives for the whole run):
 	 * deliveries queued+unsettled on the link, written by the owner with
 	 * __atomic_store_n relaxed, read by others with __atomic_load_n relaxed;
@@ -123,8 +123,8 @@ void route_master_free(struct route_master *m);
 /* ---- snapshot reads: any thread, lock-free, no allocation -------------- */
 
 struct route_entry {
-	enum route_dist dist; /* from the rules */
-	uint32_t n_dests;     /* >= 1 */
+	enum route_dist dist;		/* from the rules */
+	uint32_t n_dests;		/* >= 1 */
 	const struct route_dest *dests; /* inside the table, grouped by worker */
 };
 /* NULL when the address has no destinations. */
@@ -182,7 +182,7 @@ size_t route_pub_retired(const struct route_pub *p);
 const struct route_table *route_pub_acquire(struct route_pub *p, unsigned worker);
 void route_pub_offline(struct route_pub *p, unsigned worker); /* worker, before blocking */
 void route_pub_online(struct route_pub *p, unsigned worker);  /* worker, after */
-void route_pub_free(struct route_pub *p); /* control, after workers stopped */
+void route_pub_free(struct route_pub *p);		      /* control, after workers stopped */
 
 #ifdef __cplusplus
 }

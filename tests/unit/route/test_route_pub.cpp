@@ -10,7 +10,8 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace
+{
 
 const uint8_t *B(const char *s)
 {
@@ -64,8 +65,8 @@ TEST(RoutePub, ReclaimWaitsForOnlineWorkers)
 	const route_table *w0 = route_pub_acquire(p, 0);
 	ASSERT_NE(w0, nullptr);
 	EXPECT_EQ(route_table_version(w0), 2u);
-	route_pub_publish(p, v.make()); // 3
-	route_pub_publish(p, v.make()); // 4
+	route_pub_publish(p, v.make());	     // 3
+	route_pub_publish(p, v.make());	     // 4
 	EXPECT_EQ(route_pub_reclaim(p), 0u); // 2 and 3 retired, worker 0 may read 2
 	EXPECT_TRUE(intact(w0));
 	// Acquiring again is the quiescent point: 2 and 3 may go.
@@ -141,8 +142,8 @@ TEST(RoutePub, ThreadsNeverReadAFreedTable)
 		threads.emplace_back([&, w] {
 			uint64_t last = 0, n = 0;
 			// Bounded in count and in time, whatever the scheduler does.
-			for (uint64_t it = 0; it < 50000000 && !stop.load(std::memory_order_relaxed);
-			     it++) {
+			for (uint64_t it = 0;
+			     it < 50000000 && !stop.load(std::memory_order_relaxed); it++) {
 				const route_table *t = route_pub_acquire(p, w);
 				uint64_t ver = route_table_version(t);
 				if (ver < last)

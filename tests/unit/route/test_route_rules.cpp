@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace
+{
 
 struct rules_deleter {
 	void operator()(route_rules *r) const { route_rules_free(r); }
@@ -51,7 +52,8 @@ std::string rule_of(const route_rules *r, const std::string &a)
 std::string key_of(const std::string &a)
 {
 	size_t n = 0;
-	const uint8_t *k = route_addr_key(reinterpret_cast<const uint8_t *>(a.data()), a.size(), &n);
+	const uint8_t *k =
+	    route_addr_key(reinterpret_cast<const uint8_t *>(a.data()), a.size(), &n);
 	return std::string(reinterpret_cast<const char *>(k), n);
 }
 
@@ -132,8 +134,7 @@ TEST(RouteRules, PrefixMatchesOnTokenBoundaries)
 	EXPECT_EQ(match(r.get(), "openstack.org/om//rpc/unicast"), ROUTE_UNAVAILABLE);
 	// Scheme and host are not part of the address; leading separators skipped.
 	EXPECT_EQ(match(r.get(), "amqp:/openstack.org/om/rpc/unicast/x"), ROUTE_CLOSEST);
-	EXPECT_EQ(match(r.get(), "amqp://host:5672/openstack.org/om/rpc/unicast/x"),
-		  ROUTE_CLOSEST);
+	EXPECT_EQ(match(r.get(), "amqp://host:5672/openstack.org/om/rpc/unicast/x"), ROUTE_CLOSEST);
 	EXPECT_EQ(match(r.get(), "/openstack.org/om/rpc/unicast"), ROUTE_CLOSEST);
 	EXPECT_EQ(match(r.get(), "./openstack.org/om/rpc/unicast"), ROUTE_CLOSEST);
 
@@ -356,7 +357,8 @@ TEST(RouteRules, HostileAddresses)
 // terminal-before-children at token nodes, '#' tries 0..n tokens then its
 // terminal), without the failure memo, over token vectors. Random rules and
 // addresses small enough for it must give the same first match as ours.
-namespace {
+namespace
+{
 
 struct onode {
 	std::map<std::string, std::unique_ptr<onode>> kids;
@@ -424,8 +426,9 @@ void o_add(onode *root, const std::vector<std::string> &toks, const std::string 
 {
 	onode *n = root;
 	for (const std::string &t : toks) {
-		std::unique_ptr<onode> *slot =
-			t == "*" ? &n->star : t == "#" ? &n->glob : &n->kids[t];
+		std::unique_ptr<onode> *slot = t == "*"	  ? &n->star
+					       : t == "#" ? &n->glob
+							  : &n->kids[t];
 		if (!*slot)
 			slot->reset(new onode);
 		n = slot->get();

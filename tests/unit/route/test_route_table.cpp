@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace
+{
 
 struct fixture {
 	route_rules *rules;
@@ -243,7 +244,9 @@ TEST(RouteMaster, HundredThousandAddressesAndRebuild)
 	fixture f;
 	route_master_set_seed(f.m, 0x1234567890abcdefULL);
 	const int N = 100000;
-	auto name = [](int i) { return "openstack.org/om/rpc/unicast/ex/topic/" + std::to_string(i); };
+	auto name = [](int i) {
+		return "openstack.org/om/rpc/unicast/ex/topic/" + std::to_string(i);
+	};
 	for (int i = 0; i < N; i++)
 		ASSERT_EQ(add(f.m, name(i), static_cast<uint16_t>(i & 1), i), 1u);
 	EXPECT_EQ(route_master_size(f.m), static_cast<size_t>(N));
