@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """rpcrouterd's command line: exit codes and exact output.
 
+Configuration only: every run either stops before start-up (--check, --help,
+--version, errors) or would listen, so no run here starts the daemon (the
+system tests do, on 127.0.0.1).
+
 Usage: check_rpcrouterd.py RPCROUTERD TESTS_DATA_DIR
 """
 import os
@@ -26,15 +30,14 @@ def main():
     exe, data = sys.argv[1], sys.argv[2]
     P = 'rpcrouterd %s: ' % V
 
-    rc, out, err = run(exe)
-    check('default: exit', rc, 0)
-    check('default: stdout', out,
-          P + 'configuration <embedded default>\n' +
+    rc, out, err = run(exe, '--check')
+    check('default --check: exit', rc, 0)
+    check('default --check: stdout', out,
+          P + '<embedded default>: configuration OK (12 sections, 0 warnings)\n' +
           P + 'would listen on 127.0.0.1:5672 (amqp, socket driver, SASL ANONYMOUS)\n' +
           P + 'router (standalone): 9 address, 0 linkRoute, 0 autoLink sections\n' +
-          P + 'dataplane: socket driver, 1 worker, no hugepages\n' +
-          P + 'not routing yet (routing arrives with the router-core issue): exiting\n')
-    check('default: stderr', err, '')
+          P + 'dataplane: socket driver, 1 worker, no hugepages\n')
+    check('default --check: stderr', err, '')
 
     rc, out, err = run(exe, '--version')
     check('--version', (rc, out, err), (0, 'rpcrouterd %s\n' % V, ''))
@@ -45,16 +48,12 @@ def main():
     check('--help: exit', rc, 0)
     check('--help: usage line', out.splitlines()[0] if out else '',
           'Usage: rpcrouterd [-c FILE] [--check]')
-    for needle in ('--config FILE', '--check', 'router-core issue', '127.0.0.1:5672',
-                   'SASL ANONYMOUS', 'socket driver', 'no hugepages'):
+    for needle in ('--config FILE', '--check', '127.0.0.1:5672', 'SASL ANONYMOUS',
+                   'socket driver', 'no hugepages', 'SIGTERM'):
         check('--help mentions %r' % needle, needle in out, True)
 
-    rc, out, err = run(exe, '--check')
-    check('--check default', (rc, out, err),
-          (0, P + '<embedded default>: configuration OK (12 sections, 0 warnings)\n', ''))
-
     tripleo = os.path.join(data, 'tripleo-qdrouterd.conf')
-    rc, out, err = run(exe, '-c', tripleo)
+    rc, out, err = run(exe, '-c', tripleo, '--check')
     check('tripleo: exit', rc, 0)
     check('tripleo: listeners', [l for l in out.splitlines() if 'would' in l], [
         P + 'would listen on 0.0.0.0:31459 (amqp, socket driver, SASL ANONYMOUS)',
@@ -70,8 +69,8 @@ def main():
     warnings = 7 + (os.sysconf('SC_NPROCESSORS_ONLN') < 8)
     check('tripleo: warnings', len(err.splitlines()), warnings)
     rc, out, err = run(exe, '--config=' + tripleo, '--check')
-    check('tripleo --check', (rc, out),
-          (0, P + tripleo + ': configuration OK (15 sections, %d warnings)\n' % warnings))
+    check('tripleo --check', (rc, out.splitlines()[0] if out else ''),
+          (0, P + tripleo + ': configuration OK (15 sections, %d warnings)' % warnings))
     rc, out, err = run(exe, '--config', tripleo, '--check')
     check('--config FILE --check', rc, 0)
 
@@ -100,7 +99,7 @@ def main():
         warn = os.path.join(d, 'warn.conf')
         with open(warn, 'w') as f:
             f.write('listener {\n  port: 1\n  colour: blue\n}\n')
-        rc, out, err = run(exe, '-c', warn)
+        rc, out, err = run(exe, '-c', warn, '--check')
         check('warning: exit', rc, 0)
         check('warning: stderr', err,
               "%s:3: warning: listener: unknown attribute 'colour' (ignored)\n" % warn)
