@@ -476,9 +476,11 @@ static void settle_incoming(pn_delivery_t *d)
 
 static void on_recv_delivery(struct peer *p, pn_delivery_t *d)
 {
-	ssize_t n = read_delivery(p, d);
+	/* Remote settled before we read it: the sender's (or router's)
+	 * transfer carried settled=true. */
 	if (pn_delivery_settled(d))
 		p->presettled_seen++;
+	ssize_t n = read_delivery(p, d);
 	settle_incoming(d);
 	if (n >= 0) {
 		uint64_t seq = msg_seq(p->rbuf, (size_t)n);
@@ -719,6 +721,11 @@ static void set_error_from(struct peer *p, pn_condition_t *c, const char *what)
 /* Returns false when the proactor loop should end. */
 static bool handle(struct peer *p, pn_event_t *e)
 {
+	static int debug = -1;
+	if (debug < 0)
+		debug = getenv("BENCH_PEER_DEBUG") != NULL;
+	if (debug)
+		fprintf(stderr, "bench_peer: %s\n", pn_event_type_name(pn_event_type(e)));
 	switch (pn_event_type(e)) {
 	case PN_LISTENER_OPEN: {
 		char port[16] = "";
@@ -808,9 +815,15 @@ static bool handle(struct peer *p, pn_event_t *e)
 	case PN_TRANSPORT_CLOSED: {
 		pn_connection_t *c = pn_event_connection(e);
 		if (c == p->conn) {
-			if (!p->finished)
+			if (!p->finished) {
+				set_error_from(p, pn_connection_remote_condition(c),
+					       "connection closed");
 				set_error_from(p, pn_transport_condition(pn_event_transport(e)),
 					       "transport");
+				if (!p->error[0] && p->o.mode != MODE_RPC_SERVER)
+					snprintf(p->error, sizeof p->error,
+						 "connection ended before the run completed");
+			}
 			p->conn = NULL;
 			peer_finish(p);
 			if (!p->listener)

@@ -182,7 +182,8 @@ wait_quiet() {
 		quiet_idle=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
 			sleep 0.5
 			awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat)
-		quiet_idle=$(echo "$quiet_idle" | awk 'NR == 1 { i = $1; t = $2 } NR == 2 { printf "%.2f", ($1 - i) / ($2 - t) }')
+		quiet_idle=$(echo "$quiet_idle" | awk 'NR == 1 { i = $1; t = $2 }
+			NR == 2 { x = $2 > t ? ($1 - i) / ($2 - t) : 0; if (x < 0) x = 0; if (x > 1) x = 1; printf "%.2f", x }')
 		if awk -v x="$quiet_idle" 'BEGIN { exit !(x >= 0.9) }' || [ $SECONDS -ge $end ]; then
 			break
 		fi
@@ -418,8 +419,8 @@ if rt:
     print("router threads and their allowed cpus: %s\n" % rt["threads_affinity"])
 flows = [r for r in recs if r["kind"] == "flow"]
 others = []
-print("| 100-byte messages | credit window | direct msg/s | router msg/s | router/direct | msgs per router CPU-s | router CPU-s per run | lost (sent - received) | rounds |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| 100-byte messages | credit window | direct msg/s | router msg/s | router/direct | msgs per router CPU-s | router CPU-s per run | lost (sent - received) | rounds | others' CPU-s per run, direct / router |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for win, settle in [(w, s) for w in m["windows"].split() for s in ("presettled", "unsettled")]:
     def rates(path):
         out = []
@@ -443,18 +444,21 @@ for win, settle in [(w, s) for w in m["windows"].split() for s in ("presettled",
         if "sent" in sd and "received" in rv:
             lost.append(sd["sent"] - rv["received"])
     lost_s = ", ".join(str(x) for x in lost) if lost else "n/a"
+    oth = {"direct": [], "router": []}
     for r, _ in d + rt:
         sd = r.get("send") or {}; rv = r.get("recv") or {}
         mine = (sd.get("cpu_s") or 0) + (rv.get("cpu_s") or 0) + ((r.get("router_cpu") or {}).get("total_s") or 0)
         if r.get("machine_busy_s") is not None:
-            others.append((r["path"], r.get("idle_before"), round(r["machine_busy_s"] - mine, 2)))
-    print("| %s | %s | %s | %s | %s (median of per-round ratios %s) | %s | %s | %s | %d |"
+            oth[r["path"]].append(max(0.0, r["machine_busy_s"] - mine))
+            others.append(r.get("idle_before"))
+    print("| %s | %s | %s | %s | %s (median of per-round ratios %s) | %s | %s | %s | %d | %s / %s |"
           % (settle, win, fmt(dm), fmt(rm), fmt(rm / dm if dm and rm else None, "{:.0%}"),
              fmt(med(ratios), "{:.0%}"), fmt(med(per_cpu)), fmt(med(cpu_s), "{:.2f}"),
-             lost_s, len(d)))
+             lost_s, len(d), fmt(med(oth["direct"]), "{:.2f}"), fmt(med(oth["router"]), "{:.2f}")))
 if others:
-    print("\nCPU-s used by other processes during each flow run (machine busy minus router and peers; idle fraction before the run): "
-          + ", ".join("%s %s/%s" % (p, i, o) for p, i, o in others))
+    print("\nothers' CPU-s: the machine's busy time during the run minus the router's and the peers' own "
+          "(other people's processes); idle fraction of the machine just before each flow run: "
+          + " ".join(str(i) for i in others))
 rpcs = [r for r in recs if r["kind"] == "rpc"]
 print("\n| RPC, 1 call in flight | client:server cpus[:busy-polling peer] | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | calls/s | replies per round |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
