@@ -266,6 +266,8 @@ static void on_attach(struct ctl_rt *rt, unsigned wi, const struct dp_evt_attach
 		if (a == NULL) {
 			refuse(&cmd, "amqp:invalid-field",
 			       "a receiving link needs a source address or a dynamic source");
+		} else if (route_rules_match(rt->rules, (const uint8_t *)a, alen) == ROUTE_UNAVAILABLE) {
+			refuse(&cmd, "amqp:not-found", "the address is configured as unavailable");
 		} else {
 			struct route_dest d = {ROUTE_DEST_LINK, (uint16_t)wi, ev->link, ev->outstanding, 0};
 			route_master_add(rt->master, (const uint8_t *)a, alen, &d);
@@ -277,6 +279,8 @@ static void on_attach(struct ctl_rt *rt, unsigned wi, const struct dp_evt_attach
 		}
 	} else if (ev->has_addr) {
 		cmd.dist = (uint16_t)route_rules_match(rt->rules, (const uint8_t *)addr, addr_len);
+		if (cmd.dist == ROUTE_UNAVAILABLE)
+			refuse(&cmd, "amqp:not-found", "the address is configured as unavailable");
 	}
 	queue_reply(rt, wi, &cmd, cmd.ok ? reply_addr : NULL);
 }
@@ -376,6 +380,14 @@ static enum route_dist dist_of(enum ctl_distribution d)
 				       : ROUTE_BALANCED;
 }
 
+static void sasl_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	static const enum ctl_log_level levels[] = {CTL_LEVEL_ERROR, CTL_LEVEL_WARNING,
+						    CTL_LEVEL_INFO, CTL_LEVEL_DEBUG};
+	ctl_log("AUTHSERVICE", levels[level >= 0 && level < 4 ? level : 3], "Cyrus SASL: %s", msg);
+}
+
 static int setup_routing(struct ctl_rt *rt)
 {
 	const struct ctl_config *cfg = rt->cfg;
@@ -395,6 +407,8 @@ static int setup_routing(struct ctl_rt *rt)
 	rt->master = route_master_new(rt->rules);
 	if (rt->master == NULL)
 		return -1;
+	/* a seed clients cannot guess, so they cannot pick colliding addresses */
+	route_master_set_seed(rt->master, next_rand(rt));
 	struct route_table *t = route_master_snapshot(rt->master);
 	rt->sh.pub = route_pub_new(rt->n_workers, t);
 	return rt->sh.pub ? 0 : -1;
@@ -511,8 +525,9 @@ int ctl_router_run(const struct ctl_config *cfg, const char *version)
 	rt->limits = (struct dp_limits *)calloc(rt->n_listeners + 1, sizeof(*rt->limits));
 	if (rt->listeners == NULL || rt->limits == NULL)
 		goto out;
+	ctl_sasl_set_log(sasl_log, NULL);
 	if (cfg->router.sasl_config_dir) {
-		char err[256];
+		char err[512];
 		if (ctl_sasl_global_init(cfg->router.sasl_config_dir, cfg->router.sasl_config_name,
 					 err, sizeof(err)) != RR_OK) {
 			ctl_log("AUTHSERVICE", CTL_LEVEL_CRITICAL, "%s", err);
@@ -529,7 +544,7 @@ int ctl_router_run(const struct ctl_config *cfg, const char *version)
 		li->sasl.config_name = cfg->router.sasl_config_name;
 		li->sasl.mechanisms = li->ep->sasl_mechanisms;
 		li->sasl.authenticate_peer = li->ep->authenticate_peer;
-		char mechs[256], why[256];
+		char mechs[512], why[512];
 		if (!ctl_sasl_server_mechs(&li->sasl, mechs, sizeof(mechs), why, sizeof(why))) {
 			ctl_log("AUTHSERVICE", CTL_LEVEL_CRITICAL, "%s:%u: listener %s: %s", cfg->file,
 				li->ep->line, li->name, why);

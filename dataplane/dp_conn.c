@@ -85,7 +85,6 @@ static void send_close(struct dp_worker *w, struct dp_conn *c, const char *condi
 			cl.error.description = amqp_bytes_of(description, strlen(description));
 		}
 	}
-	amqp_encode_descriptor(&f.wb, AMQP_DESC_CLOSE);
 	amqp_close_encode(&f.wb, &cl);
 	dp_frame_end(w, c, &f, 0, NULL, 0, 0);
 	c->close_sent = true;

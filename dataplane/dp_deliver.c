@@ -30,14 +30,12 @@ uint32_t dp_encode_outcome(uint8_t *buf, uint32_t cap, enum dp_outcome_rank rank
 	case DP_RANK_ACCEPTED: {
 		struct amqp_accepted a;
 		amqp_accepted_init(&a);
-		amqp_encode_descriptor(&wb, AMQP_DESC_ACCEPTED);
 		amqp_accepted_encode(&wb, &a);
 		break;
 	}
 	case DP_RANK_RELEASED: {
 		struct amqp_released r;
 		amqp_released_init(&r);
-		amqp_encode_descriptor(&wb, AMQP_DESC_RELEASED);
 		amqp_released_encode(&wb, &r);
 		break;
 	}
@@ -47,7 +45,6 @@ uint32_t dp_encode_outcome(uint8_t *buf, uint32_t cap, enum dp_outcome_rank rank
 		m.present = AMQP_MODIFIED_HAS_DELIVERY_FAILED | AMQP_MODIFIED_HAS_UNDELIVERABLE_HERE;
 		m.delivery_failed = delivery_failed;
 		m.undeliverable_here = undeliverable_here;
-		amqp_encode_descriptor(&wb, AMQP_DESC_MODIFIED);
 		amqp_modified_encode(&wb, &m);
 		break;
 	}
@@ -69,7 +66,6 @@ static uint32_t encode_rejected(uint8_t *buf, uint32_t cap, const char *conditio
 	r.error.present = AMQP_ERROR_HAS_CONDITION | AMQP_ERROR_HAS_DESCRIPTION;
 	r.error.condition = amqp_bytes_of(condition, strlen(condition));
 	r.error.description = amqp_bytes_of(description, strlen(description));
-	amqp_encode_descriptor(&wb, AMQP_DESC_REJECTED);
 	amqp_rejected_encode(&wb, &r);
 	return amqp_wbuf_ok(&wb) ? (uint32_t)amqp_wbuf_len(&wb) : 0;
 }
@@ -102,7 +98,6 @@ static void send_disposition(struct dp_worker *w, struct dp_session *s, bool rol
 		d.state.described = 1;
 		d.state.raw = amqp_bytes_of(state, state_len);
 	}
-	amqp_encode_descriptor(&f.wb, AMQP_DESC_DISPOSITION);
 	amqp_disposition_encode(&f.wb, &d);
 	dp_frame_end(w, s->conn, &f, s->channel, NULL, 0, 0);
 }
@@ -545,7 +540,6 @@ static void encode_transfer(struct amqp_wbuf *wb, uint32_t handle, bool first, u
 		t.present |= AMQP_TRANSFER_HAS_MORE;
 		t.more = true;
 	}
-	amqp_encode_descriptor(wb, AMQP_DESC_TRANSFER);
 	amqp_transfer_encode(wb, &t);
 }
 
@@ -569,7 +563,6 @@ static void send_transfer(struct dp_worker *w, struct dp_link *l, struct dp_copy
 		h.ttl = left > 0 ? (uint32_t)left : 1;
 		struct amqp_wbuf hb;
 		amqp_wbuf_init(&hb, hdr, sizeof(hdr));
-		amqp_encode_descriptor(&hb, AMQP_DESC_HEADER);
 		amqp_header_encode(&hb, &h);
 		if (amqp_wbuf_ok(&hb)) {
 			hdr_n = (uint32_t)amqp_wbuf_len(&hb);

@@ -48,7 +48,6 @@ static void send_begin(struct dp_worker *w, struct dp_session *s)
 	b.incoming_window = s->incoming_left;
 	b.outgoing_window = OUTGOING_WINDOW;
 	b.handle_max = s->handle_max;
-	amqp_encode_descriptor(&f.wb, AMQP_DESC_BEGIN);
 	amqp_begin_encode(&f.wb, &b);
 	dp_frame_end(w, s->conn, &f, s->channel, NULL, 0, 0);
 }
@@ -118,7 +117,6 @@ static void send_end(struct dp_worker *w, struct dp_session *s, const char *cond
 		e.present = AMQP_END_HAS_ERROR;
 		encode_error(&e.error, condition, description);
 	}
-	amqp_encode_descriptor(&f.wb, AMQP_DESC_END);
 	amqp_end_encode(&f.wb, &e);
 	dp_frame_end(w, s->conn, &f, s->channel, NULL, 0, 0);
 }
@@ -180,7 +178,6 @@ static void emit_flow(struct dp_worker *w, struct dp_session *s, const struct am
 	struct dp_frame_out f;
 	if (!dp_frame_begin(w, &f, 256))
 		return;
-	amqp_encode_descriptor(&f.wb, AMQP_DESC_FLOW);
 	amqp_flow_encode(&f.wb, fl);
 	dp_frame_end(w, s->conn, &f, s->channel, NULL, 0, 0);
 }
@@ -463,7 +460,6 @@ static void encode_attach_reply(struct dp_worker *w, struct dp_link *l, bool ok,
 			s.address.raw = amqp_bytes_of(NULL, 0);
 			struct amqp_wbuf sb;
 			amqp_wbuf_init(&sb, src_buf, sizeof(src_buf));
-			amqp_encode_descriptor(&sb, AMQP_DESC_SOURCE);
 			amqp_source_encode(&sb, &s);
 			if (amqp_wbuf_ok(&sb)) {
 				src.type = AMQP_TYPE_LIST;
@@ -499,7 +495,6 @@ static void encode_attach_reply(struct dp_worker *w, struct dp_link *l, bool ok,
 		a.present |= AMQP_ATTACH_HAS_MAX_MESSAGE_SIZE;
 		a.max_message_size = l->conn->lim->max_message_size;
 	}
-	amqp_encode_descriptor(&f.wb, AMQP_DESC_ATTACH);
 	amqp_attach_encode(&f.wb, &a);
 	dp_frame_end(w, l->conn, &f, l->sess->channel, NULL, 0, 0);
 }
@@ -619,7 +614,6 @@ static void send_detach(struct dp_worker *w, struct dp_link *l, bool closed, con
 		d.present |= AMQP_DETACH_HAS_ERROR;
 		encode_error(&d.error, condition, description);
 	}
-	amqp_encode_descriptor(&f.wb, AMQP_DESC_DETACH);
 	amqp_detach_encode(&f.wb, &d);
 	dp_frame_end(w, l->conn, &f, l->sess->channel, NULL, 0, 0);
 }
