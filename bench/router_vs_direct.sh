@@ -351,12 +351,15 @@ run_rpc() {
 	fi
 	if [ "$path" = direct ]; then url=amqp://127.0.0.1:$(cat "$work/ready"); else url=amqp://127.0.0.1:$rport; fi
 	[ "$path" = router ] && cpu_snapshot "$router_pid" >"$work/cpu0"
+	local busy0 busy
+	busy0=$(sys_busy)
 	taskset -c "$ccpu" "$peer" rpc-client "${cspin[@]}" --url "$url" --address "$addr" --count "$rpc_calls" \
 		--inflight 1 --unsettled "${reply[@]}" --timeout 120 --label "rpc-$path-$r" \
 		>"$work/client.json" 2>"$work/client.err" &
 	cpid=$!
 	pids+=("$cpid")
 	wait "$cpid"
+	busy=$(awk -v a="$busy0" -v b="$(sys_busy)" 'BEGIN { printf "%.3f", b - a }')
 	local cpu='null'
 	if [ "$path" = router ]; then
 		cpu_snapshot "$router_pid" >"$work/cpu1"
@@ -365,7 +368,7 @@ run_rpc() {
 	fi
 	wait "$spid"
 	pids=()
-	emit kind=rpc "round=$r" "path=$path" "layout=\"$layout\"" "idle_before=$quiet_idle" "@client=$work/client.json" \
+	emit kind=rpc "round=$r" "path=$path" "layout=\"$layout\"" "idle_before=$quiet_idle" "machine_busy_s=$busy" "@client=$work/client.json" \
 		"@server=$work/server.json" "router_cpu=$cpu" "loadavg:s=$(cut -d" " -f1 /proc/loadavg)"
 }
 
@@ -398,7 +401,7 @@ fi
 
 # ---- summary ----
 $PY - "$out" <<'EOF'
-import json, statistics, sys
+import json, os, statistics, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 m = next(r for r in recs if r["kind"] == "machine")
 def med(xs):
@@ -418,57 +421,71 @@ rt = next((r for r in recs if r["kind"] == "router"), None)
 if rt:
     print("router threads and their allowed cpus: %s\n" % rt["threads_affinity"])
 flows = [r for r in recs if r["kind"] == "flow"]
-others = []
-print("| 100-byte messages | credit window | direct msg/s | router msg/s | router/direct | msgs per router CPU-s | router CPU-s per run | lost (sent - received) | rounds | others' CPU-s per run, direct / router |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+# A run is clean when other people's processes used at most CLEAN CPU-s
+# during it (the machine's busy time minus the router's and the peers').
+CLEAN = float(os.environ.get("CLEAN_OTHERS", "0.1"))
+def others_s(r):
+    if r.get("machine_busy_s") is None:
+        return None
+    mine = sum(((r.get(k) or {}).get("cpu_s") or 0) for k in ("send", "recv", "client", "server"))
+    mine += (r.get("router_cpu") or {}).get("total_s") or 0
+    return max(0.0, r["machine_busy_s"] - mine)
+def clean(r):
+    o = others_s(r)
+    return o is not None and o <= CLEAN
+print("| 100-byte messages | credit window | direct msg/s | router msg/s | router/direct | msgs per router CPU-s | router CPU-s per run | lost (sent - received), every run | clean rounds |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for win, settle in [(w, s) for w in m["windows"].split() for s in ("presettled", "unsettled")]:
-    def rates(path):
-        out = []
-        for r in flows:
-            if r["settle"] == settle and r["path"] == path and str(r["window"]) == win:
-                rv = r.get("recv") or {}
-                ok = rv.get("received") == m["count"]
-                out.append((r, rv.get("rate") if ok else None))
-        return out
-    d = rates("direct"); rt = rates("router")
-    dm = med([x for _, x in d]); rm = med([x for _, x in rt])
-    ratios = [b / a for (_, a), (_, b) in zip(d, rt) if a and b]
-    per_cpu, cpu_s, lost = [], [], []
-    for r, _ in rt:
-        rv = r.get("recv") or {}; sd = r.get("send") or {}
+    runs = {}
+    for r in flows:
+        if r["settle"] == settle and str(r["window"]) == win:
+            runs.setdefault(r["round"], {})[r["path"]] = r
+    def rate(r):
+        rv = (r or {}).get("recv") or {}
+        return rv.get("rate") if rv.get("received") == m["count"] else None
+    pairs = [(p.get("direct"), p.get("router")) for _, p in sorted(runs.items())]
+    ok = [(a, b) for a, b in pairs if a and b and clean(a) and clean(b)]
+    star = ""
+    if not ok:  # nothing clean: say so, and show every run
+        ok = [(a, b) for a, b in pairs if a and b]
+        star = " (none clean: all runs)"
+    dm = med([rate(a) for a, _ in ok]); rm = med([rate(b) for _, b in ok])
+    ratios = [rate(b) / rate(a) for a, b in ok if rate(a) and rate(b)]
+    per_cpu, cpu_s = [], []
+    for _, r in ok:
+        rv = r.get("recv") or {}
         c = (r.get("router_cpu") or {}).get("total_s")
         if c:
             cpu_s.append(c)
             if rv.get("received"):
                 per_cpu.append(rv["received"] / c)
-        if "sent" in sd and "received" in rv:
-            lost.append(sd["sent"] - rv["received"])
+    lost = []
+    for r in flows:
+        if r["settle"] == settle and str(r["window"]) == win and r["path"] == "router":
+            sd = r.get("send") or {}; rv = r.get("recv") or {}
+            if "sent" in sd and "received" in rv:
+                lost.append(sd["sent"] - rv["received"])
     lost_s = ", ".join(str(x) for x in lost) if lost else "n/a"
-    oth = {"direct": [], "router": []}
-    for r, _ in d + rt:
-        sd = r.get("send") or {}; rv = r.get("recv") or {}
-        mine = (sd.get("cpu_s") or 0) + (rv.get("cpu_s") or 0) + ((r.get("router_cpu") or {}).get("total_s") or 0)
-        if r.get("machine_busy_s") is not None:
-            oth[r["path"]].append(max(0.0, r["machine_busy_s"] - mine))
-            others.append(r.get("idle_before"))
-    print("| %s | %s | %s | %s | %s (median of per-round ratios %s) | %s | %s | %s | %d | %s / %s |"
+    print("| %s | %s | %s | %s | %s (median of per-round ratios %s) | %s | %s | %s | %d of %d%s |"
           % (settle, win, fmt(dm), fmt(rm), fmt(rm / dm if dm and rm else None, "{:.0%}"),
              fmt(med(ratios), "{:.0%}"), fmt(med(per_cpu)), fmt(med(cpu_s), "{:.2f}"),
-             lost_s, len(d), fmt(med(oth["direct"]), "{:.2f}"), fmt(med(oth["router"]), "{:.2f}")))
-if others:
-    print("\nothers' CPU-s: the machine's busy time during the run minus the router's and the peers' own "
-          "(other people's processes); idle fraction of the machine just before each flow run: "
-          + " ".join(str(i) for i in others))
+             lost_s, 0 if star else len(ok), len(pairs), star))
+print("\nclean: other people's processes used <= %.2f CPU-s during both runs of the pair "
+      "(machine busy time minus the router's and the peers' own); others' CPU-s per flow run: %s"
+      % (CLEAN, " ".join("%.2f" % (others_s(r) or 0) for r in flows)))
 rpcs = [r for r in recs if r["kind"] == "rpc"]
 print("\n| RPC, 1 call in flight | client:server cpus[:busy-polling peer] | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | calls/s | replies per round |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for layout, path in [(l, p) for l in m["rpc_layouts"].split() for p in ("direct", "router")]:
     rs = [r for r in rpcs if r["path"] == path and r.get("client") and str(r.get("layout")) == layout]
+    n_all = len(rs)
+    rs = [r for r in rs if clean(r)] or rs
+    n_clean = len([r for r in rs if clean(r)])
     if not rs:
         continue
     def q(k):
         return med([(r["client"].get("lat_us") or {}).get(k) for r in rs])
-    ok = "/".join("%s" % r["client"].get("replies") for r in rs)
+    ok = "/".join("%s" % r["client"].get("replies") for r in rs) + " (%d of %d clean)" % (n_clean, n_all)
     label = "direct (fixed reply address)" if path == "direct" else "through rpcrouterd (dynamic reply address)"
     print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |"
           % (label, layout, fmt(q("p50"), "{:.1f}"), fmt(q("p90"), "{:.1f}"), fmt(q("p99"), "{:.1f}"),
