@@ -70,7 +70,8 @@ __all__ = [
     'free_port', 'workers', 'Router', 'Sasl', 'Client', 'Conn', 'Sender',
     'Receiver', 'outcome', 'RawAmqp', 'perf', 'frame', 'RouterTestCase',
     'main', 'DEFAULT_ADDRESSES', 'RPCROUTERD', 'RPCROUTER_CTL',
-    'PROTON_C_CLIENT',
+    'PROTON_C_CLIENT', 'AMQP_HEADER', 'SASL_HEADER', 'Frame', 'wait_until',
+    'unique', 'message_bytes', 'source', 'target',
 ]
 
 RPCROUTERD = os.environ.get('RPCROUTERD', '')
@@ -192,7 +193,7 @@ class Sasl:
         for user, password in self.users.items():
             for realm in realms:
                 subprocess.run(['saslpasswd2', '-c', '-p', '-f', db, '-u', realm, user],
-                               input=(password + '\n').encode(), check=True,
+                               input=password.encode(), check=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                timeout=10)
         with open(os.path.join(directory, self.name + '.conf'), 'w') as f:
@@ -276,7 +277,7 @@ class Router:
         d.update(self.dataplane_attrs)
         out.append(_section('dataplane', d))
         out.append(_section('log', {'module': 'DEFAULT', 'enable': self.log_enable,
-                                    'output': self.log_path}))
+                                    'outputFile': self.log_path}))
         if self.extra_sections:
             out.append(self.extra_sections.rstrip('\n') + '\n')
         return '\n'.join(out)

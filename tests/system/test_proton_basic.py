@@ -69,9 +69,9 @@ class TestRouting(RouterTestCase):
                 snd.send(Message(body='m%d' % i), timeout=10)
             # proton holds them until the router grants credit: drive the
             # sending connection until they are written
-            sconn.wait(lambda: snd.link.queued == 0, timeout=10, msg='presettled sends written')
+            sconn.wait(lambda: snd.link.queued == 0 and sconn.conn.transport.pending() == 0,
+                       timeout=10, msg='presettled sends written')
             got = [rcv.receive(timeout=10).body for _ in range(5)]
-            rcv.accept()
             self.assertEqual(got, ['m%d' % i for i in range(5)])
         finally:
             sconn.close()
@@ -131,8 +131,9 @@ class TestRouting(RouterTestCase):
         ps = b.sender(None, presettled=True)
         cl.wait(lambda: ps.credit > 0, 5, 'credit')
         ps.send(body='lost too', address=unique('openstack.org/om/rpc/unicast/nobody'))
-        rrtest.wait_until(lambda: self.delta(self.r, before, 'drops', 'no_route_presettled') >= 1,
-                          5, 'drops.no_route_presettled')
+        # pumped by the client: the pre-settled message has to be written
+        cl.wait(lambda: self.delta(self.r, before, 'drops', 'no_route_presettled') >= 1,
+                5, 'drops.no_route_presettled')
         after = self.r.stats()
         self.assertEqual(self.delta(self.r, before, 'drops', 'no_route_unsettled', after), 1)
         self.assertEqual(self.delta(self.r, before, 'drops', 'no_route_presettled', after), 1)
