@@ -3,9 +3,14 @@ shutdown, and SASL PLAIN against a Cyrus sasldb."""
 
 import re
 import signal
+import socket
+import time
+
+from proton import uint
 
 import rrtest
-from rrtest import RouterTestCase, Sasl, outcome, unique
+from rrtest import (AMQP_HEADER, RawAmqp, RouterTestCase, Sasl, frame, outcome, perf,
+                    unique)
 
 
 def conns_per_worker(r):
@@ -80,7 +85,10 @@ class TestWorkers(RouterTestCase):
 
 
 class TestShutdown(RouterTestCase):
-    def test_sigterm_closes_with_forced_and_settles(self):
+    def shutdown_with_traffic(self):
+        """A consumer holding one forwarded unsettled delivery (credit 1)
+        and one more queued for it; then SIGTERM. Returns the connections
+        and the two deliveries after both connections got their Close."""
         r = self.router()
         cl = self.client()
         cr, cs = cl.connect(r.url), cl.connect(r.url)
@@ -94,12 +102,19 @@ class TestShutdown(RouterTestCase):
         cl.run_for(0.2)
         r.proc.send_signal(signal.SIGTERM)
         cl.wait(lambda: cr.closed and cs.closed, 10, 'Close on both connections')
+        self.assertEqual(r.stop(), 0)
+        return cr, cs, d1, d2
+
+    def test_sigterm_closes_with_forced_exit_0(self):
+        cr, cs, _, _ = self.shutdown_with_traffic()
         for c in (cr, cs):
             self.assertIsNotNone(c.remote_condition, 'Close without a condition')
             self.assertEqual(c.remote_condition.name, 'amqp:connection:forced')
-        self.assertEqual(r.stop(), 0)
-        # in flight at shutdown: forwarded -> MODIFIED delivery-failed,
-        # never forwarded -> RELEASED (settled before the Close)
+
+    def test_sigterm_settles_in_flight_deliveries(self):
+        # forwarded -> MODIFIED delivery-failed, never forwarded -> RELEASED,
+        # both settled before the producer's Close
+        _, _, d1, d2 = self.shutdown_with_traffic()
         self.assertEqual((outcome(d1), bool(d1.remote.failed), outcome(d2)),
                          ('MODIFIED', True, 'RELEASED'),
                          'outcomes (forwarded, delivery-failed, queued) at shutdown')
@@ -107,6 +122,51 @@ class TestShutdown(RouterTestCase):
     def test_sigterm_idle_exit_0(self):
         r = self.router()
         self.assertEqual(r.stop(), 0)
+
+
+class TestHeartbeats(RouterTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.r = cls.class_router(listeners=[{'idleTimeoutSeconds': 2}])
+
+    def test_router_sends_empty_frames_within_our_idle_timeout(self):
+        raw = RawAmqp(self.r.port)
+        self.addCleanup(raw.close)
+        # our Open's idle-time-out 1000 ms: the router must send something
+        # at least once a second (AMQP 2.4.5); we keep the router's side
+        # alive with empty frames of our own
+        raw.sasl_anonymous()
+        raw.send(AMQP_HEADER + frame(0, perf('open', 'hb', None, None, None, uint(1000))))
+        self.assertEqual(raw.read_bytes(8), AMQP_HEADER)
+        raw.expect('open')
+        empties = 0
+        deadline = time.monotonic() + 3.2
+        while time.monotonic() < deadline:
+            raw.send(frame(0, b''))
+            try:
+                f = raw.read_frame(0.3)
+            except socket.timeout:
+                continue
+            self.assertIsNotNone(f, 'the router closed a live connection')
+            if f.name is None:
+                empties += 1
+        self.assertGreaterEqual(empties, 2, 'empty frames from the router in 3.2 s')
+
+    def test_silent_peer_closed_after_idle_timeout(self):
+        before = self.r.stats()
+        raw = RawAmqp(self.r.port)
+        self.addCleanup(raw.close)
+        raw.open()
+        # now silent: the listener's idleTimeoutSeconds is 2
+        t0 = time.monotonic()
+        frames = raw.frames_until_eof(10)
+        elapsed = time.monotonic() - t0
+        self.assertGreaterEqual(elapsed, 1.5, 'closed before the idle-timeout')
+        conds = [f.condition() for f in frames if f.name == 'close']
+        self.assertEqual([c[0] for c in conds if c], ['amqp:resource-limit-exceeded'], frames)
+        rrtest.wait_until(lambda: self.delta(self.r, before, 'drops', 'idle_timeout') >= 1, 5,
+                          'drops.idle_timeout')
+        self.assertEqual(self.delta(self.r, before, 'drops', 'idle_timeout'), 1)
 
 
 class TestSasl(RouterTestCase):
