@@ -17,12 +17,14 @@
 # config, and stops it and every peer it started (by pid) on exit.
 #
 # Pinning (2 cores): SND_CPU (default 0) for senders, RCV_CPU (default 1)
-# for receivers; WORKER_CPUS (default 1) goes to the router's dataplane
-# `cpus` (its workers pin themselves; "" leaves them unpinned); ROUTER_CPUS
+# for receivers; WORKER_CPUS (default 0: beside the sender, which costs
+# proton less CPU than the receiver) goes to the router's dataplane `cpus`
+# (its workers pin themselves; "" leaves them unpinned); ROUTER_CPUS
 # (default unset) tasksets the whole rpcrouterd process. RPC runs once per
-# layout in -L, "CLIENT_CPU:SERVER_CPU[:SPIN]" (default "0:1 1:1 0:1:c":
-# split, everything on the router's worker core, split with the client
-# busy-polling; SPIN c and/or s: that peer runs with --busy-poll). -W lists the receivers'
+# layout in -L, "CLIENT_CPU:SERVER_CPU[:SPIN]" (default "0:0 0:1 1:0:c":
+# everything on the router's worker core, the server on the other core,
+# the client on the other core busy-polling; SPIN c and/or s: that peer
+# runs with --busy-poll). -W lists the receivers'
 # credit windows (default "1000 5000"). ROUTER_DATAPLANE_EXTRA adds lines
 # to the generated dataplane section. What ran where is recorded.
 set -u
@@ -34,14 +36,14 @@ rounds=3
 rpc_calls=20000
 workers=1
 windows="1000 5000"
-layouts="0:1 1:1 0:1:c"
+layouts="0:0 0:1 1:0:c"
 out=
 router_bin=
 use_router=1
 SND_CPU=${SND_CPU:-0}
 RCV_CPU=${RCV_CPU:-1}
 ROUTER_CPUS=${ROUTER_CPUS:-}
-WORKER_CPUS=${WORKER_CPUS-1}
+WORKER_CPUS=${WORKER_CPUS-0}
 ROUTER_DATAPLANE_EXTRA=${ROUTER_DATAPLANE_EXTRA:-}
 PY=/usr/bin/python3
 
