@@ -25,7 +25,9 @@
 # everything on the router's worker core, the server on the other core,
 # the client on the other core busy-polling; SPIN c and/or s: that peer
 # runs with --busy-poll). -W lists the receivers'
-# credit windows (default "1000 5000"). ROUTER_DATAPLANE_EXTRA adds lines
+# credit windows (default "1000 5000"). LINK_CAPACITY sets the listener's
+# linkCapacity (the credit the router grants a sender; default: the
+# router's, 250 as qdrouterd). ROUTER_DATAPLANE_EXTRA adds lines
 # to the generated dataplane section. What ran where is recorded.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +47,7 @@ RCV_CPU=${RCV_CPU:-1}
 ROUTER_CPUS=${ROUTER_CPUS:-}
 WORKER_CPUS=${WORKER_CPUS-0}
 ROUTER_DATAPLANE_EXTRA=${ROUTER_DATAPLANE_EXTRA:-}
+LINK_CAPACITY=${LINK_CAPACITY:-}
 PY=/usr/bin/python3
 
 while [ $# -gt 0 ]; do
@@ -59,7 +62,7 @@ while [ $# -gt 0 ]; do
 	-L) layouts=$2; shift 2 ;;
 	-R) router_bin=$2; shift 2 ;;
 	--no-router) use_router=0; shift ;;
-	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,31p' "$0"; exit 0 ;;
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -203,7 +206,7 @@ emit kind=machine "model=$model" "hypervisor=${hyper:-none}" "cpus=$(nproc)" \
 	"kernel:s=$(uname -r)" "sha:s=$sha" "dirty_files=$dirty" "buildtype=${buildtype:-unknown}" \
 	"loadavg=$(cut -d' ' -f1-3 /proc/loadavg)" "date=$(date -u +%FT%TZ)" \
 	"count=$count" "rounds=$rounds" "rpc_calls=$rpc_calls" "snd_cpu=$SND_CPU" \
-	"rcv_cpu=$RCV_CPU" "router_cpus=${ROUTER_CPUS:-not set}" "worker_cpus=${WORKER_CPUS:-unpinned}" \
+	"rcv_cpu=$RCV_CPU" "router_cpus=${ROUTER_CPUS:-not set}" "worker_cpus=${WORKER_CPUS:-unpinned}" "link_capacity=${LINK_CAPACITY:-default}" \
 	"workers=$workers" "windows:s=$windows" "rpc_layouts:s=$layouts"
 
 # ---- the router ----
@@ -221,6 +224,7 @@ listener {
     port: $rport
     authenticatePeer: no
     saslMechanisms: ANONYMOUS
+${LINK_CAPACITY:+    linkCapacity: $LINK_CAPACITY}
 }
 address {
     prefix: openstack.org/om/rpc/unicast
@@ -416,9 +420,10 @@ print("machine: %s, %s CPUs, hypervisor %s, kernel %s; commit %s%s; %s build; lo
          " (+%s modified files)" % m["dirty_files"] if m["dirty_files"] else "",
          m["buildtype"], m["loadavg"], m["date"]))
 print("pinning: senders on cpu %s, receivers on cpu %s, router workers (dataplane cpus) %s, "
-      "rpcrouterd process taskset %s; %s messages x %s rounds, %s RPC calls per round and layout\n"
-      % (m["snd_cpu"], m["rcv_cpu"], m["worker_cpus"], m["router_cpus"], m["count"], m["rounds"],
-         m["rpc_calls"]))
+      "rpcrouterd process taskset %s; listener linkCapacity %s; %s messages x %s rounds, "
+      "%s RPC calls per round and layout\n"
+      % (m["snd_cpu"], m["rcv_cpu"], m["worker_cpus"], m["router_cpus"], m.get("link_capacity"),
+         m["count"], m["rounds"], m["rpc_calls"]))
 rt = next((r for r in recs if r["kind"] == "router"), None)
 if rt:
     print("router threads and their allowed cpus: %s\n" % rt["threads_affinity"])
@@ -504,6 +509,12 @@ if thr:
             names.setdefault((t["tid"], t["comm"]), []).append(t["cpu_s"])
     for (tid, comm), v in sorted(names.items()):
         print("  %s (tid %s): %.3f" % (comm, tid, statistics.median(v)))
+last = [r for r in recs if r["kind"] in ("flow", "rpc") and isinstance(r.get("router_stats"), dict)]
+if last:
+    drops = ((last[-1]["router_stats"].get("totals") or {}).get("drops") or {})
+    nz = {k: v for k, v in drops.items() if v}
+    print("\nrouter drop counters (rpcrouter-ctl stats, cumulative, after the last routed run): %s"
+          % (nz if nz else "all %d reasons zero" % len(drops)))
 errs = [r for r in recs if r.get("error") or any(isinstance(r.get(k), dict) and (r[k].get("error") or r[k].get("timed_out")) for k in ("send", "recv", "client", "server"))]
 for r in errs:
     print("PROBLEM:", json.dumps(r)[:400])
