@@ -214,17 +214,18 @@ class AddressLog(logging.Handler):
 
     def __init__(self):
         super().__init__(logging.DEBUG)
-        self.lock = threading.Lock()
+        # Not self.lock: logging.Handler holds that one around emit().
+        self._mu = threading.Lock()
         self.senders = []
 
     def emit(self, record):
         msg = record.msg
         if isinstance(msg, str) and msg.startswith("Sender %s attached"):
-            with self.lock:
+            with self._mu:
                 self.senders.append(str(record.args[0]))
 
     def addresses(self):
-        with self.lock:
+        with self._mu:
             return list(self.senders)
 
     def __enter__(self):
