@@ -295,8 +295,13 @@ static void on_link_gone(struct ctl_rt *rt, unsigned wi, const struct dp_evt_lin
 	free(addr);
 }
 
-static void on_conn_gone(struct ctl_rt *rt, unsigned wi, const struct dp_evt_conn *e)
+static void on_conn_gone(struct ctl_rt *rt, unsigned wi, const struct dp_evt_conn_gone *e,
+			 const char *reason, uint32_t reason_len)
 {
+	ctl_log("SERVER", e->was_open ? CTL_LEVEL_INFO : CTL_LEVEL_DEBUG,
+		"[C%u.%u] Connection closed: %.*s (%llu bytes in, %llu out)", wi, e->conn,
+		(int)reason_len, reason, (unsigned long long)e->rx_bytes,
+		(unsigned long long)e->tx_bytes);
 	struct ctl_hs *hs = (struct ctl_hs *)dp_map_del(&rt->hs, ((uint64_t)wi << 32) | e->conn);
 	if (hs)
 		ctl_hs_free(rt, hs);
@@ -330,7 +335,11 @@ static void drain_worker_events(struct ctl_rt *rt)
 				}
 				break;
 			}
-			case DP_EVT_CONN_GONE: on_conn_gone(rt, wi, (const struct dp_evt_conn *)p); break;
+			case DP_EVT_CONN_GONE: {
+				const struct dp_evt_conn_gone *e = (const struct dp_evt_conn_gone *)p;
+				on_conn_gone(rt, wi, e, (const char *)(e + 1), len - (uint32_t)sizeof(*e));
+				break;
+			}
 			case DP_EVT_ATTACH: {
 				const struct dp_evt_attach *e = (const struct dp_evt_attach *)p;
 				on_attach(rt, wi, e, (const char *)(e + 1), len - (uint32_t)sizeof(*e));

@@ -1,6 +1,7 @@
 /* The connection engine of a worker: pre-Open relay to control, the
  * handoff, frame parsing and dispatch after Open, Close, timers.
  * DESIGN.md "Handoff, step by step" and AMQP 1.0 part 2.4. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,9 +91,36 @@ static void send_close(struct dp_worker *w, struct dp_conn *c, const char *condi
 	c->close_sent = true;
 }
 
+void dp_conn_set_reason(struct dp_conn *c, const char *fmt, ...)
+{
+	if (c->reason[0])
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+}
+
+void dp_conn_detach_consumers(struct dp_worker *w, struct dp_conn *c)
+{
+	for (uint32_t i = 0; i < c->sessions_cap; i++) {
+		struct dp_session *s = c->sessions[i];
+		if (s == NULL)
+			continue;
+		for (uint32_t h = 0; h < s->links_cap; h++) {
+			struct dp_link *l = s->links[h];
+			if (l && l->outgoing && l->state == DP_LINK_ACTIVE)
+				dp_link_fail(w, l, DP_D_COUNT, "amqp:connection:forced",
+					     "the router is shutting down");
+		}
+	}
+}
+
 void dp_conn_fail(struct dp_worker *w, struct dp_conn *c, enum dp_drop_id drop,
 		  const char *condition, const char *description)
 {
+	dp_conn_set_reason(c, "%s%s%s", condition ? condition : "closed",
+			   description ? ": " : "", description ? description : "");
 	if (drop < DP_D_COUNT)
 		dp_drop(w, drop);
 	if (c->state == DP_CONN_OPEN)
@@ -116,12 +144,23 @@ void dp_conn_destroy(struct dp_worker *w, struct dp_conn *c)
 	dp_chain_clear(&w->blocks, &c->in);
 	dp_chain_clear(&w->blocks, &c->out);
 	w->drv->conn_release(w, c);
+	bool was_open = c->opened;
 	c->state = DP_CONN_FREE;
 	__atomic_store_n(&w->n_conns, w->n_conns - 1, __ATOMIC_RELAXED);
 	dp_count(w, DP_C_conn_closed, 1);
-	struct dp_evt_conn e = {c->idx, c->gen};
-	while (!dp_post_control(w, DP_EVT_CONN_GONE, &e, sizeof(e), NULL, 0))
+	struct dp_evt_conn_gone e;
+	memset(&e, 0, sizeof(e));
+	e.conn = c->idx;
+	e.gen = c->gen;
+	e.was_open = was_open;
+	e.rx_bytes = c->rx;
+	e.tx_bytes = c->tx;
+	if (c->reason[0] == 0)
+		snprintf(c->reason, sizeof(c->reason), "%s", "connection lost");
+	while (!dp_post_control(w, DP_EVT_CONN_GONE, &e, sizeof(e), c->reason,
+				(uint32_t)strlen(c->reason)))
 		usleep(100); /* control drains its rings continuously */
+	c->reason[0] = 0;
 }
 
 /* --- before Open: relay to control --------------------------------------- */
@@ -131,6 +170,7 @@ static void relay_preopen(struct dp_worker *w, struct dp_conn *c)
 	uint64_t end = c->in_base + c->in.len;
 	if (end > PREOPEN_KEEP_MAX) {
 		dp_drop(w, DP_D_pre_open_too_large);
+		dp_conn_set_reason(c, "more than %u bytes before Open", PREOPEN_KEEP_MAX);
 		dp_conn_destroy(w, c);
 		return;
 	}
@@ -159,6 +199,7 @@ void dp_conn_handoff(struct dp_worker *w, struct dp_conn *c, const struct dp_cmd
 		return;
 	}
 	c->state = DP_CONN_OPEN;
+	c->opened = true;
 	c->max_frame_in = h->max_frame;
 	c->max_frame_out = h->remote_max_frame < 512 ? 512 : h->remote_max_frame;
 	c->channel_max_out = h->remote_channel_max;
@@ -265,6 +306,14 @@ static void handle_frame(struct dp_worker *w, struct dp_conn *c, struct amqp_fra
 		break;
 	case AMQP_DESC_CLOSE:
 		/* part 2.4.3: answer with our Close, then the socket closes */
+		if (p.u.close.present & AMQP_CLOSE_HAS_ERROR) {
+			char cond[64];
+			size_t n = amqp_bytes_copy(&p.u.close.error.condition, cond, sizeof(cond) - 1);
+			cond[n < sizeof(cond) - 1 ? n : sizeof(cond) - 1] = 0;
+			dp_conn_set_reason(c, "closed by the peer with %s", cond);
+		} else {
+			dp_conn_set_reason(c, "closed by the peer");
+		}
 		send_close(w, c, NULL, NULL);
 		c->state = DP_CONN_CLOSING;
 		c->close_when_flushed = true;
@@ -360,12 +409,16 @@ void dp_conn_timers(struct dp_worker *w, struct dp_conn *c)
 		if (c->state == DP_CONN_PREOPEN && c->lim->handshake_timeout_ms &&
 		    now - c->accept_ms > c->lim->handshake_timeout_ms) {
 			dp_drop(w, DP_D_handshake_timeout);
+			dp_conn_set_reason(c, "no Open within the handshake timeout (%u ms)",
+					   c->lim->handshake_timeout_ms);
 			dp_conn_destroy(w, c);
 		}
 		return;
 	case DP_CONN_OPEN:
 		if (c->out.len > c->lim->max_conn_buffered) {
 			dp_drop(w, DP_D_peer_stopped_reading);
+			dp_conn_set_reason(c, "more than %llu bytes buffered for a peer that does not read",
+					   (unsigned long long)c->lim->max_conn_buffered);
 			dp_conn_destroy(w, c);
 			return;
 		}
@@ -373,6 +426,8 @@ void dp_conn_timers(struct dp_worker *w, struct dp_conn *c)
 			uint64_t limit = c->lim->idle_timeout_ms ? c->lim->idle_timeout_ms : 60000;
 			if (now - c->stall_ms > limit) {
 				dp_drop(w, DP_D_peer_stopped_reading);
+				dp_conn_set_reason(c, "the peer read nothing for %llu ms",
+						   (unsigned long long)limit);
 				dp_conn_destroy(w, c);
 				return;
 			}

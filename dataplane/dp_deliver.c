@@ -153,6 +153,7 @@ static void delivery_sent_one(struct dp_worker *w, struct dp_delivery *d)
 {
 	if (d->unsent == 0 || --d->unsent > 0)
 		return;
+	dp_session_frames_freed(w, d);
 	if (d->origin_worker >= 0) {
 		struct dp_xc_ack a = {d->origin_delivery, 0};
 		xc_post(w, (unsigned)d->origin_worker, DP_XC_SENT, &a, sizeof(a));
@@ -274,11 +275,33 @@ static uint32_t forward(struct dp_worker *w, struct dp_delivery *d, const struct
 		}
 		return made;
 	}
-	/* closest: a consumer on this worker with room first, then any on
-	 * this worker, then the least loaded elsewhere; balanced: the least
-	 * outstanding deliveries (queued + unsettled) anywhere, this worker
-	 * winning ties (qdrouterd: closest = fewest hops, balanced = fewest
-	 * outstanding) */
+	if (e->dist == ROUTE_CLOSEST) {
+		/* closest (qdrouterd): the fewest hops, so a consumer on this
+		 * worker when there is one, and round robin among equals */
+		uint32_t b, end;
+		route_entry_worker_range(e, (uint16_t)w->id, &b, &end);
+		for (uint32_t k = 0; k < end - b; k++) {
+			uint32_t i = b + (w->rotor + k) % (end - b);
+			struct dp_link *l = local_link(w, &e->dests[i]);
+			if (l) {
+				w->rotor += k + 1;
+				enqueue_local(w, d, l);
+				return 1;
+			}
+		}
+		uint32_t n = e->n_dests;
+		for (uint32_t k = 0; k < n; k++) {
+			const struct route_dest *dst = &e->dests[(w->rotor + k) % n];
+			if (dst->worker != w->id && dst->worker < w->sh->n_workers) {
+				w->rotor += k + 1;
+				enqueue_remote(w, d, dst->worker, dst->link);
+				return 1;
+			}
+		}
+		return 0;
+	}
+	/* balanced: the least outstanding deliveries (queued + unsettled)
+	 * anywhere, this worker winning ties (qdrouterd) */
 	const struct route_dest *best = NULL;
 	struct dp_link *best_local = NULL;
 	uint32_t best_load = UINT32_MAX;
@@ -294,21 +317,7 @@ static uint32_t forward(struct dp_worker *w, struct dp_delivery *d, const struct
 			continue;
 		}
 		uint32_t load = l ? l->outstanding : dest_load(dst);
-		if (e->dist == ROUTE_CLOSEST) {
-			/* rank: local with credit to spare (0), local (1), remote (2) */
-			uint32_t rank = l ? (l->credit > l->q_len ? 0u : 1u) : 2u;
-			uint64_t score = ((uint64_t)rank << 32) | load;
-			uint64_t best_score = best ? (((uint64_t)(best_local ? (best_local->credit >
-								    best_local->q_len ? 0u : 1u) : 2u)
-						      << 32) |
-						     best_load)
-						  : UINT64_MAX;
-			if (score < best_score) {
-				best = dst;
-				best_local = l;
-				best_load = load;
-			}
-		} else if (load < best_load || (load == best_load && l && !best_local)) {
+		if (load < best_load || (load == best_load && l && !best_local)) {
 			best = dst;
 			best_local = l;
 			best_load = load;
@@ -422,18 +431,15 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 		    const struct dp_chain *in, uint64_t pos, uint32_t len)
 {
 	struct dp_conn *c = s->conn;
-	/* part 2.5.6: a transfer beyond our incoming window is an error */
-	if (s->incoming_left == 0) {
+	/* part 2.5.6: a transfer beyond the incoming window we announced is
+	 * an error; the window reopens as the router forwards what it holds */
+	if (dp_session_window(s) == 0) {
 		dp_session_fail(w, s, DP_D_window_violation, "amqp:session:window-violation",
 				"transfer beyond the session's incoming-window");
 		return;
 	}
-	s->incoming_left--;
 	s->next_incoming_id++;
-	if (s->incoming_left < c->lim->session_window / 2) {
-		s->incoming_left = c->lim->session_window;
-		dp_session_send_flow(w, s);
-	}
+	s->held++;
 	struct dp_link *l = t->handle < s->links_cap ? s->links[t->handle] : NULL;
 	if (l == NULL) {
 		dp_session_fail(w, s, DP_D_unattached_handle, "amqp:session:unattached-handle",
@@ -470,6 +476,10 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 		}
 		d->in_link = l;
 		d->in_link_gen = l->gen;
+		d->in_conn = c->idx;
+		d->in_conn_gen = c->gen;
+		d->in_channel = s->channel;
+		d->in_sess_serial = s->serial;
 		d->in_delivery_id = t->delivery_id;
 		d->message_format = t->message_format;
 		d->settled_in = t->settled || l->snd_settle_mode == 1 /* settled */;
@@ -481,8 +491,10 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 		d->settled_in = true;
 		dp_map_del(&s->unsettled_in, d->in_delivery_id);
 	}
+	d->in_frames++;
 	if (t->aborted) {
 		/* part 2.6.14: an aborted delivery is discarded, unsettled */
+		dp_session_frames_freed(w, d);
 		l->partial = NULL;
 		dp_map_del(&s->unsettled_in, d->in_delivery_id);
 		dp_delivery_free(w, d);
@@ -492,6 +504,7 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 	}
 	uint64_t max = c->lim->max_message_size;
 	if (max && d->payload.len + len > max) {
+		dp_session_frames_freed(w, d);
 		l->partial = NULL;
 		dp_map_del(&s->unsettled_in, d->in_delivery_id);
 		dp_delivery_free(w, d);

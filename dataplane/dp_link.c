@@ -45,7 +45,7 @@ static void send_begin(struct dp_worker *w, struct dp_session *s)
 		    AMQP_BEGIN_HAS_HANDLE_MAX;
 	b.remote_channel = s->channel;
 	b.next_outgoing_id = s->next_outgoing_id;
-	b.incoming_window = s->incoming_left;
+	b.incoming_window = dp_session_window(s);
 	b.outgoing_window = OUTGOING_WINDOW;
 	b.handle_max = s->handle_max;
 	amqp_begin_encode(&f.wb, &b);
@@ -95,7 +95,8 @@ void dp_session_begin(struct dp_worker *w, struct dp_conn *c, uint16_t ch,
 	s->conn = c;
 	s->channel = ch;
 	s->next_incoming_id = b->next_outgoing_id;
-	s->incoming_left = c->lim->session_window;
+	s->in_edge = s->next_incoming_id + c->lim->session_window;
+	s->serial = ++w->session_serial;
 	s->next_outgoing_id = 0;
 	s->remote_incoming_left = b->incoming_window;
 	s->handle_max = c->lim->max_links ? c->lim->max_links - 1 : 0;
@@ -168,7 +169,7 @@ static void fill_session_flow(const struct dp_session *s, struct amqp_flow *fl)
 	fl->present = AMQP_FLOW_HAS_NEXT_INCOMING_ID | AMQP_FLOW_HAS_INCOMING_WINDOW |
 		      AMQP_FLOW_HAS_NEXT_OUTGOING_ID | AMQP_FLOW_HAS_OUTGOING_WINDOW;
 	fl->next_incoming_id = s->next_incoming_id;
-	fl->incoming_window = s->incoming_left;
+	fl->incoming_window = dp_session_window(s);
 	fl->next_outgoing_id = s->next_outgoing_id;
 	fl->outgoing_window = OUTGOING_WINDOW;
 }
@@ -224,6 +225,31 @@ static void grant_credit(struct dp_worker *w, struct dp_link *l)
 		l->credit = want;
 		l->drain = false;
 		dp_link_send_flow(w, l, false);
+	}
+}
+
+void dp_session_frames_freed(struct dp_worker *w, struct dp_delivery *d)
+{
+	uint32_t n = d->in_frames;
+	d->in_frames = 0;
+	if (n == 0 || d->origin_worker >= 0)
+		return;
+	struct dp_conn *c = dp_conn_lookup(w, d->in_conn, d->in_conn_gen);
+	if (c == NULL || c->state != DP_CONN_OPEN || d->in_channel >= c->sessions_cap)
+		return;
+	struct dp_session *s = c->sessions[d->in_channel];
+	if (s == NULL || s->serial != d->in_sess_serial || s->ended)
+		return;
+	s->held = s->held > n ? s->held - n : 0;
+	/* widen the window by what left; tell the peer once half of the
+	 * configured window is to be had, or when it had none */
+	uint32_t win = c->lim->session_window;
+	uint32_t open_now = win > s->held ? win - s->held : 0;
+	uint32_t edge = s->next_incoming_id + open_now;
+	uint32_t gain = edge - s->in_edge;
+	if (gain <= 0x7fffffffu && gain > 0 && (gain >= (win + 1) / 2 || dp_session_window(s) == 0)) {
+		s->in_edge = edge;
+		dp_session_send_flow(w, s);
 	}
 }
 

@@ -25,7 +25,7 @@ enum dp_msg_type {
 	DP_CMD_SHUTDOWN,   /* no payload: close every connection (forced), exit */
 	/* worker -> control */
 	DP_EVT_RAW = 32,   /* dp_evt_raw + bytes: pre-Open input copy */
-	DP_EVT_CONN_GONE,  /* dp_evt_conn */
+	DP_EVT_CONN_GONE,  /* dp_evt_conn_gone + reason text */
 	DP_EVT_ATTACH,     /* dp_evt_attach + address bytes */
 	DP_EVT_LINK_GONE,  /* dp_evt_link_gone + address bytes */
 	DP_EVT_STOPPED,    /* the worker has closed everything and exits */
@@ -80,6 +80,13 @@ struct dp_evt_raw {
 
 struct dp_evt_conn {
 	uint32_t conn, gen;
+};
+
+struct dp_evt_conn_gone {
+	uint32_t conn, gen;
+	uint8_t was_open; /* the handoff had happened */
+	uint8_t pad[3];
+	uint64_t rx_bytes, tx_bytes;
 };
 
 struct dp_evt_attach {

@@ -293,8 +293,11 @@ static void cmd_accept(struct dp_worker *w, const struct dp_cmd_accept *a)
 	if (w->drv->conn_attach(w, c) != 0) {
 		close(a->fd);
 		c->state = DP_CONN_FREE;
-		struct dp_evt_conn e = {c->idx, c->gen};
-		dp_post_control(w, DP_EVT_CONN_GONE, &e, sizeof(e), NULL, 0);
+		struct dp_evt_conn_gone e;
+		memset(&e, 0, sizeof(e));
+		e.conn = c->idx;
+		e.gen = c->gen;
+		dp_post_control(w, DP_EVT_CONN_GONE, &e, sizeof(e), "cannot poll the socket", 22);
 		return;
 	}
 	__atomic_store_n(&w->n_conns, w->n_conns + 1, __ATOMIC_RELAXED);
@@ -330,9 +333,28 @@ static void cmd_close(struct dp_worker *w, const struct dp_cmd_close *h)
 	}
 }
 
-static void shutdown_all(struct dp_worker *w)
+/* Shutdown, phase 1: consumers detach (what they hold settles back to
+ * producers, on this worker or, over the rings, on others), pre-Open
+ * connections go; phase 2, a moment later, closes the rest with
+ * amqp:connection:forced. */
+#define SHUTDOWN_SETTLE_MS 200u
+
+static void shutdown_begin(struct dp_worker *w)
 {
 	w->stopping = true;
+	w->close_all_ms = w->now_ms + SHUTDOWN_SETTLE_MS;
+	for (uint32_t i = 0; i < w->max_conns; i++) {
+		struct dp_conn *c = &w->conns[i];
+		if (c->state == DP_CONN_OPEN)
+			dp_conn_detach_consumers(w, c);
+		else if (c->state == DP_CONN_PREOPEN)
+			dp_conn_destroy(w, c);
+	}
+}
+
+static void shutdown_all(struct dp_worker *w)
+{
+	w->close_all_ms = 0;
 	for (uint32_t i = 0; i < w->max_conns; i++) {
 		struct dp_conn *c = &w->conns[i];
 		if (c->state == DP_CONN_OPEN)
@@ -371,7 +393,7 @@ static void process_commands(struct dp_worker *w)
 					       (const uint8_t *)p + sizeof(struct dp_cmd_attach),
 					       len - (uint32_t)sizeof(struct dp_cmd_attach));
 			break;
-		case DP_CMD_SHUTDOWN: shutdown_all(w); break;
+		case DP_CMD_SHUTDOWN: shutdown_begin(w); break;
 		default: break;
 		}
 		dp_ring_next(&w->from_control);
@@ -483,7 +505,9 @@ void *dp_worker_main(void *arg)
 		flush_dirty(w);
 		commit_xcore(w);
 		run_timers(w);
-		if (w->stopping && w->n_conns == 0)
+		if (w->close_all_ms && w->now_ms >= w->close_all_ms)
+			shutdown_all(w);
+		if (w->stopping && w->close_all_ms == 0 && w->n_conns == 0)
 			break;
 
 		int timeout = 0;

@@ -101,6 +101,9 @@ struct dp_delivery {
 	int16_t origin_worker;
 	uint32_t origin_delivery;
 	bool settled_in;   /* pre-settled by the producer */
+	uint32_t in_frames; /* transfer frames it came in: its session's window waits on them */
+	uint32_t in_conn, in_conn_gen, in_sess_serial;
+	uint16_t in_channel;
 	bool aborted;
 	bool has_header;
 	uint32_t hdr_len;  /* bytes of the header section at the start of payload */
@@ -163,7 +166,11 @@ struct dp_session {
 	bool ended;
 	/* AMQP 1.0 part 2.5.6 session flow control */
 	uint32_t next_incoming_id;  /* next transfer id we expect */
-	uint32_t incoming_left;     /* transfers we still accept before a flow */
+	uint32_t in_edge;           /* next-incoming-id + incoming-window as last announced:
+				       a transfer at or past it violates the window */
+	uint32_t held;              /* transfer frames of deliveries still in the router:
+				       the window reopens as they leave (part 2.5.6) */
+	uint32_t serial;            /* identifies the session to deliveries that outlive links */
 	uint32_t next_outgoing_id;  /* next transfer id we send */
 	uint32_t remote_incoming_left; /* transfers the peer accepts from us */
 	uint32_t handle_max;
@@ -203,6 +210,9 @@ struct dp_conn {
 	uint32_t sessions_cap;
 	uint32_t n_sessions, n_links;
 	struct dp_conn *next_dirty;
+	char reason[120]; /* why it closes, for control's log line */
+	bool opened;      /* the handoff happened */
+	uint64_t rx, tx;  /* bytes, for the log line */
 };
 
 struct dp_worker;
@@ -243,6 +253,7 @@ struct dp_worker {
 	void *drv_state;
 	int sleeping; /* written by the worker, read by wakers (atomic) */
 	bool stopping;
+	uint64_t close_all_ms; /* shutdown, phase 2: close every connection at this time */
 
 	struct dp_ring to_control;    /* this worker -> control */
 	struct dp_ring from_control;  /* control -> this worker */
@@ -282,6 +293,7 @@ struct dp_worker {
 	uint64_t now_ms;
 	int64_t wall_ms; /* CLOCK_REALTIME: absolute-expiry-time is wall-clock */
 	uint32_t rotor;  /* spreads ties in balanced/closest picks */
+	uint32_t session_serial;
 	uint64_t next_timer_ms;
 	uint64_t tag_seq; /* delivery tags we assign */
 };
@@ -344,6 +356,12 @@ void dp_conn_handoff(struct dp_worker *w, struct dp_conn *c, const struct dp_cmd
  * the output is written). */
 void dp_conn_fail(struct dp_worker *w, struct dp_conn *c, enum dp_drop_id drop,
 		  const char *condition, const char *description);
+/* Record why c closes (first reason wins), for the log. */
+void dp_conn_set_reason(struct dp_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Shutdown phase 1: every consumer link fails now, so what it holds is
+ * settled back to producers (RELEASED, or MODIFIED delivery-failed) while
+ * their connections are still open. */
+void dp_conn_detach_consumers(struct dp_worker *w, struct dp_conn *c);
 /* Tear down: every link and delivery of c, then the socket. */
 void dp_conn_destroy(struct dp_worker *w, struct dp_conn *c);
 /* Output appended: flush at the end of this loop iteration. */
@@ -384,6 +402,14 @@ void dp_session_send_flow(struct dp_worker *w, struct dp_session *s);
 void dp_links_table_changed(struct dp_worker *w);
 /* An incoming link's delivery left (all copies sent): maybe more credit. */
 void dp_link_in_freed(struct dp_worker *w, struct dp_link *l);
+/* A delivery received here leaves (forwarded, refused or dropped): its
+ * frames no longer count against its session's incoming window. */
+void dp_session_frames_freed(struct dp_worker *w, struct dp_delivery *d);
+/* The session's incoming window as the peer sees it (frames). */
+static inline uint32_t dp_session_window(const struct dp_session *s)
+{
+	return s->in_edge - s->next_incoming_id;
+}
 void dp_link_mark_dirty(struct dp_worker *w, struct dp_link *l);
 
 /* --- dp_deliver.c: transfers, forwarding, settlement -------------------- */

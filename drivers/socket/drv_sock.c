@@ -121,6 +121,7 @@ static void sock_read(struct dp_worker *w, struct dp_conn *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
+			dp_conn_set_reason(c, "read: %s", strerror(errno));
 			dp_conn_destroy(w, c);
 			return;
 		}
@@ -128,10 +129,13 @@ static void sock_read(struct dp_worker *w, struct dp_conn *c)
 			if (b)
 				dp_block_unref(p, b);
 			c->read_closed = true;
+			dp_conn_set_reason(c, "%s", c->state == DP_CONN_CLOSING ? "closed"
+								      : "the peer closed the socket");
 			dp_conn_destroy(w, c); /* the peer went: its links fail, deliveries settle */
 			return;
 		}
 		dp_count(w, DP_C_rx_bytes, (uint64_t)n);
+		c->rx += (uint64_t)n;
 		uint32_t in_a = (uint32_t)((size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len);
 		dp_chain_push(&c->in, a, a->used, in_a);
 		a->used += in_a;
@@ -163,18 +167,21 @@ static void sock_conn_flush(struct dp_worker *w, struct dp_conn *c)
 					c->stall_ms = w->now_ms;
 				return; /* EPOLLOUT (edge) tells when it drains */
 			}
+			dp_conn_set_reason(c, "write: %s", strerror(errno));
 			dp_conn_destroy(w, c);
 			return;
 		}
 		uint64_t before = c->out.len;
 		dp_chain_consume(&w->blocks, &c->out, (uint64_t)n);
 		dp_count(w, DP_C_tx_bytes, (uint64_t)n);
+		c->tx += (uint64_t)n;
 		if (c->state != DP_CONN_CLOSING)
 			c->stall_ms = 0;
 		if (before >= OUT_WATERMARK / 2 && c->out.len < OUT_WATERMARK / 2)
 			dp_conn_output_drained(w, c);
 	}
 	if (c->close_when_flushed) {
+		dp_conn_set_reason(c, "closed");
 		dp_conn_destroy(w, c);
 		return;
 	}
