@@ -43,11 +43,14 @@ Public API
       .read_frame(timeout) .expect(name, timeout) .wait_eof(timeout)
   perf(name, *fields) -> bytes     an AMQP performative, encoded by proton
   frame(channel, body, ftype=0) -> bytes
+  connect_located(client, router) -> (Conn, worker id that took it)
   RouterTestCase(unittest.TestCase): prints the log tail of every router
       the test started (self.router(...)) when the test fails.
   main(): unittest.main with verbosity 2.
 """
 
+import atexit
+import ctypes
 import json
 import os
 import re
@@ -57,6 +60,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -71,7 +75,7 @@ __all__ = [
     'Receiver', 'outcome', 'RawAmqp', 'perf', 'frame', 'RouterTestCase',
     'main', 'DEFAULT_ADDRESSES', 'RPCROUTERD', 'RPCROUTER_CTL',
     'PROTON_C_CLIENT', 'AMQP_HEADER', 'SASL_HEADER', 'Frame', 'wait_until',
-    'unique', 'message_bytes', 'source', 'target',
+    'unique', 'message_bytes', 'source', 'target', 'connect_located',
 ]
 
 RPCROUTERD = os.environ.get('RPCROUTERD', '')
@@ -345,7 +349,9 @@ class Router:
             with open(self.stderr_path, 'ab') as err:
                 self.proc = subprocess.Popen([RPCROUTERD, '-c', self.config_path],
                                              stdin=subprocess.DEVNULL,
-                                             stdout=err, stderr=err)
+                                             stdout=err, stderr=err,
+                                             preexec_fn=_pdeathsig_fn())
+            _live_routers.add(self)
             try:
                 self._wait_ready()
                 return self
@@ -394,10 +400,12 @@ class Router:
                 self.proc.wait(5)
                 self.returncode = self.proc.returncode
                 self.proc = None
+                _live_routers.discard(self)
                 raise AssertionError('rpcrouterd (pid %d) did not exit within %.0f s of '
                                      'SIGTERM: killed\n%s' % (pid, timeout, self.log_tail()))
         self.returncode = self.proc.returncode
         self.proc = None
+        _live_routers.discard(self)
         if expect_code is not None and self.returncode != expect_code:
             raise AssertionError('rpcrouterd (pid %d) exited with %s, expected %s\n%s'
                                  % (pid, self.returncode, expect_code, self.log_tail()))
@@ -411,6 +419,7 @@ class Router:
         if self.proc is not None:
             self.returncode = self.proc.returncode
             self.proc = None
+        _live_routers.discard(self)
 
     def __enter__(self):
         return self.start()
@@ -490,6 +499,51 @@ class _BindRace(Exception):
     pass
 
 
+# Routers still running when the test process ends (a failed test that
+# skipped clean-up, or meson's timeout sending SIGTERM) are killed: at
+# exit, on SIGTERM (turned into SystemExit so that clean-up runs), and, if
+# this process dies without either, by the kernel (PR_SET_PDEATHSIG).
+_live_routers = set()
+
+
+def _kill_live_routers():
+    for r in list(_live_routers):
+        try:
+            r.kill()
+        except Exception:
+            pass
+
+
+atexit.register(_kill_live_routers)
+
+
+def _on_sigterm(signum, frame):
+    raise SystemExit('SIGTERM: test process terminated')
+
+
+if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+_PR_SET_PDEATHSIG = 1
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+except OSError:
+    _libc = None
+
+
+def _child_dies_with_parent():
+    # runs in the child between fork and exec
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _pdeathsig_fn():
+    # the death signal follows the forking *thread*: only from the main one
+    if threading.current_thread() is threading.main_thread():
+        return _child_dies_with_parent
+    return None
+
+
 def wait_until(cond, timeout=10.0, what='condition', interval=0.02):
     """Poll cond() (no proton events) until true; AssertionError on timeout."""
     deadline = time.monotonic() + timeout
@@ -500,6 +554,25 @@ def wait_until(cond, timeout=10.0, what='condition', interval=0.02):
         if time.monotonic() > deadline:
             raise AssertionError('timed out after %.1f s waiting for %s' % (timeout, what))
         time.sleep(interval)
+
+
+def connect_located(client, router, timeout=5.0):
+    """client.connect(router.url) and find which worker took the
+    connection (the one whose counters.conn_open went up: monotonic, so
+    connections closing meanwhile do not blur it). Returns (Conn, worker
+    id). Other connections must not be opened meanwhile."""
+    def per_worker():
+        return {w['id']: w['counters']['conn_open'] for w in router.stats()['workers']}
+    before = per_worker()
+    c = client.connect(router.url)
+    where = []
+
+    def moved():
+        now = per_worker()
+        where[:] = [w for w in now if now[w] > before.get(w, 0)]
+        return len(where) == 1
+    client.wait(moved, timeout, 'the new connection in the stats')
+    return c, where[0]
 
 
 # ----------------------------------------------------------------------

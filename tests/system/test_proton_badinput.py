@@ -187,7 +187,7 @@ class TestBadInput(RouterTestCase):
                 self.cl.run_for(0.2)
         finally:
             sender.kill()
-            sender.wait(5)
+            sender.communicate(timeout=5)
         self.assertEqual(self.delta(self.r, self.before, 'drops', 'peer_stopped_reading'), 1,
                          'the stuck reader was not closed at its buffer limit')
         self.assertTrue(raw.wait_eof(10), 'the stuck connection is still open')

@@ -25,17 +25,7 @@ class TestWorkers(RouterTestCase):
         cl = self.client()
 
         def open_and_locate():
-            """Connect; return (Conn, worker id it landed on)."""
-            before = conns_per_worker(r)
-            c = cl.connect(r.url)
-            where = []
-
-            def moved():
-                now = conns_per_worker(r)
-                where[:] = [w for w in now if now[w] > before.get(w, 0)]
-                return len(where) == 1
-            rrtest.wait_until(moved, 5, 'the new connection in the stats')
-            return c, where[0]
+            return rrtest.connect_located(cl, r)
 
         cr, wr = open_and_locate()
         cs, ws = None, None

@@ -64,13 +64,30 @@ class TestDistribution(RouterTestCase):
         self.assertEqual([outcome(d) for d in ds], ['ACCEPTED'] * 10)
         self.assertEqual(other.messages, [])
 
+    def same_worker(self, n=3):
+        """A client and n connections that share one worker (with one
+        worker: any n). rpcrouterd's closest prefers the sender's worker's
+        consumers to other workers' (one hop fewer on the rings), so the
+        closest test keeps sender and consumers together and looks at the
+        rule among local consumers alone."""
+        cl = self.client()
+        if rrtest.workers() == 1:
+            return cl, [cl.connect(self.r.url) for _ in range(n)]
+        by_worker = {}
+        for _ in range(4 * n):
+            c, w = rrtest.connect_located(cl, self.r)
+            by_worker.setdefault(w, []).append(c)
+            if len(by_worker[w]) == n:
+                return cl, by_worker[w]
+        self.fail('no %d connections on one worker: %r' % (n, by_worker))
+
     def test_closest_round_robin_not_balanced_not_multicast(self):
         """Two consumers with credit, A never settles, B accepts; 10
         messages sent one at a time. Closest (qdrouterd: round-robin) gives
         each consumer some and every message exactly once. Balanced would
         give A at most one (after it, A has an outstanding delivery and B
         none); multicast would give both all 10."""
-        cl, ca, cb, cs = self.three()
+        cl, (ca, cb, cs) = self.same_worker(3)
         addr = unique('openstack.org/om/rpc/unicast/rrtest')
         before = self.r.stats()
         a = ca.receiver(addr, credit=50)
