@@ -5,8 +5,10 @@ Configuration goes through a real oslo.config file, as an operator's would,
 so the tests exercise the same option names docs/oslo.md documents.
 """
 
+import faulthandler
 import logging
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -84,6 +86,49 @@ def wait_for(pred, timeout=WAIT, interval=0.05, what="condition"):
                                      % (timeout, what))
             return v
         time.sleep(interval)
+
+
+_EMERGENCY = []
+
+
+def on_emergency(fn):
+    """Register fn to run if the watchdog fires (e.g. a router's kill)."""
+    _EMERGENCY.append(fn)
+
+
+def start_watchdog(seconds):
+    """A test file's last line of defence, set below meson's timeout: an
+    oslo call can block for ever if the driver's event loop thread dies or
+    blocks (its timeouts run on that thread). When it fires: every
+    thread's traceback to stderr, then the routers and RabbitMQ nodes this
+    process started are stopped, then exit 1. RR_OSLO_WATCHDOG overrides
+    seconds (0: off)."""
+    seconds = float(os.environ.get("RR_OSLO_WATCHDOG", seconds))
+    if seconds <= 0:
+        return
+
+    def fire():
+        if done.wait(seconds):
+            return
+        sys.stderr.write("\nwatchdog: %.0f s elapsed, the test file is "
+                         "stuck; tracebacks:\n" % seconds)
+        faulthandler.dump_traceback(all_threads=True)
+        for fn in reversed(_EMERGENCY):
+            try:
+                fn()
+            except Exception as e:
+                sys.stderr.write("watchdog clean-up: %r\n" % e)
+        try:
+            import rabbitmq
+            rabbitmq.emergency_stop()
+        except Exception as e:
+            sys.stderr.write("watchdog clean-up: %r\n" % e)
+        sys.stderr.flush()
+        os._exit(1)
+
+    done = threading.Event()
+    threading.Thread(target=fire, name="rr-watchdog", daemon=True).start()
+    return done
 
 
 class Failure(Exception):

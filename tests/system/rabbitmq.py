@@ -18,6 +18,7 @@ epmd on PATH). A missing RabbitMQ raises RabbitMQUnavailable: tests let it
 fail rather than skip, since CI's bootstrap installs rabbitmq-server.
 """
 
+import ctypes
 import os
 import secrets
 import shutil
@@ -39,6 +40,32 @@ STOP_TIMEOUT = 30.0
 
 class RabbitMQUnavailable(RuntimeError):
     pass
+
+
+# Nodes started by this process and not stopped yet, for emergency_stop().
+_LIVE = []
+
+
+# Loaded here, not in the child: between fork and exec only the C call runs.
+_prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """preexec_fn: SIGTERM to the child when the thread that started it
+    dies (prctl PR_SET_PDEATHSIG), so a test killed by meson's timeout does
+    not leave an Erlang VM and epmd behind. The rabbitmq-server script
+    turns SIGTERM into a clean stop of its VM."""
+    _prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+
+
+def emergency_stop():
+    """Stop every node this process started (from a watchdog thread)."""
+    for node in list(_LIVE):
+        try:
+            node.stop()
+        except Exception:
+            pass
 
 
 def _free_ports(n):
@@ -144,7 +171,8 @@ class RabbitMQ:
             [EPMD, "-port", str(self.epmd_port), "-address", "127.0.0.1"],
             env=self.env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=_die_with_parent)
+        _LIVE.append(self)
         deadline = time.monotonic() + 10.0
         while not _port_open(self.epmd_port):
             if self.epmd.poll() is not None or time.monotonic() > deadline:
@@ -158,7 +186,8 @@ class RabbitMQ:
         self.server = subprocess.Popen(
             [RABBITMQ_SERVER], env=self.env, cwd=self.dir,
             stdin=subprocess.DEVNULL, stdout=self._stdout,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent)
         try:
             self._await_startup()
         except BaseException:
@@ -243,6 +272,8 @@ class RabbitMQ:
         if self._stdout is not None:
             self._stdout.close()
             self._stdout = None
+        if self in _LIVE:
+            _LIVE.remove(self)
 
     def cleanup(self):
         self.stop()

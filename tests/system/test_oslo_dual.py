@@ -22,14 +22,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oslo_messaging  # noqa: E402
 
 from oslo_helpers import (WAIT, AddressLog, Notifications,  # noqa: E402
-                          amqp_url, call_until_up, make_conf,
-                          notification_transport, wait_for)
+                          amqp_url, make_conf, notification_transport,
+                          on_emergency, start_watchdog, wait_for)
 from rabbitmq import RabbitMQ  # noqa: E402
 
 RMQ = None
 # RR_OSLO_BACKEND=rabbit: the RPC half goes to RabbitMQ too, to check the
 # test itself before rpcrouterd routes (router-specific checks skipped).
 BACKEND = os.environ.get("RR_OSLO_BACKEND", "router")
+# Below meson's 300 s for this file (see test_oslo_rpc.py).
+start_watchdog(240)
 
 
 def setUpModule():
@@ -139,6 +141,7 @@ class DualBackendTest(unittest.TestCase):
         from rrtest import Router
         cls.router = Router()
         cls.router.__enter__()
+        on_emergency(cls.router.kill)
         cls.rpc_url = amqp_url(cls.router.url)
 
     @classmethod

@@ -23,9 +23,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oslo_messaging  # noqa: E402
 
 from oslo_helpers import (WAIT, AddressLog, Client, Server,  # noqa: E402
-                          addresser_of, amqp_url, call_until_up, wait_for)
+                          addresser_of, amqp_url, call_until_up,
+                          on_emergency, start_watchdog, wait_for)
 
 BACKEND = os.environ.get("RR_OSLO_BACKEND", "router")
+# Below meson's 480 s for this file: a stuck oslo call ends the file with
+# tracebacks instead of a kill that leaves servers behind.
+start_watchdog(420)
 
 
 def topic_name(test):
@@ -50,6 +54,7 @@ class Backend:
             from rrtest import Router
             self.router = Router(**self.router_kw)
             self.router.__enter__()
+            on_emergency(self.router.kill)
             self.url = amqp_url(self.router.url)
         return self
 
