@@ -381,18 +381,24 @@ static void route_delivery(struct dp_worker *w, struct dp_link *in, struct dp_de
 		delivery_refuse(w, d, DP_D_decode_error, DP_RANK_REJECTED, st, sl);
 		goto out;
 	}
-	/* expiry on arrival (part 3.2.1 ttl, 3.2.4 absolute-expiry-time) */
-	if (ri.has_absolute_expiry_time)
-		d->expiry_ms = ri.absolute_expiry_time;
+	/* expiry on arrival (part 3.2.1 ttl, 3.2.4 absolute-expiry-time).
+	 * The ttl governs when present: oslo.messaging 14 writes
+	 * absolute-expiry-time from time.monotonic() (eventloop.py
+	 * compute_timeout), so trusting it would drop every call; qdrouterd
+	 * ignores the field altogether. Without a ttl, an absolute time is
+	 * used when it can be a wall-clock time (after creation-time, or
+	 * after 2001-09-09 when there is none). */
 	if (ri.header.present & AMQP_HEADER_HAS_TTL) {
-		int64_t t = w->wall_ms + ri.header.ttl;
-		if (d->expiry_ms == 0 || t < d->expiry_ms)
-			d->expiry_ms = t;
+		d->expiry_ms = w->wall_ms + ri.header.ttl;
 		struct amqp_cursor hc;
 		amqp_cur_init(&hc, segs, (size_t)n);
 		d->hdr_len = header_len(&hc);
 		d->has_header = d->hdr_len > 0;
 		d->header = ri.header;
+	} else if (ri.has_absolute_expiry_time &&
+		   ri.absolute_expiry_time > (ri.has_creation_time ? ri.creation_time
+								 : INT64_C(1000000000000))) {
+		d->expiry_ms = ri.absolute_expiry_time;
 	}
 	if (d->expiry_ms && d->expiry_ms <= w->wall_ms) {
 		/* expired unsettled: MODIFIED delivery-failed undeliverable-here,
