@@ -44,6 +44,8 @@ Public API
   perf(name, *fields) -> bytes     an AMQP performative, encoded by proton
   frame(channel, body, ftype=0) -> bytes
   connect_located(client, router) -> (Conn, worker id that took it)
+  on_exit(fn): last-resort clean-up at exit and on SIGTERM (routers are
+      killed that way already)
   RouterTestCase(unittest.TestCase): prints the log tail of every router
       the test started (self.router(...)) when the test fails.
   main(): unittest.main with verbosity 2.
@@ -76,6 +78,7 @@ __all__ = [
     'main', 'DEFAULT_ADDRESSES', 'RPCROUTERD', 'RPCROUTER_CTL',
     'PROTON_C_CLIENT', 'AMQP_HEADER', 'SASL_HEADER', 'Frame', 'wait_until',
     'unique', 'message_bytes', 'source', 'target', 'connect_located',
+    'on_exit',
 ]
 
 RPCROUTERD = os.environ.get('RPCROUTERD', '')
@@ -500,10 +503,18 @@ class _BindRace(Exception):
 
 
 # Routers still running when the test process ends (a failed test that
-# skipped clean-up, or meson's timeout sending SIGTERM) are killed: at
-# exit, on SIGTERM (turned into SystemExit so that clean-up runs), and, if
-# this process dies without either, by the kernel (PR_SET_PDEATHSIG).
+# skipped clean-up, or meson's timeout sending SIGTERM) are killed: at exit,
+# on SIGTERM, and, if this process dies without either, by the kernel
+# (PR_SET_PDEATHSIG). Other fixtures (the RabbitMQ one) can register their
+# own last-resort clean-up with on_exit(fn).
 _live_routers = set()
+_exit_hooks = []
+
+
+def on_exit(fn):
+    """Call fn() when the test process ends: normally, or by SIGTERM
+    (meson's timeout). fn must be quick and must not raise."""
+    _exit_hooks.append(fn)
 
 
 def _kill_live_routers():
@@ -514,11 +525,25 @@ def _kill_live_routers():
             pass
 
 
-atexit.register(_kill_live_routers)
+def _run_exit_hooks():
+    _kill_live_routers()
+    while _exit_hooks:
+        fn = _exit_hooks.pop()
+        try:
+            fn()
+        except Exception:
+            pass
+
+
+atexit.register(_run_exit_hooks)
 
 
 def _on_sigterm(signum, frame):
-    raise SystemExit('SIGTERM: test process terminated')
+    # clean up, then die of SIGTERM as the sender expects (a SystemExit
+    # would be caught by unittest as one test's error and the run go on)
+    _run_exit_hooks()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
