@@ -7,7 +7,7 @@
 #   scripts/bootstrap.sh test
 #       install what is missing, then build and test three trees:
 #         build/       gcc, debugoptimized, -Dwerror=true      meson test (all suites)
-#         build-asan/  gcc, -Dsanitize=true (ASan+UBSan)       meson test --suite unit
+#         build-asan/  gcc, -Dsanitize=true (ASan+UBSan)       meson test --suite unit --suite system
 #         build-fuzz/  clang, -Dfuzz=true -Dsanitize=true      meson test (all suites)
 #       print a summary and exit non-zero on any failure.
 #   scripts/bootstrap.sh deps
@@ -206,7 +206,7 @@ cmd_test() {
 
 	stage build "gcc, debugoptimized, werror" gcc -- \
 		"${COMMON_OPTS[@]}"
-	stage build-asan "gcc, ASan+UBSan, unit suite" gcc --suite unit --timeout-multiplier 4 -- \
+	stage build-asan "gcc, ASan+UBSan, unit and system suites" gcc --suite unit --suite system --timeout-multiplier 4 -- \
 		"${COMMON_OPTS[@]}" -Dsanitize=true
 	if command -v clang >/dev/null 2>&1 && command -v clang++ >/dev/null 2>&1; then
 		stage build-fuzz "clang, fuzz targets, ASan+UBSan" clang --timeout-multiplier 4 -- \
