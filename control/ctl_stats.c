@@ -32,6 +32,7 @@ static int mkdir_parent(const char *path)
 	return 0;
 }
 
+/* Never fails start-up: without the socket the router still routes. */
 int ctl_stats_listen(struct ctl_rt *rt)
 {
 	const char *path = rt->cfg->dataplane.control_socket;
@@ -41,8 +42,8 @@ int ctl_stats_listen(struct ctl_rt *rt)
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		ctl_log("SERVER", CTL_LEVEL_CRITICAL, "controlSocket %s: path too long", path);
-		return -1;
+		ctl_log("SERVER", CTL_LEVEL_ERROR, "controlSocket %s: path too long", path);
+		return 0;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	mkdir_parent(path);
@@ -56,17 +57,24 @@ int ctl_stats_listen(struct ctl_rt *rt)
 		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 			close(probe);
 			close(fd);
-			ctl_log("SERVER", CTL_LEVEL_CRITICAL,
-				"controlSocket %s: another rpcrouterd answers there", path);
-			return -1;
+			ctl_log("SERVER", CTL_LEVEL_ERROR,
+				"controlSocket %s: another rpcrouterd answers there; running without "
+				"a control socket",
+				path);
+			return 0;
 		}
 		close(probe);
 	}
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0) {
-		ctl_log("SERVER", CTL_LEVEL_CRITICAL, "controlSocket %s: %s", path, strerror(errno));
+		/* not fatal: routing does not need it (a non-root user running
+		 * the embedded default cannot create /run/rpcrouterd) */
+		ctl_log("SERVER", CTL_LEVEL_ERROR,
+			"controlSocket %s: %s; running without a control socket (rpcrouter-ctl "
+			"cannot reach this router)",
+			path, strerror(errno));
 		close(fd);
-		return -1;
+		return 0;
 	}
 	chmod(path, 0660);
 	rt->stats_fd = fd;
