@@ -247,7 +247,11 @@ class Router:
         self.log_enable = log_enable
         self.dir = tempfile.mkdtemp(prefix=self.name + '-', dir=_tmp_base())
         # A unix socket path is limited to 108 bytes: keep it short.
-        sockdir = self.dir if len(self.dir) < 80 else tempfile.mkdtemp(prefix='rr')
+        self._own_sockdir = None
+        if len(self.dir) < 80:
+            sockdir = self.dir
+        else:
+            sockdir = self._own_sockdir = tempfile.mkdtemp(prefix='rr')
         self.ctl_socket = os.path.join(sockdir, 'ctl.sock')
         self.log_path = os.path.join(self.dir, 'router.log')
         self.stderr_path = os.path.join(self.dir, 'router.stderr')
@@ -409,6 +413,7 @@ class Router:
         self.returncode = self.proc.returncode
         self.proc = None
         _live_routers.discard(self)
+        self._remove_sockdir()
         if expect_code is not None and self.returncode != expect_code:
             raise AssertionError('rpcrouterd (pid %d) exited with %s, expected %s\n%s'
                                  % (pid, self.returncode, expect_code, self.log_tail()))
@@ -423,6 +428,19 @@ class Router:
             self.returncode = self.proc.returncode
             self.proc = None
         _live_routers.discard(self)
+        self._remove_sockdir()
+
+    def _remove_sockdir(self):
+        # the short-path directory made for the control socket (not the
+        # router's own directory, which stays for post-mortems)
+        d, self._own_sockdir = self._own_sockdir, None
+        if d:
+            try:
+                if os.path.exists(self.ctl_socket):
+                    os.unlink(self.ctl_socket)
+                os.rmdir(d)
+            except OSError:
+                pass
 
     def __enter__(self):
         return self.start()
