@@ -276,23 +276,22 @@ static uint32_t forward(struct dp_worker *w, struct dp_delivery *d, const struct
 		return made;
 	}
 	if (e->dist == ROUTE_CLOSEST) {
-		/* closest (qdrouterd): the fewest hops, so a consumer on this
-		 * worker when there is one, and round robin among equals */
-		uint32_t b, end;
-		route_entry_worker_range(e, (uint16_t)w->id, &b, &end);
-		for (uint32_t k = 0; k < end - b; k++) {
-			uint32_t i = b + (w->rotor + k) % (end - b);
-			struct dp_link *l = local_link(w, &e->dests[i]);
-			if (l) {
+		/* closest (qdrouterd): the fewest hops; every consumer on this
+		 * router is as close as any other, whichever worker it lives
+		 * on, so round robin among them all (qdrouterd's forwarder
+		 * rotates its local links) */
+		uint32_t n = e->n_dests;
+		for (uint32_t k = 0; k < n; k++) {
+			const struct route_dest *dst = &e->dests[(w->rotor + k) % n];
+			if (dst->worker == w->id) {
+				struct dp_link *l = local_link(w, dst);
+				if (l == NULL)
+					continue;
 				w->rotor += k + 1;
 				enqueue_local(w, d, l);
 				return 1;
 			}
-		}
-		uint32_t n = e->n_dests;
-		for (uint32_t k = 0; k < n; k++) {
-			const struct route_dest *dst = &e->dests[(w->rotor + k) % n];
-			if (dst->worker != w->id && dst->worker < w->sh->n_workers) {
+			if (dst->worker < w->sh->n_workers) {
 				w->rotor += k + 1;
 				enqueue_remote(w, d, dst->worker, dst->link);
 				return 1;

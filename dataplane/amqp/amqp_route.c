@@ -268,6 +268,19 @@ enum rr_err amqp_route_scan(struct amqp_cursor *c, struct amqp_route_info *r, st
 		} while (amqp_route_next(p, end) == AMQP_DESC_DATA);
 		body_end = p;
 		sections |= AMQP_SEC_BODY_DATA;
+	} else if (dc == AMQP_DESC_AMQP_VALUE) {
+		/* one amqp-value section (part 3.2.8) holding a scalar or a
+		 * string/binary/symbol, as oslo.messaging and most proton
+		 * senders write; compound values (whose nested elements the
+		 * general path validates) go there */
+		struct amqp_ref b;
+		body = p;
+		p += 3;
+		if (amqp_flat_ref(&p, end, &b) != RR_OK)
+			goto general;
+		body_sections = 1;
+		body_end = p;
+		sections |= AMQP_SEC_BODY_VALUE;
 	}
 	if (AMQP_UNLIKELY(p != end))
 		goto general;
