@@ -33,6 +33,7 @@ PACKAGES=(
 	libsasl2-dev sasl2-bin # Cyrus SASL (saslpasswd2 for system tests)
 	libsasl2-modules libsasl2-modules-db  # Cyrus PLAIN and sasldb plugins
 	python3-oslo.messaging # system tests: oslo.messaging's AMQP 1.0 and rabbit drivers
+	python3-pyngus         # oslo's AMQP 1.0 driver needs it; python3-oslo.messaging does not depend on it
 	rabbitmq-server        # system tests: the notification backend (dual backends)
 )
 
