@@ -8,6 +8,7 @@
 
 #include "amqp_frame.h"
 #include "amqp_route.h"
+#include "dp_encode.h"
 #include "dp_worker.h"
 
 #define OUT_WATERMARK (1u << 20) /* as dp_conn.c */
@@ -83,22 +84,7 @@ static void send_disposition(struct dp_worker *w, struct dp_session *s, bool rol
 	struct dp_frame_out f;
 	if (s->conn->state != DP_CONN_OPEN || !dp_frame_begin(w, &f, 128 + state_len))
 		return;
-	struct amqp_disposition d;
-	amqp_disposition_init(&d);
-	d.present = AMQP_DISPOSITION_HAS_ROLE | AMQP_DISPOSITION_HAS_FIRST;
-	d.role = role_receiver;
-	d.first = id;
-	if (settled) {
-		d.present |= AMQP_DISPOSITION_HAS_SETTLED;
-		d.settled = true;
-	}
-	if (state_len) {
-		d.present |= AMQP_DISPOSITION_HAS_STATE;
-		d.state.type = AMQP_TYPE_LIST;
-		d.state.described = 1;
-		d.state.raw = amqp_bytes_of(state, state_len);
-	}
-	amqp_disposition_encode(&f.wb, &d);
+	dp_encode_disposition(&f.wb, role_receiver, id, settled, state, state_len);
 	dp_frame_end(w, s->conn, &f, s->channel, NULL, 0, 0);
 }
 
@@ -535,32 +521,6 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 
 /* --- transfers out ------------------------------------------------------- */
 
-static void encode_transfer(struct amqp_wbuf *wb, uint32_t handle, bool first, uint32_t id,
-			    const uint8_t *tag, uint32_t tag_len, uint32_t format, bool settled,
-			    bool more)
-{
-	struct amqp_transfer t;
-	amqp_transfer_init(&t);
-	t.present = AMQP_TRANSFER_HAS_HANDLE;
-	t.handle = handle;
-	if (first) {
-		t.present |= AMQP_TRANSFER_HAS_DELIVERY_ID | AMQP_TRANSFER_HAS_DELIVERY_TAG |
-			     AMQP_TRANSFER_HAS_MESSAGE_FORMAT;
-		t.delivery_id = id;
-		t.delivery_tag = amqp_bytes_of(tag, tag_len);
-		t.message_format = format;
-		if (settled) {
-			t.present |= AMQP_TRANSFER_HAS_SETTLED;
-			t.settled = true;
-		}
-	}
-	if (more) {
-		t.present |= AMQP_TRANSFER_HAS_MORE;
-		t.more = true;
-	}
-	amqp_transfer_encode(wb, &t);
-}
-
 /* Write copy cp as one or more transfer frames on l. */
 static void send_transfer(struct dp_worker *w, struct dp_link *l, struct dp_copy *cp,
 			  uint32_t id, bool settled)
@@ -597,16 +557,16 @@ static void send_transfer(struct dp_worker *w, struct dp_link *l, struct dp_copy
 		/* encode with more=true first to size the performative, then
 		 * fix up when this is the last frame */
 		struct amqp_wbuf save = f.wb;
-		encode_transfer(&f.wb, l->handle, first, id, tag, sizeof(tag), d->message_format,
-				settled, true);
+		dp_encode_transfer(&f.wb, l->handle, first, id, tag, sizeof(tag), d->message_format,
+				   settled, true);
 		uint32_t perf = (uint32_t)(amqp_wbuf_len(&f.wb) - 8u);
 		uint32_t extra = first ? hdr_n : 0;
 		uint32_t room = room_total > perf + extra ? room_total - perf - extra : 0;
 		bool more = left > room;
 		if (!more) {
 			f.wb = save;
-			encode_transfer(&f.wb, l->handle, first, id, tag, sizeof(tag),
-					d->message_format, settled, false);
+			dp_encode_transfer(&f.wb, l->handle, first, id, tag, sizeof(tag),
+					   d->message_format, settled, false);
 		}
 		if (extra)
 			amqp_write_mem(&f.wb, hdr, hdr_n);
