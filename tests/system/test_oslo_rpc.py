@@ -200,6 +200,23 @@ class OsloRPCTest(OsloRPCBase):
         self.server(topic, "late")
         self.assertEqual(call_until_up(c, server="late")["server"], "late")
 
+    def test_cast_waits_for_a_server_that_attaches(self):
+        """No server yet: the router gives the cast's link no credit, the
+        driver keeps the cast, and it goes out once a server attaches
+        (within default_send_timeout)."""
+        if BACKEND == "rabbit":
+            self.skipTest("RabbitMQ drops a cast to an unbound topic")
+        topic = topic_name(self)
+        c = self.client(topic)
+        withheld = self.backend.router.counter("credit_withheld")
+        c.prepare().cast({}, "record", value="early")
+        wait_for(lambda: self.backend.router.counter("credit_withheld") >
+                 withheld, what="credit withheld")
+        time.sleep(1)
+        s = self.server(topic, "s1")
+        wait_for(lambda: s.endpoint.seen("casts"), what="the early cast")
+        self.assertEqual(s.endpoint.seen("casts"), ["early"])
+
     def test_server_exception_reaches_caller(self):
         topic = topic_name(self)
         self.server(topic, "s1")
