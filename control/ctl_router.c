@@ -682,6 +682,24 @@ out:
 		if (rt->rules)
 			route_rules_free(rt->rules);
 		ctl_sasl_global_fini();
+		dp_map_fini(&rt->hs);
+		dp_map_fini(&rt->regs);
+		for (unsigned i = 0; rt->slots && i < rt->n_workers; i++) {
+			free(rt->slots[i].free_idx);
+			free(rt->slots[i].gen);
+		}
+		for (size_t i = 0; i < rt->n_replies; i++)
+			free(rt->replies[i].addr);
+		free(rt->replies);
+		free(rt->slots);
+		free(rt->workers);
+		free(threads);
+		free(rt->listeners);
+		free(rt->limits);
+		close(rt->ep);
+		close(rt->wake_fd);
+		close(rt->sig_fd);
+		free(rt);
 	}
 	return status;
 }
