@@ -28,8 +28,7 @@ void dp_conn_mark_dirty(struct dp_worker *w, struct dp_conn *c)
 {
 	if (!c->dirty) {
 		c->dirty = true;
-		c->next_dirty = w->dirty_conns;
-		w->dirty_conns = c;
+		dp_dirty_push(&w->dirty_conns, &w->n_dirty_conns, &w->cap_dirty_conns, c, c->gen);
 	}
 }
 

@@ -15,8 +15,7 @@ void dp_link_mark_dirty(struct dp_worker *w, struct dp_link *l)
 {
 	if (!l->dirty) {
 		l->dirty = true;
-		l->next_dirty = w->dirty_links;
-		w->dirty_links = l;
+		dp_dirty_push(&w->dirty_links, &w->n_dirty_links, &w->cap_dirty_links, l, l->gen);
 	}
 }
 

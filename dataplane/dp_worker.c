@@ -259,6 +259,9 @@ void dp_worker_fini(struct dp_worker *w)
 		free(w->copy_slabs[i]);
 	free(w->copy_slabs);
 	free(w->conns);
+	free(w->dirty_links);
+	free(w->dirty_conns);
+	free(w->xc_acks);
 	dp_ring_fini(&w->to_control);
 	dp_ring_fini(&w->from_control);
 	for (unsigned j = 0; j < DP_MAX_WORKERS; j++)
@@ -434,23 +437,41 @@ static void commit_xcore(struct dp_worker *w)
 	}
 }
 
-static void flush_dirty(struct dp_worker *w)
+void dp_dirty_push(struct dp_dirty **v, uint32_t *n, uint32_t *cap, void *p, uint32_t gen)
 {
-	/* links first: they append to their connections' output */
-	while (w->dirty_links) {
-		struct dp_link *l = w->dirty_links;
-		w->dirty_links = l->next_dirty;
+	if (*n == *cap) {
+		uint32_t nc = *cap ? *cap * 2 : 256;
+		struct dp_dirty *nv = (struct dp_dirty *)realloc(*v, nc * sizeof(*nv));
+		if (nv == NULL)
+			abort(); /* the worker cannot track its work: nothing sane is left */
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = (struct dp_dirty){p, gen};
+}
+
+void dp_worker_flush(struct dp_worker *w)
+{
+	/* links first: they append to their connections' output; entries
+	 * appended while this runs are handled in the same pass */
+	for (uint32_t i = 0; i < w->n_dirty_links; i++) {
+		struct dp_link *l = (struct dp_link *)w->dirty_links[i].p;
+		if (l->gen != w->dirty_links[i].gen || !l->dirty)
+			continue; /* freed (and maybe reused) since it was queued */
 		l->dirty = false;
 		if (l->state == DP_LINK_ACTIVE && l->outgoing)
 			dp_link_pump(w, l);
 	}
-	while (w->dirty_conns) {
-		struct dp_conn *c = w->dirty_conns;
-		w->dirty_conns = c->next_dirty;
+	w->n_dirty_links = 0;
+	for (uint32_t i = 0; i < w->n_dirty_conns; i++) {
+		struct dp_conn *c = (struct dp_conn *)w->dirty_conns[i].p;
+		if (c->gen != w->dirty_conns[i].gen || !c->dirty)
+			continue;
 		c->dirty = false;
 		if (c->state != DP_CONN_FREE)
 			w->drv->conn_flush(w, c);
 	}
+	w->n_dirty_conns = 0;
 }
 
 static void run_timers(struct dp_worker *w)
@@ -465,7 +486,7 @@ static void run_timers(struct dp_worker *w)
 
 static bool has_work(struct dp_worker *w)
 {
-	if (w->dirty_links || w->dirty_conns || w->xc_wait_head)
+	if (w->n_dirty_links || w->n_dirty_conns || w->xc_wait_head || w->n_xc_acks)
 		return true;
 	if (!dp_ring_consumer_idle(&w->from_control))
 		return true;
@@ -473,6 +494,32 @@ static bool has_work(struct dp_worker *w)
 		if (w->xc_in[j] && !dp_ring_consumer_idle(w->xc_in[j]))
 			return true;
 	return false;
+}
+
+/* A quiescent point: no pointer into an older table is held across it
+ * (DESIGN.md: workers move past old versions, then control frees them).
+ * Versions, not pointers, tell a change: a freed table's address may come
+ * back for a newer one. */
+static void adopt_table(struct dp_worker *w)
+{
+	const struct route_table *t = route_pub_acquire(w->sh->pub, w->id);
+	uint64_t v = route_table_version(t);
+	w->table = t;
+	if (v != w->table_version) {
+		w->table_version = v;
+		dp_count(w, DP_C_table_versions, 1);
+		dp_links_table_changed(w);
+	}
+}
+
+void dp_worker_resume(struct dp_worker *w)
+{
+	if (w->offline) {
+		route_pub_online(w->sh->pub, w->id);
+		w->offline = false;
+		__atomic_store_n(&w->sleeping, 0, __ATOMIC_SEQ_CST);
+	}
+	adopt_table(w);
 }
 
 void *dp_worker_main(void *arg)
@@ -489,29 +536,23 @@ void *dp_worker_main(void *arg)
 	pthread_setname_np(pthread_self(), name);
 
 	for (;;) {
-		const struct route_table *t = route_pub_acquire(w->sh->pub, w->id);
-		if (t != w->table) {
-			w->table = t;
-			w->table_version = route_table_version(t);
-			dp_count(w, DP_C_table_versions, 1);
-			dp_links_table_changed(w);
-		}
+		adopt_table(w);
 		w->now_ms = dp_now_ms();
 		dp_worker_clock(w);
 		process_commands(w);
 		process_xcore(w);
 		if (w->xc_wait_head)
 			dp_xc_retry(w);
-		flush_dirty(w);
+		dp_worker_flush(w);
 		commit_xcore(w);
 		run_timers(w);
 		if (w->close_all_ms && w->now_ms >= w->close_all_ms)
 			shutdown_all(w);
-		if (w->stopping && w->close_all_ms == 0 && w->n_conns == 0)
+		if (w->stopping && w->close_all_ms == 0 && w->n_conns == 0 &&
+		    w->xc_wait_head == NULL && w->n_xc_acks == 0)
 			break;
 
 		int timeout = 0;
-		bool offline = false;
 		if (!has_work(w)) {
 			/* sleep protocol: announce, re-check, then block; a waker
 			 * that sees sleeping writes the wake-up fd */
@@ -519,17 +560,17 @@ void *dp_worker_main(void *arg)
 			if (!has_work(w)) {
 				uint64_t now = dp_now_ms();
 				timeout = w->next_timer_ms > now ? (int)(w->next_timer_ms - now) : 0;
+				/* from here until dp_worker_resume the worker touches
+				 * no table: the driver resumes it before it handles
+				 * anything it waited for */
 				route_pub_offline(w->sh->pub, w->id);
-				offline = true;
+				w->offline = true;
 			} else {
 				__atomic_store_n(&w->sleeping, 0, __ATOMIC_SEQ_CST);
 			}
 		}
 		w->drv->poll(w, timeout);
-		if (offline) {
-			route_pub_online(w->sh->pub, w->id);
-			__atomic_store_n(&w->sleeping, 0, __ATOMIC_SEQ_CST);
-		}
+		dp_worker_resume(w); /* if the driver returned without events */
 	}
 	route_pub_offline(w->sh->pub, w->id);
 	struct dp_evt_conn e = {0, 0};

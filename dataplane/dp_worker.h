@@ -148,8 +148,7 @@ struct dp_link {
 	/* outgoing links */
 	struct dp_copy *q_head, *q_tail; /* copies waiting for credit */
 	uint32_t q_len;
-	struct dp_link *next_dirty;      /* worker's list of links with work */
-	bool dirty;
+	bool dirty;                      /* on the worker's dirty vector */
 	struct dp_link *next_targeted;   /* worker's list of targeted incoming links */
 	struct dp_link *prev_targeted;
 	/* pending attach: the peer's Attach kept for the reply */
@@ -209,7 +208,6 @@ struct dp_conn {
 	struct dp_session **sessions; /* by channel */
 	uint32_t sessions_cap;
 	uint32_t n_sessions, n_links;
-	struct dp_conn *next_dirty;
 	char reason[120]; /* why it closes, for control's log line */
 	bool opened;      /* the handoff happened */
 	uint64_t rx, tx;  /* bytes, for the log line */
@@ -233,6 +231,11 @@ struct drv_ops {
 
 struct dp_shared;
 
+struct dp_dirty {
+	void *p;
+	uint32_t gen;
+};
+
 struct dp_xc_pending {
 	uint16_t to;
 	uint16_t type;
@@ -252,6 +255,7 @@ struct dp_worker {
 	const struct drv_ops *drv;
 	void *drv_state;
 	int sleeping; /* written by the worker, read by wakers (atomic) */
+	bool offline; /* announced offline to the table publisher (waiting) */
 	bool stopping;
 	uint64_t close_all_ms; /* shutdown, phase 2: close every connection at this time */
 
@@ -279,8 +283,11 @@ struct dp_worker {
 	void **copy_slabs;
 	uint32_t n_copy_slabs;
 
-	struct dp_conn *dirty_conns;
-	struct dp_link *dirty_links;
+	/* links and connections with work for the end of this iteration: by
+	 * pointer and generation, so an entry whose object was freed (and its
+	 * slot maybe reused) is recognised and skipped */
+	struct dp_dirty *dirty_links, *dirty_conns;
+	uint32_t n_dirty_links, cap_dirty_links, n_dirty_conns, cap_dirty_conns;
 	struct dp_link *targeted; /* incoming links with a target address */
 
 	/* deliveries to another worker that found its ring full (back-pressure) */
@@ -317,6 +324,14 @@ static inline uint32_t dp_handle_idx(uint32_t h) { return h >> 8; }
 static inline uint32_t dp_handle_gen(uint32_t h) { return h & 0xffu; }
 
 /* --- dp_worker.c: lifecycle, loop, pools, rings ------------------------ */
+/* Append to a dirty vector (grows when full: amortised, rare). */
+void dp_dirty_push(struct dp_dirty **v, uint32_t *n, uint32_t *cap, void *p, uint32_t gen);
+/* The worker woke from a wait: come back online and adopt the newest
+ * address table before any event is handled (the driver calls it). */
+void dp_worker_resume(struct dp_worker *w);
+/* Pump every dirty link, then flush every dirty connection (the end of a
+ * loop iteration; tests drive it directly). */
+void dp_worker_flush(struct dp_worker *w);
 int dp_worker_init(struct dp_worker *w, struct dp_shared *sh, unsigned id, int cpu,
 		   uint32_t max_conns, const struct drv_ops *drv);
 void dp_worker_fini(struct dp_worker *w);

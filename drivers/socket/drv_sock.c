@@ -193,6 +193,7 @@ static int sock_poll(struct dp_worker *w, int timeout_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	int n = epoll_wait(st(w)->ep, evs, MAX_EVENTS, timeout_ms);
+	dp_worker_resume(w); /* online, newest table: before any event runs the engine */
 	if (n <= 0)
 		return 0;
 	w->now_ms = dp_now_ms();
