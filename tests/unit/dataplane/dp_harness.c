@@ -1,6 +1,6 @@
 /* See dp_harness.h. The worker loop pieces here mirror dp_worker.c
- * (process_commands, cmd_accept, flush_dirty, commit_xcore are static
- * there) and control/ctl_router.c (on_attach, publish); keep them in step
+ * (process_commands, cmd_accept, commit_xcore are static there; the
+ * flush is dp_worker_flush itself) and control/ctl_router.c (on_attach, publish); keep them in step
  * when those change. */
 #include "dp_harness.h"
 
@@ -253,24 +253,6 @@ static bool process_xcore(struct dp_worker *w)
 	return any;
 }
 
-static void flush_dirty(struct dp_worker *w)
-{
-	while (w->dirty_links) {
-		struct dp_link *l = w->dirty_links;
-		w->dirty_links = l->next_dirty;
-		l->dirty = false;
-		if (l->state == DP_LINK_ACTIVE && l->outgoing)
-			dp_link_pump(w, l);
-	}
-	while (w->dirty_conns) {
-		struct dp_conn *c = w->dirty_conns;
-		w->dirty_conns = c->next_dirty;
-		c->dirty = false;
-		if (c->state != DP_CONN_FREE)
-			w->drv->conn_flush(w, c);
-	}
-}
-
 static void commit_xcore(struct dp_worker *w)
 {
 	for (unsigned j = 0; j < w->sh->n_workers; j++) {
@@ -284,19 +266,13 @@ static void commit_xcore(struct dp_worker *w)
 /* One iteration of dp_worker_main's loop, without the poll and timers. */
 static void worker_iter(struct dp_worker *w)
 {
-	const struct route_table *t = route_pub_acquire(w->sh->pub, w->id);
-	if (t != w->table) {
-		w->table = t;
-		w->table_version = route_table_version(t);
-		dp_count(w, DP_C_table_versions, 1);
-		dp_links_table_changed(w);
-	}
+	dp_worker_resume(w); /* adopts the newest table */
 	dp_worker_clock(w);
 	process_commands(w);
 	process_xcore(w);
 	if (w->xc_wait_head || w->n_xc_acks)
 		dp_xc_retry(w);
-	flush_dirty(w);
+	dp_worker_flush(w);
 	commit_xcore(w);
 }
 
@@ -472,7 +448,7 @@ static bool control_round(struct dph *h)
 
 static bool worker_busy(struct dp_worker *w)
 {
-	if (w->dirty_links || w->dirty_conns || w->xc_wait_head || w->n_xc_acks)
+	if (w->n_dirty_links || w->n_dirty_conns || w->xc_wait_head || w->n_xc_acks)
 		return true;
 	for (unsigned j = 0; j < w->sh->n_workers; j++) {
 		struct dp_ring *r = w->xc_in[j];
@@ -493,7 +469,8 @@ void dph_run(struct dph *h)
 			struct dp_worker *w = h->sh.workers[i];
 			busy |= worker_busy(w);
 			/* a table published this round is picked up next iteration */
-			busy |= route_pub_acquire(h->sh.pub, w->id) != w->table;
+			busy |= route_table_version(route_pub_acquire(h->sh.pub, w->id)) !=
+				w->table_version;
 		}
 		if (!any && !busy)
 			return;

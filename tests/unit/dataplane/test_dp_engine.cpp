@@ -153,7 +153,7 @@ uint32_t granted_credit(const out_frames &v, uint32_t handle)
 }
 
 // Run a scenario at every split; each must equal the one-read output.
-template <typename F> void at_every_split(F scenario)
+template <typename F> void at_every_split(F scenario, bool compare = true)
 {
 	std::vector<bytes> ref;
 	{
@@ -166,7 +166,9 @@ template <typename F> void at_every_split(F scenario)
 		SCOPED_TRACE("reads of " + std::to_string(n) + " bytes");
 		engine e(n);
 		scenario(e);
-		EXPECT_EQ(e.transcript, ref) << "output differs from the one-read run";
+		if (compare) {
+			EXPECT_EQ(e.transcript, ref) << "output differs from the one-read run";
+		}
 	}
 }
 
@@ -638,4 +640,58 @@ TEST(DpEngine, DISABLED_InterleavedSmallReadsDoNotKillTheConnection)
 	out_frames v = e.take(c);
 	EXPECT_EQ(of_code(v, AMQP_DESC_ATTACH).size(), 1u);
 	EXPECT_EQ(of_code(v, AMQP_DESC_CLOSE).size(), 0u);
+}
+
+// FOUND BUG (reported to the lead, disabled until fixed; found by
+// fuzz_conn): an Attach whose source does not decode (here: a boolean
+// where the source's timeout, a uint, goes) reads src.dynamic of a source
+// that was never filled in (dp_link.c terminus_address reads
+// src.dynamic / tgt.dynamic before checking the decode's result): UBSan
+// "load of value N, which is not a valid value for type '_Bool'" under
+// -Dsanitize=true. Without sanitizers the connection is closed with
+// amqp:decode-error, as this test expects; run it in a sanitize build.
+TEST(DpEngine, DISABLED_UndecodableSourceIsADecodeErrorWithoutUB)
+{
+	at_every_split([](engine &e) {
+		uint32_t c = e.open();
+		const bytes bad_source = {0x00, 0x53, 0x28, 0xc0, 0x05, 0x04, 0x40, 0x40, 0x40, 0x41};
+		bytes in = f_begin(0);
+		append(in, frame(0, [&](struct amqp_wbuf *wb) {
+			struct amqp_attach a;
+			amqp_attach_init(&a);
+			a.present = AMQP_ATTACH_HAS_NAME | AMQP_ATTACH_HAS_HANDLE | AMQP_ATTACH_HAS_ROLE |
+				    AMQP_ATTACH_HAS_SOURCE;
+			a.name = view(std::string("bad"));
+			a.handle = 0;
+			a.role = true;
+			a.source = described_raw(bad_source);
+			amqp_attach_encode(wb, &a);
+		}));
+		e.feed(c, in);
+		out_frames v = e.take(c);
+		auto cl = of_code(v, AMQP_DESC_CLOSE);
+		ASSERT_EQ(cl.size(), 1u);
+		EXPECT_EQ(error_condition(cl[0]->p.u.close.error), "amqp:decode-error");
+		e.check_pools();
+	}, false); // the description's byte position depends on the reads (below)
+}
+
+// FOUND BUG (minor; reported to the lead, disabled until fixed): a decode
+// error's description gives the byte position in what is left of the
+// connection's unparsed input, not in the stream: the same bad Attach is
+// "at byte 58" after one read and "at byte 32" when the Begin before it
+// came in an earlier read. (Also fails on the UB above in sanitize builds.)
+TEST(DpEngine, DISABLED_DecodeErrorDescriptionDoesNotDependOnReads)
+{
+	at_every_split([](engine &e) {
+		uint32_t c = e.open();
+		bytes in = f_begin(0);
+		append(in, frame(0, [&](struct amqp_wbuf *wb) {
+			amqp_encode_descriptor(wb, AMQP_DESC_FLOW);
+			amqp_encode_cstr(wb, "not a list");
+		}));
+		e.feed(c, in);
+		out_frames v = e.take(c);
+		EXPECT_EQ(of_code(v, AMQP_DESC_CLOSE).size(), 1u);
+	});
 }
