@@ -233,7 +233,9 @@ static void fail_decode(struct dp_worker *w, struct dp_conn *c, const struct amq
 static struct dp_session *session_of(struct dp_worker *w, struct dp_conn *c, uint16_t ch)
 {
 	struct dp_session *s = ch < c->sessions_cap ? c->sessions[ch] : NULL;
-	if (s == NULL || s->ended) {
+	if (s && s->ended)
+		return NULL; /* we ended it: frames until the peer's End are dropped (part 2.5.5) */
+	if (s == NULL) {
 		char desc[96];
 		snprintf(desc, sizeof(desc), "frame on channel %u, which has no session", ch);
 		dp_conn_fail(w, c, DP_D_unattached_handle, "amqp:not-allowed", desc);
@@ -300,7 +302,10 @@ static void handle_frame(struct dp_worker *w, struct dp_conn *c, struct amqp_fra
 		dp_session_begin(w, c, f->channel, &p.u.begin);
 		break;
 	case AMQP_DESC_END:
-		if ((s = session_of(w, c, f->channel)) != NULL)
+		s = f->channel < c->sessions_cap ? c->sessions[f->channel] : NULL;
+		if (s && s->ended)
+			dp_session_destroy(w, s); /* the answer to our End */
+		else if ((s = session_of(w, c, f->channel)) != NULL)
 			dp_session_end(w, s, &p.u.end);
 		break;
 	case AMQP_DESC_CLOSE:

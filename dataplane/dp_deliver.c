@@ -73,16 +73,22 @@ static uint32_t encode_rejected(uint8_t *buf, uint32_t cap, const char *conditio
 
 /* --- settlement back to the producer ------------------------------------ */
 
+/* The producer's link is still the one the delivery came on: its slot,
+ * generation, connection and session all match (8-bit generations alone
+ * could be fooled by 256 reuses of a slot). */
 static bool in_link_ok(const struct dp_delivery *d)
 {
-	return d->in_link && d->in_link->gen == d->in_link_gen && d->in_link->state == DP_LINK_ACTIVE;
+	const struct dp_link *l = d->in_link;
+	return l && l->gen == d->in_link_gen && l->state == DP_LINK_ACTIVE &&
+	       l->conn->idx == d->in_conn && l->conn->gen == d->in_conn_gen &&
+	       l->sess->serial == d->in_sess_serial;
 }
 
 static void send_disposition(struct dp_worker *w, struct dp_session *s, bool role_receiver,
 			     uint32_t id, bool settled, const uint8_t *state, uint32_t state_len)
 {
 	struct dp_frame_out f;
-	if (s->conn->state != DP_CONN_OPEN || !dp_frame_begin(w, &f, 128 + state_len))
+	if (s->conn->state != DP_CONN_OPEN || s->ended || !dp_frame_begin(w, &f, 128 + state_len))
 		return;
 	dp_encode_disposition(&f.wb, role_receiver, id, settled, state, state_len);
 	dp_frame_end(w, s->conn, &f, s->channel, NULL, 0, 0);

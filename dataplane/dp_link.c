@@ -64,7 +64,14 @@ void dp_session_begin(struct dp_worker *w, struct dp_conn *c, uint16_t ch,
 			     "Begin on a channel already in use");
 		return;
 	}
-	if (c->n_sessions >= c->lim->max_sessions || ch >= c->lim->max_sessions) {
+	/* part 2.7.1: a channel above the channel-max we announced
+	 * (maxSessions - 1) closes the connection with framing-error */
+	if (ch >= c->lim->max_sessions) {
+		dp_conn_fail(w, c, DP_D_framing_error, "amqp:connection:framing-error",
+			     "channel above channel-max (maxSessions - 1)");
+		return;
+	}
+	if (c->n_sessions >= c->lim->max_sessions) {
 		dp_conn_fail(w, c, DP_D_resource_limit, "amqp:resource-limit-exceeded",
 			     "too many sessions on this connection");
 		return;
@@ -156,8 +163,8 @@ void dp_session_fail(struct dp_worker *w, struct dp_session *s, enum dp_drop_id 
 	if (s->ended)
 		return;
 	send_end(w, s, condition, description);
+	s->ended = true; /* first: nothing more goes out on this channel */
 	session_free_links(w, s);
-	s->ended = true; /* frames until the peer's End are ignored */
 }
 
 /* --- flow ---------------------------------------------------------------- */
@@ -176,7 +183,7 @@ static void fill_session_flow(const struct dp_session *s, struct amqp_flow *fl)
 static void emit_flow(struct dp_worker *w, struct dp_session *s, const struct amqp_flow *fl)
 {
 	struct dp_frame_out f;
-	if (!dp_frame_begin(w, &f, 256))
+	if (s->ended || s->conn->state != DP_CONN_OPEN || !dp_frame_begin(w, &f, 256))
 		return;
 	amqp_flow_encode(&f.wb, fl);
 	dp_frame_end(w, s->conn, &f, s->channel, NULL, 0, 0);
@@ -361,9 +368,11 @@ static void copy_view(uint8_t **p, struct amqp_bytes *dst, const struct amqp_byt
 void dp_link_attach(struct dp_worker *w, struct dp_session *s, const struct amqp_attach *a)
 {
 	struct dp_conn *c = s->conn;
+	/* part 2.7.2: a handle above the handle-max we announced closes the
+	 * connection with framing-error */
 	if (a->handle > s->handle_max) {
-		dp_conn_fail(w, c, DP_D_resource_limit, "amqp:resource-limit-exceeded",
-			     "handle above handle-max: too many links on this session");
+		dp_conn_fail(w, c, DP_D_framing_error, "amqp:connection:framing-error",
+			     "handle above handle-max (maxLinksPerConnection - 1)");
 		return;
 	}
 	if (a->handle < s->links_cap && s->links[a->handle]) {
@@ -467,7 +476,10 @@ static void encode_attach_reply(struct dp_worker *w, struct dp_link *l, bool ok,
 	a.handle = l->handle;
 	a.role = !l->outgoing; /* our role: sender when the peer receives */
 	a.snd_settle_mode = l->snd_settle_mode;
-	a.rcv_settle_mode = l->rcv_settle_mode;
+	/* as the receiver the router settles first (it settles each delivery
+	 * as it forwards the consumer's outcome): say so (part 2.8.3); as the
+	 * sender it honours the consumer's choice, "second" included */
+	a.rcv_settle_mode = l->outgoing ? l->rcv_settle_mode : 0;
 	uint8_t src_buf[1024];
 	struct amqp_value src = AMQP_VALUE_NULL_INIT, tgt = AMQP_VALUE_NULL_INIT;
 	if (ok) {
@@ -625,7 +637,7 @@ static void send_detach(struct dp_worker *w, struct dp_link *l, bool closed, con
 			const char *description)
 {
 	struct dp_frame_out f;
-	if (l->conn->state != DP_CONN_OPEN || !dp_frame_begin(w, &f, PERF_MAX))
+	if (l->conn->state != DP_CONN_OPEN || l->sess->ended || !dp_frame_begin(w, &f, PERF_MAX))
 		return;
 	struct amqp_detach d;
 	amqp_detach_init(&d);

@@ -163,7 +163,10 @@ class TestSessionsAndFrames(RouterTestCase):
         self.assertEqual(int(o.field(2)), 4096, 'max-frame-size in the router\'s Open')
         self.assertEqual(int(o.field(3)), 1, 'channel-max = maxSessions - 1')
 
-    def test_third_begin_refused(self):
+    def test_third_begin_beyond_channel_max_refused(self):
+        # with maxSessions 2 the router announces channel-max 1: a Begin on
+        # channel 2 is outside it, so the connection closes with
+        # framing-error (AMQP 1.0 part 2.7.1)
         before = self.r.stats()
         raw = RawAmqp(self.r.port)
         self.addCleanup(raw.close)
@@ -175,10 +178,10 @@ class TestSessionsAndFrames(RouterTestCase):
         self.assertNotIn('begin', [f.name for f in frames], frames)
         closes = [f for f in frames if f.name == 'close']
         self.assertEqual(len(closes), 1, frames)
-        self.assertEqual(closes[0].condition()[0], 'amqp:resource-limit-exceeded')
-        rrtest.wait_until(lambda: self.delta(self.r, before, 'drops', 'resource_limit') >= 1, 5,
-                          'drops.resource_limit')
-        self.assertEqual(self.delta(self.r, before, 'drops', 'resource_limit'), 1)
+        self.assertEqual(closes[0].condition()[0], 'amqp:connection:framing-error')
+        rrtest.wait_until(lambda: self.delta(self.r, before, 'drops', 'framing_error') >= 1, 5,
+                          'drops.framing_error')
+        self.assertEqual(self.delta(self.r, before, 'drops', 'framing_error'), 1)
 
     def test_two_sessions_route(self):
         # within the limit: two sessions on one connection carry traffic
