@@ -435,16 +435,17 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 				"transfer beyond the session's incoming-window");
 		return;
 	}
-	s->next_incoming_id++;
-	s->held++;
+	s->next_incoming_id++; /* every transfer frame takes a transfer-id */
 	struct dp_link *l = t->handle < s->links_cap ? s->links[t->handle] : NULL;
 	if (l == NULL) {
 		dp_session_fail(w, s, DP_D_unattached_handle, "amqp:session:unattached-handle",
 				"transfer on a handle that is not attached");
 		return;
 	}
-	if (l->state == DP_LINK_DETACHED)
-		return; /* in flight before the peer saw our Detach */
+	if (l->state == DP_LINK_DETACHED) {
+		dp_session_reopen(w, s); /* in flight before the peer saw our Detach: dropped */
+		return;
+	}
 	if (l->outgoing) {
 		dp_session_fail(w, s, DP_D_not_allowed, "amqp:not-allowed",
 				"transfer on a link where the router is the sender");
@@ -458,6 +459,7 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 				dp_link_fail(w, l, DP_D_transfer_limit_exceeded,
 					     "amqp:link:transfer-limit-exceeded",
 					     "transfer beyond the link credit");
+				dp_session_reopen(w, s);
 				return;
 			}
 			l->slack--;
@@ -469,6 +471,7 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 		if (d == NULL) {
 			dp_link_fail(w, l, DP_D_resource_limit, "amqp:resource-limit-exceeded",
 				     "out of delivery slots");
+			dp_session_reopen(w, s);
 			return;
 		}
 		d->in_link = l;
@@ -488,7 +491,8 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 		d->settled_in = true;
 		dp_map_del(&s->unsettled_in, d->in_delivery_id);
 	}
-	d->in_frames++;
+	d->in_frames++; /* held until the delivery leaves the router */
+	s->held++;
 	if (t->aborted) {
 		/* part 2.6.14: an aborted delivery is discarded, unsettled */
 		dp_session_frames_freed(w, d);

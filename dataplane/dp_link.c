@@ -247,8 +247,14 @@ void dp_session_frames_freed(struct dp_worker *w, struct dp_delivery *d)
 	if (s == NULL || s->serial != d->in_sess_serial || s->ended)
 		return;
 	s->held = s->held > n ? s->held - n : 0;
+	dp_session_reopen(w, s);
+}
+
+void dp_session_reopen(struct dp_worker *w, struct dp_session *s)
+{
 	/* widen the window by what left; tell the peer once half of the
 	 * configured window is to be had, or when it had none */
+	struct dp_conn *c = s->conn;
 	uint32_t win = c->lim->session_window;
 	uint32_t open_now = win > s->held ? win - s->held : 0;
 	uint32_t edge = s->next_incoming_id + open_now;
@@ -719,6 +725,10 @@ void dp_link_destroy(struct dp_worker *w, struct dp_link *l)
 		}
 	} else {
 		if (l->partial) {
+			/* never routed: nothing else refers to it */
+			if (dp_map_get(&s->unsettled_in, l->partial->in_delivery_id) == l->partial)
+				dp_map_del(&s->unsettled_in, l->partial->in_delivery_id);
+			dp_session_frames_freed(w, l->partial); /* its frames leave with it */
 			dp_delivery_free(w, l->partial);
 			l->partial = NULL;
 		}

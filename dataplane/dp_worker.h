@@ -420,6 +420,9 @@ void dp_link_in_freed(struct dp_worker *w, struct dp_link *l);
 /* A delivery received here leaves (forwarded, refused or dropped): its
  * frames no longer count against its session's incoming window. */
 void dp_session_frames_freed(struct dp_worker *w, struct dp_delivery *d);
+/* Frames left the router (or were never kept): widen the session's
+ * incoming window and tell the peer when worth it. */
+void dp_session_reopen(struct dp_worker *w, struct dp_session *s);
 /* The session's incoming window as the peer sees it (frames). */
 static inline uint32_t dp_session_window(const struct dp_session *s)
 {
