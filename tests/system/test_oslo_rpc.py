@@ -91,6 +91,8 @@ class OsloRPCBase(unittest.TestCase):
 
     def setUp(self):
         self._stop = []
+        # Drop counters a test may legitimately move (see tearDown).
+        self.allowed_drops = set()
         r = self.backend.router
         self._drops0 = r.stats()["totals"]["drops"] if r else None
 
@@ -105,7 +107,8 @@ class OsloRPCBase(unittest.TestCase):
             # counter stays where it was.
             drops = self.backend.router.stats()["totals"]["drops"]
             moved = {k: v - self._drops0.get(k, 0) for k, v in drops.items()
-                     if v != self._drops0.get(k, 0)}
+                     if v != self._drops0.get(k, 0) and
+                     k not in self.allowed_drops}
             self.assertEqual(moved, {}, "router drop counters moved")
 
     def server(self, topic, name, start=True, url=None):
@@ -319,6 +322,7 @@ class OsloRPCTest(OsloRPCBase):
         lock = threading.Lock()
         logs = [[] for _ in range(3)]  # per caller: (monotonic time, ok)
         errors = []
+        failures = []  # (monotonic time, MessageDeliveryFailure)
 
         def caller(t):
             p = c.prepare(server="s1", timeout=3)
@@ -327,6 +331,14 @@ class OsloRPCTest(OsloRPCBase):
                 try:
                     ok = p.call({}, "add", a=t, b=i) == t + i
                 except oslo_messaging.MessagingTimeout:
+                    ok = False
+                except oslo_messaging.MessageDeliveryFailure as e:
+                    # A call the router had forwarded to the server that
+                    # stopped is settled MODIFIED delivery-failed (as
+                    # qdrouterd does), which oslo reports as a failure:
+                    # allowed, but only while the server is down.
+                    with lock:
+                        failures.append((time.monotonic(), repr(e)))
                     ok = False
                 except Exception as e:
                     with lock:
@@ -347,8 +359,13 @@ class OsloRPCTest(OsloRPCBase):
             th.start()
         wait_for(lambda: all(successes_since(t, 0) >= 5 for t in range(3)),
                  what="first calls")
+        # Calls that reach the router between the server's detach and the
+        # caller's next credit check find no consumer: RELEASED, counted
+        # as no_route_unsettled (qdrouterd's rule for a delivery never
+        # forwarded). Only this test stops a server under load.
+        self.allowed_drops = {"no_route_unsettled", "no_route_presettled"}
+        stopping = time.monotonic()
         s.stop()
-        down = time.monotonic()
         time.sleep(2)
         s2 = self.server(topic, "s1")
         up = time.monotonic()
@@ -360,11 +377,14 @@ class OsloRPCTest(OsloRPCBase):
             th.join(10)
         self.assertFalse([th for th in threads if th.is_alive()])
         self.assertEqual(errors, [])
+        self.assertEqual([f for ts, f in failures
+                          if not stopping <= ts <= up + 5], [],
+                         "delivery failures outside the restart")
         self.assertGreaterEqual(s2.endpoint.calls, 30)
         for t in range(3):
             with lock:
                 log = list(logs[t])
-            before = [ok for ts, ok in log if ts < down]
+            before = [ok for ts, ok in log if ts < stopping]
             self.assertTrue(all(before), "caller %d failed before" % t)
             # Once a caller is answered by the new server, it stays served:
             # no call after that fails.
