@@ -395,7 +395,7 @@ void dp_conn_output_drained(struct dp_worker *w, struct dp_conn *c)
 			continue;
 		for (uint32_t h = 0; h < s->links_cap; h++) {
 			struct dp_link *l = s->links[h];
-			if (l && l->outgoing && l->q_head)
+			if (l && l->outgoing && (l->q_head || l->cur))
 				dp_link_mark_dirty(w, l);
 		}
 	}

@@ -40,6 +40,12 @@ uint32_t dp_encode_outcome(uint8_t *buf, uint32_t cap, enum dp_outcome_rank rank
 		amqp_released_encode(&wb, &r);
 		break;
 	}
+	case DP_RANK_REJECTED: {
+		struct amqp_rejected r;
+		amqp_rejected_init(&r);
+		amqp_rejected_encode(&wb, &r);
+		break;
+	}
 	case DP_RANK_MODIFIED: {
 		struct amqp_modified m;
 		amqp_modified_init(&m);
@@ -531,21 +537,20 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 
 /* --- transfers out ------------------------------------------------------- */
 
-/* Write copy cp as one or more transfer frames on l. */
-static void send_transfer(struct dp_worker *w, struct dp_link *l, struct dp_copy *cp,
-			  uint32_t id, bool settled)
+/* Write the copy being sent on l (l->cur) as transfer frames, as many as
+ * the peer's session window takes (part 2.5.6 counts every frame): true
+ * when its last frame is written, false when the window closed first (the
+ * rest goes when the peer's flow reopens it). */
+static bool send_frames(struct dp_worker *w, struct dp_link *l)
 {
 	struct dp_conn *c = l->conn;
-	struct dp_delivery *d = cp->d;
-	uint8_t tag[8];
-	uint64_t seq = ++w->tag_seq;
-	memcpy(tag, &seq, sizeof(tag));
-	/* the ttl left, written into a new header section (issue 4: ttl
-	 * lowered on forward) */
+	struct dp_session *s = l->sess;
+	struct dp_delivery *d = l->cur->d;
+	/* the ttl left, written into a new header section in the first frame
+	 * (issue 4: ttl lowered on forward) */
 	uint8_t hdr[64];
 	uint32_t hdr_n = 0;
-	uint64_t body_pos = 0;
-	if (d->has_header && d->expiry_ms) {
+	if (l->cur_first && d->has_header && d->expiry_ms) {
 		struct amqp_header h = d->header;
 		int64_t left = d->expiry_ms - w->wall_ms;
 		h.ttl = left > 0 ? (uint32_t)left : 1;
@@ -554,89 +559,138 @@ static void send_transfer(struct dp_worker *w, struct dp_link *l, struct dp_copy
 		amqp_header_encode(&hb, &h);
 		if (amqp_wbuf_ok(&hb)) {
 			hdr_n = (uint32_t)amqp_wbuf_len(&hb);
-			body_pos = d->hdr_len;
+			l->cur_pos = d->hdr_len;
 		}
 	}
-	uint64_t left = d->payload.len - body_pos;
-	bool first = true;
+	uint8_t tag[8];
+	memcpy(tag, &l->cur_tag, sizeof(tag));
 	do {
+		if (s->remote_incoming_left == 0)
+			return false;
 		struct dp_frame_out f;
 		if (!dp_frame_begin(w, &f, 128 + hdr_n))
-			return;
+			return false;
+		bool first = l->cur_first;
+		uint64_t left = d->payload.len - l->cur_pos;
 		uint32_t room_total = c->max_frame_out - 8u;
 		/* encode with more=true first to size the performative, then
 		 * fix up when this is the last frame */
 		struct amqp_wbuf save = f.wb;
-		dp_encode_transfer(&f.wb, l->handle, first, id, tag, sizeof(tag), d->message_format,
-				   settled, true);
+		dp_encode_transfer(&f.wb, l->handle, first, l->cur_id, tag, sizeof(tag),
+				   d->message_format, l->cur_settled, true);
 		uint32_t perf = (uint32_t)(amqp_wbuf_len(&f.wb) - 8u);
 		uint32_t extra = first ? hdr_n : 0;
 		uint32_t room = room_total > perf + extra ? room_total - perf - extra : 0;
 		bool more = left > room;
 		if (!more) {
 			f.wb = save;
-			dp_encode_transfer(&f.wb, l->handle, first, id, tag, sizeof(tag),
-					   d->message_format, settled, false);
+			dp_encode_transfer(&f.wb, l->handle, first, l->cur_id, tag, sizeof(tag),
+					   d->message_format, l->cur_settled, false);
 		}
 		if (extra)
 			amqp_write_mem(&f.wb, hdr, hdr_n);
 		uint32_t take = more ? room : (uint32_t)left;
-		dp_frame_end(w, c, &f, l->sess->channel, &d->payload, body_pos, take);
-		body_pos += take;
-		left -= take;
-		first = false;
-	} while (left > 0);
+		dp_frame_end(w, c, &f, s->channel, &d->payload, l->cur_pos, take);
+		s->next_outgoing_id++;
+		s->remote_incoming_left--;
+		l->cur_pos += take;
+		l->cur_first = false;
+		if (!more)
+			return true;
+	} while (c->out.len < OUT_WATERMARK * 4); /* a huge message yields to others */
+	return false;
 }
 
 void dp_link_pump(struct dp_worker *w, struct dp_link *l)
 {
 	struct dp_conn *c = l->conn;
 	struct dp_session *s = l->sess;
-	if (c->state != DP_CONN_OPEN)
+	if (c->state != DP_CONN_OPEN || s->ended)
 		return;
-	while (l->q_head && l->credit > 0 && s->remote_incoming_left > 0 &&
-	       c->out.len < OUT_WATERMARK) {
-		struct dp_copy *cp = l->q_head;
-		l->q_head = cp->next;
-		if (l->q_head == NULL)
-			l->q_tail = NULL;
-		l->q_len--;
-		cp->next = NULL;
-		struct dp_delivery *d = cp->d;
-		if (d->expiry_ms && d->expiry_ms <= w->wall_ms) {
-			uint8_t st[16];
-			uint32_t sl = dp_encode_outcome(st, sizeof(st), DP_RANK_MODIFIED, true, true);
-			dp_drop(w, DP_D_expired);
-			dp_copy_finish(w, cp, DP_RANK_MODIFIED, st, sl);
-			continue;
+	while (s->remote_incoming_left > 0 && c->out.len < OUT_WATERMARK) {
+		if (l->cur == NULL) {
+			if (l->q_head == NULL || l->credit == 0)
+				break;
+			struct dp_copy *cp = l->q_head;
+			l->q_head = cp->next;
+			if (l->q_head == NULL)
+				l->q_tail = NULL;
+			l->q_len--;
+			cp->next = NULL;
+			struct dp_delivery *d = cp->d;
+			if (d->expiry_ms && d->expiry_ms <= w->wall_ms) {
+				uint8_t st[16];
+				uint32_t sl = dp_encode_outcome(st, sizeof(st), DP_RANK_MODIFIED, true, true);
+				dp_drop(w, DP_D_expired);
+				dp_copy_finish(w, cp, DP_RANK_MODIFIED, st, sl);
+				continue;
+			}
+			/* a new delivery: one credit, the next delivery-id
+			 * (part 2.6.7, 2.7.5) */
+			l->cur = cp;
+			l->cur_id = s->next_delivery_id++;
+			l->cur_settled = d->settled_in || l->snd_settle_mode == 1;
+			l->cur_tag = ++w->tag_seq;
+			l->cur_pos = 0;
+			l->cur_first = true;
+			l->credit--;
+			l->delivery_count++;
 		}
-		bool settled = d->settled_in || l->snd_settle_mode == 1;
-		uint32_t id = s->next_outgoing_id++;
-		s->remote_incoming_left--;
-		send_transfer(w, l, cp, id, settled);
-		l->credit--;
-		l->delivery_count++;
+		if (!send_frames(w, l))
+			break; /* the peer's window closed mid-delivery */
+		struct dp_copy *cp = l->cur;
+		struct dp_delivery *d = cp->d;
+		l->cur = NULL;
 		dp_count(w, DP_C_transfers_out, 1);
 		cp->sent = true;
 		delivery_sent_one(w, d);
-		if (settled) {
+		if (l->cur_settled) {
 			dp_copy_finish(w, cp, d->settled_in ? DP_RANK_NONE : DP_RANK_ACCEPTED, NULL, 0);
 		} else {
-			cp->delivery_id = id;
-			dp_map_put(&s->unsettled_out, id, cp);
+			cp->delivery_id = l->cur_id;
+			dp_map_put(&s->unsettled_out, l->cur_id, cp);
 		}
 	}
-	if (l->drain && l->credit > 0 && l->q_head == NULL) {
-		/* part 2.6.7: drain uses up the credit we cannot fill */
+	if (l->drain && l->cur == NULL && (l->credit == 0 || l->q_head == NULL)) {
+		/* part 2.6.7: drain uses up the credit we cannot fill, and the
+		 * sender answers with a flow once it has */
 		l->delivery_count += l->credit;
 		l->credit = 0;
 		dp_link_send_flow(w, l, false);
+		l->drain = false;
 	}
-	if (l->q_head && c->out.len >= OUT_WATERMARK && c->stall_ms == 0)
-		c->stall_ms = 0; /* the driver marks a stall when writes make no progress */
 }
 
 /* --- dispositions -------------------------------------------------------- */
+
+static uint32_t shorten_outcome(const struct amqp_value *v, enum dp_outcome_rank rank, uint8_t *buf,
+				uint32_t cap)
+{
+	struct amqp_diag dg;
+	memset(&dg, 0, sizeof(dg));
+	if (rank == DP_RANK_REJECTED) {
+		struct amqp_rejected r;
+		char cond[64] = "amqp:internal-error", desc[128] = "";
+		if (amqp_composite_decode_value(&amqp_rejected_desc, v, &r, &dg) == RR_OK &&
+		    (r.present & AMQP_REJECTED_HAS_ERROR)) {
+			size_t n = amqp_bytes_copy(&r.error.condition, cond, sizeof(cond) - 1);
+			cond[n < sizeof(cond) - 1 ? n : sizeof(cond) - 1] = 0;
+			n = amqp_bytes_copy(&r.error.description, desc, sizeof(desc) - 1);
+			desc[n < sizeof(desc) - 1 ? n : sizeof(desc) - 1] = 0;
+		}
+		return encode_rejected(buf, cap, cond, desc);
+	}
+	if (rank == DP_RANK_MODIFIED) {
+		struct amqp_modified m;
+		bool df = true, uh = false;
+		if (amqp_composite_decode_value(&amqp_modified_desc, v, &m, &dg) == RR_OK) {
+			df = m.delivery_failed;
+			uh = m.undeliverable_here;
+		}
+		return dp_encode_outcome(buf, cap, DP_RANK_MODIFIED, df, uh);
+	}
+	return dp_encode_outcome(buf, cap, rank, true, false);
+}
 
 static enum dp_outcome_rank rank_of(const struct amqp_value *state, bool settled)
 {
@@ -655,8 +709,8 @@ void dp_disposition_in(struct dp_worker *w, struct dp_session *s, const struct a
 {
 	uint32_t last = (dp->present & AMQP_DISPOSITION_HAS_LAST) ? dp->last : dp->first;
 	uint32_t span = last - dp->first;
-	if (span > (1u << 20))
-		span = 1u << 20; /* a hostile range walks at most this many ids */
+	if (span > (1u << 16))
+		span = 1u << 16; /* a hostile range walks at most this many ids */
 	if (!dp->role) {
 		/* from a producer about its own deliveries: once it settles,
 		 * its outcome no longer matters to it */
@@ -680,6 +734,12 @@ void dp_disposition_in(struct dp_worker *w, struct dp_session *s, const struct a
 		amqp_bytes_copy(&dp->state.raw, st, dp->state.raw.len);
 		state = st;
 		state_len = dp->state.raw.len;
+	} else if (dp->state.type != AMQP_TYPE_NULL) {
+		/* too long to keep verbatim: the same outcome, re-encoded with
+		 * what matters (the error condition and the start of its
+		 * description; modified's flags) */
+		state_len = shorten_outcome(&dp->state, rank, st, sizeof(st));
+		state = state_len ? st : NULL;
 	}
 	for (uint32_t k = 0; k <= span && s->unsettled_out.n; k++) {
 		struct dp_copy *cp = (struct dp_copy *)dp_map_del(&s->unsettled_out, dp->first + k);

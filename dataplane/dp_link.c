@@ -699,6 +699,13 @@ void dp_link_destroy(struct dp_worker *w, struct dp_link *l)
 	if (l->outgoing) {
 		/* never forwarded: RELEASED; forwarded, unsettled: MODIFIED
 		 * delivery-failed (qdrouterd's rule, oslo-amqp1-contract.md) */
+		if (l->cur) {
+			/* cut off mid-delivery: the consumer never had all of it */
+			struct dp_copy *cp = l->cur;
+			l->cur = NULL;
+			cp->link = NULL;
+			dp_copy_finish(w, cp, DP_RANK_RELEASED, NULL, 0);
+		}
 		while (l->q_head) {
 			struct dp_copy *cp = l->q_head;
 			l->q_head = cp->next;

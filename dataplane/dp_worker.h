@@ -147,6 +147,11 @@ struct dp_link {
 	uint32_t partial_id;
 	/* outgoing links */
 	struct dp_copy *q_head, *q_tail; /* copies waiting for credit */
+	struct dp_copy *cur;             /* the copy being written, when the peer's session
+					    window closed in the middle of it */
+	uint64_t cur_pos, cur_tag;
+	uint32_t cur_id;
+	bool cur_settled, cur_first;
 	uint32_t q_len;
 	bool dirty;                      /* on the worker's dirty vector */
 	struct dp_link *next_targeted;   /* worker's list of targeted incoming links */
@@ -170,7 +175,8 @@ struct dp_session {
 	uint32_t held;              /* transfer frames of deliveries still in the router:
 				       the window reopens as they leave (part 2.5.6) */
 	uint32_t serial;            /* identifies the session to deliveries that outlive links */
-	uint32_t next_outgoing_id;  /* next transfer id we send */
+	uint32_t next_outgoing_id;  /* next transfer-id we send (one per frame) */
+	uint32_t next_delivery_id;  /* next delivery-id we assign (one per delivery) */
 	uint32_t remote_incoming_left; /* transfers the peer accepts from us */
 	uint32_t handle_max;
 	struct dp_link **links;     /* by handle */
