@@ -349,13 +349,18 @@ void dp_conn_input(struct dp_worker *w, struct dp_conn *c)
 		return;
 	}
 	while (!c->paused && c->state == DP_CONN_OPEN && c->in.len) {
-		struct amqp_seg segs[MAX_SEGS];
-		int n = dp_chain_segs(&c->in, segs, MAX_SEGS);
-		if (n < 0) {
-			dp_conn_fail(w, c, DP_D_resource_limit, "amqp:resource-limit-exceeded",
-				     "input too fragmented");
-			return;
+		struct amqp_seg inl[MAX_SEGS], *segs = inl;
+		if (c->in.n > MAX_SEGS) {
+			/* a frame larger than MAX_SEGS blocks (big max-frame-size), or
+			 * input held while an Attach waited: rare, so allocate */
+			segs = (struct amqp_seg *)malloc(c->in.n * sizeof(*segs));
+			if (segs == NULL) {
+				dp_conn_fail(w, c, DP_D_resource_limit, "amqp:resource-limit-exceeded",
+					     "out of memory");
+				return;
+			}
 		}
+		int n = dp_chain_segs(&c->in, segs, (int)(c->in.n > MAX_SEGS ? c->in.n : MAX_SEGS));
 		struct amqp_cursor cur;
 		amqp_cur_init(&cur, segs, (size_t)n);
 		uint64_t done = 0;
@@ -371,6 +376,8 @@ void dp_conn_input(struct dp_worker *w, struct dp_conn *c)
 				amqp_diag_format(&d, desc, sizeof(desc));
 				dp_conn_fail(w, c, DP_D_framing_error, "amqp:connection:framing-error",
 					     desc);
+				if (segs != inl)
+					free(segs);
 				return;
 			}
 			handle_frame(w, c, &f);
@@ -378,6 +385,8 @@ void dp_conn_input(struct dp_worker *w, struct dp_conn *c)
 			if (c->paused || c->state != DP_CONN_OPEN)
 				break;
 		}
+		if (segs != inl)
+			free(segs);
 		if (done == 0)
 			break;
 		dp_chain_consume(&w->blocks, &c->in, done);
