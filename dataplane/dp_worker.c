@@ -522,6 +522,26 @@ void dp_worker_resume(struct dp_worker *w)
 	adopt_table(w);
 }
 
+bool dp_worker_step(struct dp_worker *w)
+{
+	adopt_table(w);
+	if (!w->clock_frozen) {
+		w->now_ms = dp_now_ms();
+		dp_worker_clock(w);
+	}
+	process_commands(w);
+	process_xcore(w);
+	if (w->xc_wait_head || w->n_xc_acks)
+		dp_xc_retry(w);
+	dp_worker_flush(w);
+	commit_xcore(w);
+	run_timers(w);
+	if (w->close_all_ms && w->now_ms >= w->close_all_ms)
+		shutdown_all(w);
+	return !(w->stopping && w->close_all_ms == 0 && w->n_conns == 0 &&
+		 w->xc_wait_head == NULL && w->n_xc_acks == 0);
+}
+
 void *dp_worker_main(void *arg)
 {
 	struct dp_worker *w = (struct dp_worker *)arg;
@@ -535,22 +555,7 @@ void *dp_worker_main(void *arg)
 	snprintf(name, sizeof(name), "rr-worker-%u", w->id);
 	pthread_setname_np(pthread_self(), name);
 
-	for (;;) {
-		adopt_table(w);
-		w->now_ms = dp_now_ms();
-		dp_worker_clock(w);
-		process_commands(w);
-		process_xcore(w);
-		if (w->xc_wait_head)
-			dp_xc_retry(w);
-		dp_worker_flush(w);
-		commit_xcore(w);
-		run_timers(w);
-		if (w->close_all_ms && w->now_ms >= w->close_all_ms)
-			shutdown_all(w);
-		if (w->stopping && w->close_all_ms == 0 && w->n_conns == 0 &&
-		    w->xc_wait_head == NULL && w->n_xc_acks == 0)
-			break;
+	while (dp_worker_step(w)) {
 
 		int timeout = 0;
 		if (!has_work(w)) {

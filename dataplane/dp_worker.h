@@ -262,6 +262,7 @@ struct dp_worker {
 	void *drv_state;
 	int sleeping; /* written by the worker, read by wakers (atomic) */
 	bool offline; /* announced offline to the table publisher (waiting) */
+	bool clock_frozen; /* tests: now_ms and wall_ms are set by the caller */
 	bool stopping;
 	uint64_t close_all_ms; /* shutdown, phase 2: close every connection at this time */
 
@@ -335,6 +336,12 @@ void dp_dirty_push(struct dp_dirty **v, uint32_t *n, uint32_t *cap, void *p, uin
 /* The worker woke from a wait: come back online and adopt the newest
  * address table before any event is handled (the driver calls it). */
 void dp_worker_resume(struct dp_worker *w);
+/* One iteration of the worker loop, without waiting for I/O: adopt the
+ * newest table, run control's commands and other workers' records, send
+ * what is due, publish to other workers, run timers. false once a stopping
+ * worker has nothing left. Tests and fuzzers drive a worker with it (set
+ * clock_frozen to drive now_ms/wall_ms themselves). */
+bool dp_worker_step(struct dp_worker *w);
 /* Pump every dirty link, then flush every dirty connection (the end of a
  * loop iteration; tests drive it directly). */
 void dp_worker_flush(struct dp_worker *w);
