@@ -175,11 +175,11 @@ void ctl_stats_serve(struct ctl_rt *rt)
 		if (fd < 0)
 			return;
 		/* one short request line; a client that says nothing within
-		 * 200 ms gets nothing (control must not block on it) */
+		 * 50 ms gets nothing (control must not stall on it) */
 		char req[128];
 		size_t got = 0;
 		struct pollfd pfd = {fd, POLLIN, 0};
-		while (got < sizeof(req) - 1 && poll(&pfd, 1, 200) == 1) {
+		while (got < sizeof(req) - 1 && poll(&pfd, 1, 50) == 1) {
 			ssize_t n = read(fd, req + got, sizeof(req) - 1 - got);
 			if (n <= 0)
 				break;

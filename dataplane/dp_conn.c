@@ -337,7 +337,6 @@ static void handle_frame(struct dp_worker *w, struct dp_conn *c, struct amqp_fra
 
 void dp_conn_input(struct dp_worker *w, struct dp_conn *c)
 {
-	c->last_rx_ms = w->now_ms;
 	if (c->state == DP_CONN_PREOPEN) {
 		relay_preopen(w, c);
 		return;

@@ -625,6 +625,15 @@ void dp_link_pump(struct dp_worker *w, struct dp_link *l)
 				dp_copy_finish(w, cp, DP_RANK_MODIFIED, st, sl);
 				continue;
 			}
+			if (l->max_message_size && d->payload.len > l->max_message_size) {
+				/* part 2.7.3: the consumer takes nothing larger */
+				uint8_t st[DP_STATE_MAX];
+				uint32_t sl = encode_rejected(
+				    st, sizeof(st), "amqp:link:message-size-exceeded",
+				    "larger than the consumer's max-message-size");
+				dp_copy_finish(w, cp, DP_RANK_REJECTED, st, sl);
+				continue;
+			}
 			/* a new delivery: one credit, the next delivery-id
 			 * (part 2.6.7, 2.7.5) */
 			l->cur = cp;

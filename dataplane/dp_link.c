@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "amqp_frame.h"
 #include "dp_worker.h"
@@ -728,7 +729,7 @@ void dp_link_destroy(struct dp_worker *w, struct dp_link *l)
 			struct dp_evt_link_gone g = {dp_handle(l->idx, l->gen), 1, l->registered};
 			while (!dp_post_control(w, DP_EVT_LINK_GONE, &g, sizeof(g), l->addr,
 						l->addr_len))
-				;
+				usleep(100); /* control drains its rings continuously */
 		}
 	} else {
 		if (l->partial) {
@@ -753,7 +754,7 @@ void dp_link_destroy(struct dp_worker *w, struct dp_link *l)
 			struct dp_evt_link_gone g = {dp_handle(l->idx, l->gen), 0, 0};
 			while (!dp_post_control(w, DP_EVT_LINK_GONE, &g, sizeof(g), l->addr,
 						l->addr_len))
-				;
+				usleep(100); /* control drains its rings continuously */
 		}
 	}
 	if (l->state == DP_LINK_ACTIVE)

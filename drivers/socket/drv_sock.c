@@ -136,6 +136,7 @@ static void sock_read(struct dp_worker *w, struct dp_conn *c)
 		}
 		dp_count(w, DP_C_rx_bytes, (uint64_t)n);
 		c->rx += (uint64_t)n;
+		c->last_rx_ms = w->now_ms; /* the idle timeout counts from what the peer sent */
 		uint32_t in_a = (uint32_t)((size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len);
 		dp_chain_push(&c->in, a, a->used, in_a);
 		a->used += in_a;
