@@ -219,8 +219,12 @@ void dp_conn_handoff(struct dp_worker *w, struct dp_conn *c, const struct dp_cmd
 
 /* --- after Open: frames ------------------------------------------------- */
 
-static void fail_decode(struct dp_worker *w, struct dp_conn *c, const struct amqp_diag *d)
+static void fail_decode(struct dp_worker *w, struct dp_conn *c, const struct amqp_diag *d0)
 {
+	/* positions count from the start of the stream, whatever was read
+	 * and parsed before */
+	struct amqp_diag dd = *d0, *d = &dd;
+	dd.pos += c->in_base;
 	char desc[200];
 	amqp_diag_format(d, desc, sizeof(desc));
 	const char *cond = rr_err_condition(d->err);
@@ -372,6 +376,7 @@ void dp_conn_input(struct dp_worker *w, struct dp_conn *c)
 				break;
 			if (e != RR_OK) {
 				char desc[200];
+				d.pos += c->in_base; /* from the start of the stream */
 				amqp_diag_format(&d, desc, sizeof(desc));
 				dp_conn_fail(w, c, DP_D_framing_error, "amqp:connection:framing-error",
 					     desc);

@@ -348,17 +348,19 @@ static bool terminus_address(const struct amqp_value *v, bool source, struct amq
 	const struct amqp_value *a;
 	struct amqp_source src;
 	struct amqp_target tgt;
+	bool dyn;
 	if (source) {
 		*err = amqp_composite_decode_value(&amqp_source_desc, v, &src, d);
 		a = &src.address;
-		*dynamic = src.dynamic;
+		dyn = src.dynamic; /* read only after a successful decode (below) */
 	} else {
 		*err = amqp_composite_decode_value(&amqp_target_desc, v, &tgt, d);
 		a = &tgt.address;
-		*dynamic = tgt.dynamic;
+		dyn = tgt.dynamic;
 	}
 	if (*err != RR_OK)
 		return false;
+	*dynamic = dyn;
 	if (a->type != AMQP_TYPE_STRING && a->type != AMQP_TYPE_SYMBOL)
 		return false;
 	*addr = a->bytes;
@@ -397,6 +399,7 @@ void dp_link_attach(struct dp_worker *w, struct dp_session *s, const struct amqp
 				    &e);
 	if (e != RR_OK) {
 		char desc[200];
+		d.pos += c->in_base; /* from the start of the stream */
 		amqp_diag_format(&d, desc, sizeof(desc));
 		dp_conn_fail(w, c, DP_D_decode_error, "amqp:decode-error", desc);
 		return;

@@ -93,8 +93,8 @@ static inline void *dp_ring_reserve(struct dp_ring *r, uint16_t type, uint32_t l
 	uint64_t pad = 0;
 	if (off + need > r->size)
 		pad = r->size - off; /* filler to the end, record at 0 */
-	if (need + pad > r->size / 2 + sizeof(struct dp_ring_hdr))
-		return NULL; /* too big for this ring, ever */
+	if (need > r->size / 2)
+		return NULL; /* too big for this ring, ever (dp_ring_max_payload) */
 	if (pos + pad + need - r->tail_cache > r->size) {
 		r->tail_cache = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
 		if (pos + pad + need - r->tail_cache > r->size)

@@ -155,7 +155,7 @@ TEST(DpRing, WrapWithPadRecord)
 // when the producer's position needs a pad: dp_ring_reserve's "too big,
 // ever" test counts the pad (need + pad > size/2 + header). A producer
 // that retries the same record (xc_post, relay_preopen) never moves on.
-TEST(DpRing, DISABLED_EveryRecordUpToMaxPayloadFitsAnEmptyRing)
+TEST(DpRing, EveryRecordUpToMaxPayloadFitsAnEmptyRing)
 {
 	ring t(4096);
 	uint16_t type = 0;
