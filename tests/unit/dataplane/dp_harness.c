@@ -134,6 +134,7 @@ void dph_init(struct dph *h, unsigned n_workers, enum route_dist dist)
 			  0);
 		h->sh.workers[i]->drv_state = h;
 		h->sh.workers[i]->now_ms = 1000000;
+		h->sh.workers[i]->clock_frozen = true; /* the tests drive now_ms */
 	}
 }
 
@@ -183,97 +184,13 @@ static void post_cmd(struct dph *h, unsigned wi, uint16_t type, const void *hdr,
 	dp_ring_commit(r);
 }
 
-/* dp_worker.c cmd_accept, with the harness driver (fd -1: nothing to close). */
-static void cmd_accept(struct dp_worker *w, const struct dp_cmd_accept *a)
-{
-	DPH_CHECK(a->conn < w->max_conns && w->conns[a->conn].state == DP_CONN_FREE);
-	struct dp_conn *c = &w->conns[a->conn];
-	memset(c, 0, sizeof(*c));
-	c->idx = a->conn;
-	c->gen = a->gen;
-	c->fd = a->fd;
-	c->listener = a->listener;
-	c->lim = &w->sh->limits[a->listener < w->sh->n_limits ? a->listener : 0];
-	c->state = DP_CONN_PREOPEN;
-	c->max_frame_in = 512;
-	c->max_frame_out = 512;
-	c->accept_ms = c->last_rx_ms = c->last_tx_ms = w->now_ms;
-	dp_chain_init(&c->in);
-	dp_chain_init(&c->out);
-	DPH_CHECK(w->drv->conn_attach(w, c) == 0);
-	__atomic_store_n(&w->n_conns, w->n_conns + 1, __ATOMIC_RELAXED);
-	dp_count(w, DP_C_conn_accepted, 1);
-}
-
-static void process_commands(struct dp_worker *w)
-{
-	uint16_t type;
-	uint32_t len;
-	void *p;
-	while ((p = dp_ring_peek(&w->from_control, &type, &len)) != NULL) {
-		switch (type) {
-		case DP_CMD_ACCEPT: cmd_accept(w, (const struct dp_cmd_accept *)p); break;
-		case DP_CMD_HANDOFF: {
-			const struct dp_cmd_handoff *ho = (const struct dp_cmd_handoff *)p;
-			struct dp_conn *c = dp_conn_lookup(w, ho->conn, ho->gen);
-			if (c && c->state == DP_CONN_PREOPEN)
-				dp_conn_handoff(w, c, ho, (const uint8_t *)(ho + 1),
-						len - (uint32_t)sizeof(*ho));
-			break;
-		}
-		case DP_CMD_ATTACH:
-			dp_link_attach_decided(w, (const struct dp_cmd_attach *)p,
-					       (const uint8_t *)p + sizeof(struct dp_cmd_attach),
-					       len - (uint32_t)sizeof(struct dp_cmd_attach));
-			break;
-		default: DPH_CHECK(!"command the harness does not send"); break;
-		}
-		dp_ring_next(&w->from_control);
-	}
-	dp_ring_release(&w->from_control);
-}
-
-static bool process_xcore(struct dp_worker *w)
-{
-	bool any = false;
-	for (unsigned j = 0; j < w->sh->n_workers; j++) {
-		struct dp_ring *r = w->xc_in[j];
-		if (r == NULL)
-			continue;
-		uint16_t type;
-		uint32_t len;
-		void *p;
-		while ((p = dp_ring_peek(r, &type, &len)) != NULL) {
-			dp_xc_input(w, j, type, p, len);
-			dp_ring_next(r);
-			any = true;
-		}
-		dp_ring_release(r);
-	}
-	return any;
-}
-
-static void commit_xcore(struct dp_worker *w)
-{
-	for (unsigned j = 0; j < w->sh->n_workers; j++) {
-		if (!w->xc_dirty[j])
-			continue;
-		w->xc_dirty[j] = false;
-		dp_ring_commit(w->sh->workers[j]->xc_in[w->id]);
-	}
-}
-
-/* One iteration of dp_worker_main's loop, without the poll and timers. */
+/* One iteration of the worker's own loop (dp_worker_step), without the
+ * wait: the clock is the harness's (clock_frozen; now_ms set by
+ * dph_tick), the wall clock real. */
 static void worker_iter(struct dp_worker *w)
 {
-	dp_worker_resume(w); /* adopts the newest table */
 	dp_worker_clock(w);
-	process_commands(w);
-	process_xcore(w);
-	if (w->xc_wait_head || w->n_xc_acks)
-		dp_xc_retry(w);
-	dp_worker_flush(w);
-	commit_xcore(w);
+	dp_worker_step(w);
 }
 
 /* --- the fake control (ctl_router.c drain_worker_events, on_attach, publish) -- */
