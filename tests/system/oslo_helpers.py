@@ -58,8 +58,11 @@ def make_conf(amqp=None, rabbit=None, default=None, notifications=None):
     # The group is missing from oslo_messaging.opts.list_opts() in 14.0.3.
     conf.register_opts(metrics_client.oslo_messaging_metrics,
                        group="oslo_messaging_metrics")
-    conf(args=[], project="rr-oslo-test", default_config_files=[path])
-    conf._rr_path = path
+    try:
+        # Parsed here, once: the file is not needed afterwards.
+        conf(args=[], project="rr-oslo-test", default_config_files=[path])
+    finally:
+        os.unlink(path)
     return conf
 
 
