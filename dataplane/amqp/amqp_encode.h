@@ -66,7 +66,7 @@ void amqp_write_bytes(struct amqp_wbuf *w, const struct amqp_bytes *b);
 static inline void amqp_write_mem(struct amqp_wbuf *w, const void *p, size_t n)
 {
 	uint8_t *o = amqp_wbuf_reserve(w, n);
-	if (o)
+	if (o && n) /* no memcpy from NULL, even of 0 bytes (UBSan) */
 		memcpy(o, p, n);
 }
 

@@ -383,7 +383,8 @@ inline out_frames decode_output(const uint8_t *out, size_t len, bool *ok)
 			}
 			o->code = o->p.code;
 			o->payload.resize(amqp_cur_left(&o->p.payload));
-			amqp_cur_copy(&o->p.payload, o->payload.data(), o->payload.size());
+			if (!o->payload.empty()) /* data() may be NULL when empty (UBSan) */
+				amqp_cur_copy(&o->p.payload, o->payload.data(), o->payload.size());
 		}
 		v.push_back(std::move(o));
 	}

@@ -656,12 +656,13 @@ TEST(DpEngine, UndecodableSourceIsADecodeErrorWithoutUB)
 		uint32_t c = e.open();
 		const bytes bad_source = {0x00, 0x53, 0x28, 0xc0, 0x05, 0x04, 0x40, 0x40, 0x40, 0x41};
 		bytes in = f_begin(0);
+		const std::string name = "bad"; /* outlives the view taken of it */
 		append(in, frame(0, [&](struct amqp_wbuf *wb) {
 			struct amqp_attach a;
 			amqp_attach_init(&a);
 			a.present = AMQP_ATTACH_HAS_NAME | AMQP_ATTACH_HAS_HANDLE | AMQP_ATTACH_HAS_ROLE |
 				    AMQP_ATTACH_HAS_SOURCE;
-			a.name = view(std::string("bad"));
+			a.name = view(name);
 			a.handle = 0;
 			a.role = true;
 			a.source = described_raw(bad_source);
