@@ -245,7 +245,13 @@ static void enqueue_remote(struct dp_worker *w, struct dp_delivery *d, unsigned 
 static struct dp_link *local_link(struct dp_worker *w, const struct route_dest *dst)
 {
 	struct dp_link *l = dp_link_lookup(w, dst->link);
-	return (l && l->state == DP_LINK_ACTIVE && l->outgoing) ? l : NULL;
+	/* a consumer whose Attach control has decided but whose worker has
+	 * not yet answered (the table that lists it is adopted first) takes
+	 * deliveries too: they wait on it, like any before the consumer's
+	 * credit; dropping them would lose what the new credit let in */
+	return (l && l->outgoing && (l->state == DP_LINK_ACTIVE || l->state == DP_LINK_PENDING))
+		   ? l
+		   : NULL;
 }
 
 static uint32_t dest_load(const struct route_dest *dst)
@@ -860,7 +866,8 @@ static void xc_deliver_in(struct dp_worker *w, unsigned from, const struct dp_xc
 	const uint8_t *msg = x->big ? x->big : bytes;
 	uint32_t len = x->big ? x->big_len : n;
 	dp_count(w, DP_C_xcore_in, 1);
-	if (l == NULL || l->state != DP_LINK_ACTIVE || !l->outgoing) {
+	if (l == NULL || !l->outgoing ||
+	    (l->state != DP_LINK_ACTIVE && l->state != DP_LINK_PENDING)) {
 		/* the consumer went while the delivery crossed: never forwarded */
 		struct dp_xc_ack a = {x->src_delivery, 0};
 		xc_post(w, from, DP_XC_SENT, &a, sizeof(a));

@@ -600,6 +600,8 @@ void dp_link_attach_decided(struct dp_worker *w, const struct dp_cmd_attach *cmd
 		l->registered = l->outgoing && l->addr != NULL;
 		encode_attach_reply(w, l, true, addr, addr_len);
 		l->state = DP_LINK_ACTIVE;
+		if (l->q_head)
+			dp_link_mark_dirty(w, l); /* routed to it while its Attach was decided */
 		dp_count(w, DP_C_links_attached, 1);
 		if (!l->outgoing) {
 			if (l->addr) {
