@@ -223,8 +223,9 @@ static void hs_bad_header(struct ctl_rt *rt, struct ctl_hs *hs)
 	struct dp_cmd_conn h = {hs->conn, hs->gen};
 	ctl_post(rt, hs->worker, DP_CMD_WRITE, &h, sizeof(h), sasl_header, sizeof(sasl_header));
 	ctl_log("SERVER", CTL_LEVEL_INFO,
-		"[C%u.%u] Connection from %s closed: not an AMQP 1.0 protocol header", hs->worker,
-		hs->conn, hs->peer);
+		"[C%u.%u] Connection from %s closed: protocol header refused (not AMQP 1.0, TLS "
+		"not served, or SASL required)",
+		hs->worker, hs->conn, hs->peer);
 	hs_close(rt, hs, DP_D_proto_header, true);
 }
 
@@ -242,6 +243,13 @@ static void hs_split(struct ctl_rt *rt, struct ctl_hs *hs)
 			if (e == RR_NEED_MORE)
 				return;
 			if (e != RR_OK || id == AMQP_PROTO_TLS || (id == AMQP_PROTO_SASL && hs->sasl_done)) {
+				hs_bad_header(rt, hs);
+				return;
+			}
+			if (id == AMQP_PROTO_AMQP && !hs->sasl_done &&
+			    rt->listeners[hs->listener].sasl.authenticate_peer) {
+				/* authenticatePeer: SASL is required; AMQP 2.2 says
+				 * answer with the header we do support, then close */
 				hs_bad_header(rt, hs);
 				return;
 			}

@@ -392,8 +392,11 @@ static enum route_dist dist_of(enum ctl_distribution d)
 static void sasl_log(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
-	static const enum ctl_log_level levels[] = {CTL_LEVEL_ERROR, CTL_LEVEL_WARNING,
-						    CTL_LEVEL_INFO, CTL_LEVEL_DEBUG};
+	/* Cyrus reports a refused password as an error; the router logs each
+	 * authentication failure once itself (warning), so Cyrus's own lines
+	 * go one level lower */
+	static const enum ctl_log_level levels[] = {CTL_LEVEL_INFO, CTL_LEVEL_INFO,
+						    CTL_LEVEL_DEBUG, CTL_LEVEL_DEBUG};
 	ctl_log("AUTHSERVICE", levels[level >= 0 && level < 4 ? level : 3], "Cyrus SASL: %s", msg);
 }
 
