@@ -223,10 +223,24 @@ static void hs_bad_header(struct ctl_rt *rt, struct ctl_hs *hs)
 	struct dp_cmd_conn h = {hs->conn, hs->gen};
 	ctl_post(rt, hs->worker, DP_CMD_WRITE, &h, sizeof(h), sasl_header, sizeof(sasl_header));
 	ctl_log("SERVER", CTL_LEVEL_INFO,
-		"[C%u.%u] Connection from %s closed: protocol header refused (not AMQP 1.0, TLS "
-		"not served, or SASL required)",
+		"[C%u.%u] Connection from %s closed: not an AMQP 1.0 protocol header (or TLS, not "
+		"served yet)",
 		hs->worker, hs->conn, hs->peer);
 	hs_close(rt, hs, DP_D_proto_header, true);
+}
+
+/* authenticatePeer and a client that skips SASL: an authentication
+ * failure; AMQP 2.2 says answer with the header we require, then close. */
+static void hs_sasl_required(struct ctl_rt *rt, struct ctl_hs *hs)
+{
+	struct dp_cmd_conn h = {hs->conn, hs->gen};
+	ctl_post(rt, hs->worker, DP_CMD_WRITE, &h, sizeof(h), sasl_header, sizeof(sasl_header));
+	rt->auth_failures++;
+	ctl_log("AUTHSERVICE", CTL_LEVEL_WARNING,
+		"[C%u.%u] Authentication failed for a connection from %s: it skipped SASL, which "
+		"this listener requires (authenticatePeer)",
+		hs->worker, hs->conn, hs->peer);
+	hs_close(rt, hs, -1, true);
 }
 
 static void hs_split(struct ctl_rt *rt, struct ctl_hs *hs)
@@ -248,9 +262,7 @@ static void hs_split(struct ctl_rt *rt, struct ctl_hs *hs)
 			}
 			if (id == AMQP_PROTO_AMQP && !hs->sasl_done &&
 			    rt->listeners[hs->listener].sasl.authenticate_peer) {
-				/* authenticatePeer: SASL is required; AMQP 2.2 says
-				 * answer with the header we do support, then close */
-				hs_bad_header(rt, hs);
+				hs_sasl_required(rt, hs);
 				return;
 			}
 			hs->phase = id == AMQP_PROTO_SASL ? HS_SASL : HS_OPEN;
