@@ -348,19 +348,21 @@ static bool terminus_address(const struct amqp_value *v, bool source, struct amq
 	const struct amqp_value *a;
 	struct amqp_source src;
 	struct amqp_target tgt;
-	bool dyn;
+	/* nothing of the decoded terminus is read unless it decoded (an
+	 * unfilled bool is undefined to load, UBSan) */
 	if (source) {
 		*err = amqp_composite_decode_value(&amqp_source_desc, v, &src, d);
+		if (*err != RR_OK)
+			return false;
 		a = &src.address;
-		dyn = src.dynamic; /* read only after a successful decode (below) */
+		*dynamic = src.dynamic;
 	} else {
 		*err = amqp_composite_decode_value(&amqp_target_desc, v, &tgt, d);
+		if (*err != RR_OK)
+			return false;
 		a = &tgt.address;
-		dyn = tgt.dynamic;
+		*dynamic = tgt.dynamic;
 	}
-	if (*err != RR_OK)
-		return false;
-	*dynamic = dyn;
 	if (a->type != AMQP_TYPE_STRING && a->type != AMQP_TYPE_SYMBOL)
 		return false;
 	*addr = a->bytes;
