@@ -499,9 +499,17 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 		l->partial_id = t->delivery_id;
 		if (!d->settled_in)
 			dp_map_put(&s->unsettled_in, t->delivery_id, d);
-	} else if (t->settled) {
-		d->settled_in = true;
-		dp_map_del(&s->unsettled_in, d->in_delivery_id);
+	} else {
+		/* part 2.7.5: a continuation may omit delivery-id, not change it */
+		if ((t->present & AMQP_TRANSFER_HAS_DELIVERY_ID) && t->delivery_id != l->partial_id) {
+			dp_session_fail(w, s, DP_D_not_allowed, "amqp:not-allowed",
+					"delivery-id changed within a multi-frame delivery");
+			return;
+		}
+		if (t->settled) {
+			d->settled_in = true;
+			dp_map_del(&s->unsettled_in, d->in_delivery_id);
+		}
 	}
 	d->in_frames++; /* held until the delivery leaves the router */
 	s->held++;

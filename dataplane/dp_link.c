@@ -376,6 +376,9 @@ static void copy_view(uint8_t **p, struct amqp_bytes *dst, const struct amqp_byt
 	*p += src->len;
 }
 
+static void encode_attach_reply(struct dp_worker *w, struct dp_link *l, bool ok,
+				const uint8_t *dyn_addr, uint32_t dyn_len);
+
 void dp_link_attach(struct dp_worker *w, struct dp_session *s, const struct amqp_attach *a)
 {
 	struct dp_conn *c = s->conn;
@@ -466,6 +469,9 @@ void dp_link_attach(struct dp_worker *w, struct dp_session *s, const struct amqp
 	struct dp_evt_attach ev = {c->idx, c->gen, dp_handle(l->idx, l->gen), outgoing, dynamic,
 				   l->addr != NULL, 0, c->n_links, &l->outstanding};
 	if (!dp_post_control(w, DP_EVT_ATTACH, &ev, sizeof(ev), l->addr, l->addr_len)) {
+		/* part 2.6.3: refuse with an Attach (null terminus), then Detach */
+		encode_attach_reply(w, l, false, NULL, 0);
+		l->state = DP_LINK_ACTIVE;
 		dp_link_fail(w, l, DP_D_resource_limit, "amqp:resource-limit-exceeded",
 			     "the router's control thread is overloaded");
 		return;

@@ -463,6 +463,37 @@ TEST(DpEngine, AbortedTransferIsDiscarded)
 	});
 }
 
+// AMQP 1.0 part 2.7.5: a continuation transfer may omit delivery-id but not
+// change it; one that does ends the session (not-allowed), and nothing of
+// the broken delivery reaches the consumer. The same delivery-id again is
+// fine.
+TEST(DpEngine, ContinuationWithAnotherDeliveryIdEndsTheSession)
+{
+	at_every_split([](engine &e) {
+		uint32_t c = open_consumer(e, "cid", 10);
+		out_frames pv;
+		uint32_t p = open_producer(e, "cid", &pv);
+		xfer x;
+		x.more = true;
+		bytes in = f_transfer(0, x, message("", "first half"));
+		xfer same = x; // repeats delivery-id 0: allowed
+		append(in, f_transfer(0, same, bytes{}));
+		xfer y;
+		y.delivery_id = 5; // another delivery-id mid-delivery
+		y.more = false;
+		append(in, f_transfer(0, y, message("", "second half")));
+		e.feed(p, in);
+		pv = e.take(p);
+		auto end = of_code(pv, AMQP_DESC_END);
+		ASSERT_EQ(end.size(), 1u);
+		ASSERT_TRUE(end[0]->p.u.end.present & AMQP_END_HAS_ERROR);
+		EXPECT_TRUE(amqp_bytes_eq_str(&end[0]->p.u.end.error.condition, "amqp:not-allowed"));
+		EXPECT_EQ(e.w()->drops[DP_D_not_allowed], 1u);
+		out_frames cv = e.take(c);
+		EXPECT_EQ(of_code(cv, AMQP_DESC_TRANSFER).size(), 0u);
+	});
+}
+
 TEST(DpEngine, TransferBeyondCreditDetachesTheLink)
 {
 	at_every_split([](engine &e) {
