@@ -92,11 +92,13 @@ check_shared() {
 
 # --- build trees -----------------------------------------------------------
 
-# c_compiler_id DIR: the C compiler meson configured DIR with, or "".
+# c_compiler_id DIR: the compiler (gcc or clang) DIR was configured with, or
+# "". setup writes it to DIR/.rr-compiler (meson 1.0 has no
+# intro-compilers.json to read it back from).
 c_compiler_id() {
-	local f="$1/meson-info/intro-compilers.json"
-	[ -f "$f" ] || return 0
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["host"]["c"]["id"])' "$f" 2>/dev/null || true
+	local f="$1/.rr-compiler"
+	[ -f "$f" ] && cat "$f"
+	return 0
 }
 
 # setup DIR COMPILER(gcc|clang) MESON-OPTIONS...: configure DIR, reusing it when it
@@ -115,6 +117,7 @@ setup() {
 		env "${env_cc[@]}" meson setup "$dir" "$ROOT" "$@" >"$log" 2>&1 || rc=$?
 	fi
 	[ "$rc" = 0 ] || cat "$log"
+	[ "$rc" = 0 ] && printf '%s\n' "$compiler" >"$dir/.rr-compiler"
 	rm -f "$log"
 	return "$rc"
 }
