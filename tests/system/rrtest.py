@@ -900,6 +900,13 @@ class _ConnHandler(Handler):
             c.transport_closed = True
 
 
+class _Idle:
+    """A timer task that does nothing (Client's keep-alive)."""
+
+    def on_timer_task(self, event):
+        pass
+
+
 class Client:
     """One proton Container, driven by wait()/run_for() from the test's
     thread, holding any number of connections: unlike BlockingConnection
@@ -911,6 +918,10 @@ class Client:
         self.container.container_id = 'rrtest-%s' % uuid.uuid4().hex[:8]
         self.container.timeout = step
         self.container.start()
+        # A reactor with nothing left (every connection ended, no timer)
+        # stops for good, and later connect()s never progress: a far
+        # timer keeps it running for the Client's whole life.
+        self._keepalive = self.container.schedule(10 ** 6, _Idle())
         self._conns = {}
         self.handler = _ConnHandler(self)
 
@@ -975,6 +986,7 @@ class Client:
             self.run_for(0.05)
         except Exception:
             pass
+        self._keepalive.cancel()
         self.container.stop_events()
 
     def __enter__(self):
