@@ -275,12 +275,10 @@ static void on_attach(struct ctl_rt *rt, unsigned wi, const struct dp_evt_attach
 			if (copy)
 				dp_map_put(&rt->regs, ((uint64_t)wi << 32) | ev->link, copy);
 			rt->table_dirty = true;
-			cmd.dist = (uint16_t)route_rules_match(rt->rules, (const uint8_t *)a, alen);
 		}
-	} else if (ev->has_addr) {
-		cmd.dist = (uint16_t)route_rules_match(rt->rules, (const uint8_t *)addr, addr_len);
-		if (cmd.dist == ROUTE_UNAVAILABLE)
-			refuse(&cmd, "amqp:not-found", "the address is configured as unavailable");
+	} else if (ev->has_addr &&
+		   route_rules_match(rt->rules, (const uint8_t *)addr, addr_len) == ROUTE_UNAVAILABLE) {
+		refuse(&cmd, "amqp:not-found", "the address is configured as unavailable");
 	}
 	queue_reply(rt, wi, &cmd, cmd.ok ? reply_addr : NULL);
 }

@@ -13,12 +13,6 @@
  * (protocol headers, SASL frames of at most 512 bytes each, the Open and
  * whatever the client pipelined after it). */
 #define PREOPEN_KEEP_MAX 16384u
-/* Encoded performatives (not their payload) fit in this; an Attach echoing
- * long terminus addresses is the largest. */
-#define PERF_MAX 4096u
-/* Output queued above this stops outgoing links from sending more: the
- * deliveries wait on their link, and their producers' credit with them. */
-#define OUT_WATERMARK (1u << 20)
 /* A closing connection whose peer reads nothing is dropped after this. */
 #define CLOSE_LINGER_MS 2000u
 
@@ -46,7 +40,7 @@ void dp_frame_end(struct dp_worker *w, struct dp_conn *c, struct dp_frame_out *f
 		  const struct dp_chain *payload, uint64_t pos, uint32_t len)
 {
 	if (!amqp_wbuf_ok(&f->wb)) {
-		/* cannot happen with PERF_MAX-sized reservations for our own
+		/* cannot happen with DP_PERF_MAX-sized reservations for our own
 		 * performatives; refuse to write a truncated frame */
 		c->close_when_flushed = true;
 		c->state = DP_CONN_CLOSING;
@@ -72,7 +66,7 @@ static void send_close(struct dp_worker *w, struct dp_conn *c, const char *condi
 		       const char *description)
 {
 	struct dp_frame_out f;
-	if (c->close_sent || !dp_frame_begin(w, &f, PERF_MAX))
+	if (c->close_sent || !dp_frame_begin(w, &f, DP_PERF_MAX))
 		return;
 	struct amqp_close cl;
 	amqp_close_init(&cl);
@@ -400,7 +394,7 @@ void dp_conn_input(struct dp_worker *w, struct dp_conn *c)
 
 void dp_conn_output_drained(struct dp_worker *w, struct dp_conn *c)
 {
-	if (c->state != DP_CONN_OPEN || c->out.len > OUT_WATERMARK / 2)
+	if (c->state != DP_CONN_OPEN || c->out.len > DP_OUT_WATERMARK / 2)
 		return;
 	for (uint32_t i = 0; i < c->sessions_cap; i++) {
 		struct dp_session *s = c->sessions[i];
@@ -439,7 +433,7 @@ void dp_conn_timers(struct dp_worker *w, struct dp_conn *c)
 			dp_conn_destroy(w, c);
 			return;
 		}
-		if (c->stall_ms && c->out.len > OUT_WATERMARK / 2) {
+		if (c->stall_ms && c->out.len > DP_OUT_WATERMARK / 2) {
 			uint64_t limit = c->lim->idle_timeout_ms ? c->lim->idle_timeout_ms : 60000;
 			if (now - c->stall_ms > limit) {
 				dp_drop(w, DP_D_peer_stopped_reading);

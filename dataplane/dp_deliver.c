@@ -11,7 +11,6 @@
 #include "dp_encode.h"
 #include "dp_worker.h"
 
-#define OUT_WATERMARK (1u << 20) /* as dp_conn.c */
 #define SEGS_INLINE 64
 #define ADDR_MAX 4096
 
@@ -611,7 +610,7 @@ static bool send_frames(struct dp_worker *w, struct dp_link *l)
 		l->cur_first = false;
 		if (!more)
 			return true;
-	} while (c->out.len < OUT_WATERMARK * 4); /* a huge message yields to others */
+	} while (c->out.len < DP_OUT_WATERMARK * 4); /* a huge message yields to others */
 	return false;
 }
 
@@ -621,7 +620,7 @@ void dp_link_pump(struct dp_worker *w, struct dp_link *l)
 	struct dp_session *s = l->sess;
 	if (c->state != DP_CONN_OPEN || s->ended)
 		return;
-	while (s->remote_incoming_left > 0 && c->out.len < OUT_WATERMARK) {
+	while (s->remote_incoming_left > 0 && c->out.len < DP_OUT_WATERMARK) {
 		if (l->cur == NULL) {
 			if (l->q_head == NULL || l->credit == 0)
 				break;

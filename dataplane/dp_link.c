@@ -9,7 +9,6 @@
 #include "amqp_frame.h"
 #include "dp_worker.h"
 
-#define PERF_MAX 4096u
 #define OUTGOING_WINDOW 0x7fffffffu /* informational for the peer (part 2.5.6) */
 
 void dp_link_mark_dirty(struct dp_worker *w, struct dp_link *l)
@@ -36,7 +35,7 @@ static void encode_error(struct amqp_error *e, const char *condition, const char
 static void send_begin(struct dp_worker *w, struct dp_session *s)
 {
 	struct dp_frame_out f;
-	if (!dp_frame_begin(w, &f, PERF_MAX))
+	if (!dp_frame_begin(w, &f, DP_PERF_MAX))
 		return;
 	struct amqp_begin b;
 	amqp_begin_init(&b);
@@ -117,7 +116,7 @@ static void send_end(struct dp_worker *w, struct dp_session *s, const char *cond
 		     const char *description)
 {
 	struct dp_frame_out f;
-	if (!dp_frame_begin(w, &f, PERF_MAX))
+	if (!dp_frame_begin(w, &f, DP_PERF_MAX))
 		return;
 	struct amqp_end e;
 	amqp_end_init(&e);
@@ -483,7 +482,7 @@ static void encode_attach_reply(struct dp_worker *w, struct dp_link *l, bool ok,
 				const uint8_t *dyn_addr, uint32_t dyn_len)
 {
 	struct dp_frame_out f;
-	uint32_t max = PERF_MAX + l->pend_name.len + l->pend_source.len + l->pend_target.len + dyn_len;
+	uint32_t max = DP_PERF_MAX + l->pend_name.len + l->pend_source.len + l->pend_target.len + dyn_len;
 	if (max > DP_BLOCK_DATA || !dp_frame_begin(w, &f, max))
 		return;
 	struct amqp_attach a;
@@ -605,7 +604,6 @@ void dp_link_attach_decided(struct dp_worker *w, const struct dp_cmd_attach *cmd
 				l->addr_len = addr_len;
 			}
 		}
-		l->registered = l->outgoing && l->addr != NULL;
 		encode_attach_reply(w, l, true, addr, addr_len);
 		l->state = DP_LINK_ACTIVE;
 		if (l->q_head)
@@ -657,7 +655,7 @@ static void send_detach(struct dp_worker *w, struct dp_link *l, bool closed, con
 			const char *description)
 {
 	struct dp_frame_out f;
-	if (l->conn->state != DP_CONN_OPEN || l->sess->ended || !dp_frame_begin(w, &f, PERF_MAX))
+	if (l->conn->state != DP_CONN_OPEN || l->sess->ended || !dp_frame_begin(w, &f, DP_PERF_MAX))
 		return;
 	struct amqp_detach d;
 	amqp_detach_init(&d);
@@ -739,7 +737,7 @@ void dp_link_destroy(struct dp_worker *w, struct dp_link *l)
 			dp_copy_finish(w, cp, DP_RANK_MODIFIED, st, n);
 		}
 		if (l->state != DP_LINK_DETACHED && l->state != DP_LINK_FREE) {
-			struct dp_evt_link_gone g = {dp_handle(l->idx, l->gen), 1, l->registered};
+			struct dp_evt_link_gone g = {dp_handle(l->idx, l->gen), 1};
 			while (!dp_post_control(w, DP_EVT_LINK_GONE, &g, sizeof(g), l->addr,
 						l->addr_len))
 				usleep(100); /* control drains its rings continuously */
@@ -764,7 +762,7 @@ void dp_link_destroy(struct dp_worker *w, struct dp_link *l)
 		if (l->addr)
 			targeted_remove(w, l);
 		if (l->state == DP_LINK_PENDING) {
-			struct dp_evt_link_gone g = {dp_handle(l->idx, l->gen), 0, 0};
+			struct dp_evt_link_gone g = {dp_handle(l->idx, l->gen), 0};
 			while (!dp_post_control(w, DP_EVT_LINK_GONE, &g, sizeof(g), l->addr,
 						l->addr_len))
 				usleep(100); /* control drains its rings continuously */

@@ -67,7 +67,7 @@ struct dp_cmd_handoff {
 struct dp_cmd_attach {
 	uint32_t link; /* worker link handle */
 	uint16_t ok;   /* 1: install; 0: refuse with condition below */
-	uint16_t dist; /* enum route_dist of the address */
+	uint16_t pad;
 	char condition[48];
 	char description[128];
 	/* then: the address for a dynamic source (else none) */
@@ -103,8 +103,7 @@ struct dp_evt_attach {
 
 struct dp_evt_link_gone {
 	uint32_t link;
-	uint8_t outgoing;
-	uint8_t registered; /* control added it to the address table */
+	uint8_t outgoing; /* control knows which it registered (its own map) */
 };
 
 struct dp_xc_deliver {

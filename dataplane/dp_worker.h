@@ -69,6 +69,14 @@ enum dp_outcome_rank {
 
 #define DP_STATE_MAX 240 /* an outcome kept verbatim (its error condition included) */
 
+/* Output queued on a connection above this stops its outgoing links from
+ * sending more (their deliveries, and their producers' credit, wait):
+ * engine and drivers use the same mark. */
+#define DP_OUT_WATERMARK (1u << 20)
+/* Room reserved to encode one performative (not its payload); an Attach
+ * echoing long terminus addresses is the largest. */
+#define DP_PERF_MAX 4096u
+
 struct dp_conn;
 struct dp_session;
 struct dp_link;
@@ -104,7 +112,6 @@ struct dp_delivery {
 	uint32_t in_frames; /* transfer frames it came in: its session's window waits on them */
 	uint32_t in_conn, in_conn_gen, in_sess_serial;
 	uint16_t in_channel;
-	bool aborted;
 	bool has_header;
 	uint32_t hdr_len;  /* bytes of the header section at the start of payload */
 	struct amqp_header header;
@@ -124,7 +131,6 @@ struct dp_link {
 	uint32_t idx, gen;
 	uint8_t state;
 	bool outgoing;      /* router sends (the client's receiver) */
-	bool registered;    /* in the address table (outgoing, with an address) */
 	bool dynamic;
 	struct dp_conn *conn;
 	struct dp_session *sess;
@@ -193,8 +199,6 @@ struct dp_conn {
 	uint8_t state;
 	bool paused;        /* an Attach waits on control: input held, in order */
 	bool dirty;         /* on the worker's flush list */
-	bool want_out;      /* EPOLLOUT armed */
-	bool read_closed;   /* peer closed its side */
 	bool close_sent;
 	bool close_when_flushed;
 	bool reading_blocked; /* input over its limit: stop reading */

@@ -21,7 +21,6 @@
 #define MAX_EVENTS 256
 #define MAX_IOV 64
 #define MIN_TAIL 1024u /* below this, the shared block's tail is not worth a read */
-#define OUT_WATERMARK (1u << 20)
 #define IN_HOLD_MAX (1u << 20) /* input kept while an Attach waits on control */
 
 struct sock_state {
@@ -128,7 +127,6 @@ static void sock_read(struct dp_worker *w, struct dp_conn *c)
 		if (n == 0) {
 			if (b)
 				dp_block_unref(p, b);
-			c->read_closed = true;
 			dp_conn_set_reason(c, "%s", c->state == DP_CONN_CLOSING ? "closed"
 								      : "the peer closed the socket");
 			dp_conn_destroy(w, c); /* the peer went: its links fail, deliveries settle */
@@ -178,7 +176,7 @@ static void sock_conn_flush(struct dp_worker *w, struct dp_conn *c)
 		c->tx += (uint64_t)n;
 		if (c->state != DP_CONN_CLOSING)
 			c->stall_ms = 0;
-		if (before >= OUT_WATERMARK / 2 && c->out.len < OUT_WATERMARK / 2)
+		if (before >= DP_OUT_WATERMARK / 2 && c->out.len < DP_OUT_WATERMARK / 2)
 			dp_conn_output_drained(w, c);
 	}
 	if (c->close_when_flushed) {

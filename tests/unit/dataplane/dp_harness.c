@@ -265,10 +265,7 @@ static void on_attach(struct dph *h, unsigned wi, const struct dp_evt_attach *ev
 			free(old);
 			DPH_CHECK(dp_map_put(&h->regs, ((uint64_t)wi << 32) | ev->link, copy) == 0);
 			h->table_dirty = true;
-			cmd.dist = (uint16_t)route_rules_match(h->rules, (const uint8_t *)a, alen);
 		}
-	} else if (ev->has_addr) {
-		cmd.dist = (uint16_t)route_rules_match(h->rules, (const uint8_t *)addr, addr_len);
 	}
 	queue_reply(h, wi, &cmd, cmd.ok ? reply_addr : NULL, reply_len);
 }
