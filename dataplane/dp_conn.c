@@ -16,8 +16,6 @@
 /* A closing connection whose peer reads nothing is dropped after this. */
 #define CLOSE_LINGER_MS 2000u
 
-uint64_t dp_conn_backlog(const struct dp_conn *c) { return c->out.len; }
-
 void dp_conn_mark_dirty(struct dp_worker *w, struct dp_conn *c)
 {
 	if (!c->dirty) {

@@ -194,7 +194,6 @@ void dp_session_send_flow(struct dp_worker *w, struct dp_session *s)
 	struct amqp_flow fl;
 	fill_session_flow(s, &fl);
 	emit_flow(w, s, &fl);
-	s->want_flow = false;
 }
 
 void dp_link_send_flow(struct dp_worker *w, struct dp_link *l, bool echo)
@@ -214,7 +213,6 @@ void dp_link_send_flow(struct dp_worker *w, struct dp_link *l, bool echo)
 		fl.echo = true;
 	}
 	emit_flow(w, l->sess, &fl);
-	l->sess->want_flow = false;
 }
 
 /* Credit for an incoming link: capacity less what is still inside the

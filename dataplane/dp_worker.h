@@ -189,7 +189,6 @@ struct dp_session {
 	uint32_t links_cap;
 	struct dp_map unsettled_out; /* delivery-id -> dp_copy (we sent, not settled) */
 	struct dp_map unsettled_in;  /* delivery-id -> dp_delivery (received, not settled) */
-	bool want_flow;              /* send a session flow (window) */
 };
 
 enum dp_conn_state { DP_CONN_FREE, DP_CONN_PREOPEN, DP_CONN_OPEN, DP_CONN_CLOSING };
@@ -410,7 +409,6 @@ struct dp_frame_out {
 bool dp_frame_begin(struct dp_worker *w, struct dp_frame_out *f, uint32_t max);
 void dp_frame_end(struct dp_worker *w, struct dp_conn *c, struct dp_frame_out *f,
 		  uint16_t channel, const struct dp_chain *payload, uint64_t pos, uint32_t len);
-uint64_t dp_conn_backlog(const struct dp_conn *c);
 
 /* --- dp_link.c: sessions, links, credit --------------------------------- */
 void dp_session_begin(struct dp_worker *w, struct dp_conn *c, uint16_t ch,
