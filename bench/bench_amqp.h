@@ -118,6 +118,21 @@ struct bench_amqp_config {
 	uint32_t incoming_window;  /* session incoming window, frames; 0: 65536 */
 	size_t out_buf;            /* output buffer bytes; 0: 4 MiB */
 	size_t max_message;        /* largest message reassembled; 0: 1 MiB */
+	/* Added by the engine (additive): */
+	/* Decode properties (to, reply-to, correlation-id) of every received
+	 * message into bench_amqp_msg; false: they stay "" / absent and only
+	 * the tail is read (throughput receivers). */
+	bool want_properties;
+	/* Links the peer attaches (server role, or a client the peer attaches
+	 * to): the credit window a mirrored receiver keeps granted (0: 1000),
+	 * and whether it waits for bench_amqp_settle (false: it accepts and
+	 * settles on receive, batched as for settle_on_receive). */
+	uint32_t peer_link_credit;
+	bool peer_link_manual_settle;
+	/* Unsettled deliveries we may have outstanding on all senders (a ring
+	 * indexed by delivery-id; rounded up to a power of two); a send whose
+	 * slot is still unsettled returns -1. 0: 65536. */
+	uint32_t max_unsettled;
 	struct bench_amqp_handlers h;
 	void *ctx;
 };
