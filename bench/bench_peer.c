@@ -7,6 +7,8 @@
  *                         [--unsettled] [--credit-window W]
  *   bench_peer recv       --url amqp://H:P --address A --count N [--listen]
  *   bench_peer rpc-server --url amqp://H:P --address A [--listen]
+ *                         [--delay-us N] [--stall-after N --stall-ms M]
+ *                         [--bad-correlation-every N]
  *   bench_peer rpc-client --url amqp://H:P --address A --count N
  *                         [--inflight K] [--reply-to R]
  *
@@ -18,6 +20,15 @@
  * rewrites), so the receiver checks order and loss without decoding.
  *
  * Every run is bounded in time (--timeout, default 60 s) as well as count.
+ *
+ * The rpc-server is also rpcrouter-bench's test peer (tests/bench): an
+ * independent implementation that can misbehave on purpose. --delay-us N
+ * sends each reply N µs after its request arrived (a queue and the
+ * proactor's timer, not a sleep: requests keep being read meanwhile);
+ * --stall-after N --stall-ms M sends nothing for M ms after the N-th
+ * request (then catches up, in order); --bad-correlation-every N corrupts
+ * the correlation-id of every N-th reply, so a harness's check can be
+ * shown to fail.
  */
 #include <proton/connection.h>
 #include <proton/delivery.h>
@@ -76,6 +87,18 @@ struct peer_opts {
 	bool busy_poll; /* spin on pn_proactor_get instead of sleeping in epoll */
 	int64_t timeout_ms;
 	int64_t idle_ms;
+	int64_t delay_us;        /* rpc-server: reply this long after the request */
+	uint64_t stall_after;    /* rpc-server: after this many requests ... */
+	int64_t stall_ms;        /* ... send nothing for this long */
+	uint64_t bad_corr_every; /* rpc-server: corrupt every N-th correlation-id */
+};
+
+/* A reply waiting for its time (delay or stall): the encoded message. */
+struct pending_reply {
+	int64_t due_ns;
+	pn_link_t *link;
+	char *bytes; /* owned */
+	size_t len;
 };
 
 struct reply_link {
@@ -108,6 +131,13 @@ struct peer {
 	uint64_t *lat_ns;   /* rpc-client: one per call */
 	uint64_t *sent_ns;  /* rpc-client: send time by seq */
 	uint64_t outstanding;
+
+	/* rpc-server reply queue (--delay-us, --stall-*), FIFO: every reply
+	 * has the same delay, so due times are in arrival order */
+	struct pending_reply *pq;
+	size_t pq_head, pq_tail, pq_cap;
+	int64_t stall_until;
+	uint64_t corrupted;
 
 	int64_t t_start, t_first, t_last, t_done, t_deadline;
 	bool finished, timed_out, closing, ready_written;
@@ -152,7 +182,9 @@ static void usage(void)
 		"         --address A [--count N] [--size BYTES] [--unsettled]\n"
 		"         [--credit-window W] [--listen] [--inflight K] [--reply-to R]\n"
 		"         [--ready-file PATH] [--timeout SEC] [--idle-timeout MS]\n"
-		"         [--no-sasl] [--busy-poll] [--label TEXT]\n");
+		"         [--no-sasl] [--busy-poll] [--label TEXT]\n"
+		"  rpc-server: [--delay-us N] [--stall-after N --stall-ms M]\n"
+		"              [--bad-correlation-every N]\n");
 }
 
 /* amqp://[user[:pass]@]host[:port][/...]; [v6] accepted; port 0 with
@@ -263,6 +295,18 @@ static int parse_args(struct peer_opts *o, int argc, char **argv)
 		} else if (strcmp(a, "--idle-timeout") == 0) {
 			NEEDV;
 			o->idle_ms = atoll(v);
+		} else if (strcmp(a, "--delay-us") == 0) {
+			NEEDV;
+			o->delay_us = atoll(v);
+		} else if (strcmp(a, "--stall-after") == 0) {
+			NEEDV;
+			o->stall_after = strtoull(v, NULL, 10);
+		} else if (strcmp(a, "--stall-ms") == 0) {
+			NEEDV;
+			o->stall_ms = atoll(v);
+		} else if (strcmp(a, "--bad-correlation-every") == 0) {
+			NEEDV;
+			o->bad_corr_every = strtoull(v, NULL, 10);
 		} else if (strcmp(a, "--unsettled") == 0) {
 			o->unsettled = true;
 		} else if (strcmp(a, "--listen") == 0) {
@@ -277,7 +321,8 @@ static int parse_args(struct peer_opts *o, int argc, char **argv)
 #undef NEEDV
 	}
 	if (o->size < TAIL_LEN || o->size > MAX_MSG / 2 || o->credit_window < 1 ||
-	    o->inflight < 1 || o->timeout_ms <= 0 || o->count == 0)
+	    o->inflight < 1 || o->timeout_ms <= 0 || o->count == 0 || o->delay_us < 0 ||
+	    o->stall_ms < 0 || (o->stall_after && !o->stall_ms))
 		return -1;
 	return 0;
 }
@@ -512,6 +557,80 @@ static pn_link_t *find_reply_link(struct peer *p, const char *addr)
 	return NULL;
 }
 
+static void send_reply(struct peer *p, pn_link_t *l, const char *bytes, size_t len)
+{
+	char tag[8];
+	put_be64(tag, p->sent);
+	pn_delivery_t *out = pn_delivery(l, pn_dtag(tag, sizeof tag));
+	pn_link_send(l, bytes, len);
+	pn_link_advance(l);
+	pn_delivery_settle(out);
+	p->sent++;
+	p->t_last = now_ns();
+}
+
+static void queue_reply(struct peer *p, pn_link_t *l, int64_t due, const char *bytes, size_t len)
+{
+	if (p->pq_tail - p->pq_head == p->pq_cap) {
+		/* grow: copy the live span to the front of a bigger array */
+		size_t n = p->pq_tail - p->pq_head, cap = p->pq_cap ? p->pq_cap * 2 : 1024;
+		struct pending_reply *v = malloc(cap * sizeof *v);
+		if (!v) {
+			p->bad++;
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			v[i] = p->pq[(p->pq_head + i) % p->pq_cap];
+		free(p->pq);
+		p->pq = v;
+		p->pq_cap = cap;
+		p->pq_head = 0;
+		p->pq_tail = n;
+	}
+	struct pending_reply *r = &p->pq[p->pq_tail % p->pq_cap];
+	r->bytes = malloc(len);
+	if (!r->bytes) {
+		p->bad++;
+		return;
+	}
+	memcpy(r->bytes, bytes, len);
+	r->len = len;
+	r->link = l;
+	r->due_ns = due;
+	p->pq_tail++;
+}
+
+/* Sends the queued replies whose time has come; arms the proactor's
+ * timer for the next one (or the regular tick). */
+static void send_due_replies(struct peer *p)
+{
+	int64_t t = now_ns();
+	while (p->pq_head != p->pq_tail && t >= p->stall_until) {
+		struct pending_reply *r = &p->pq[p->pq_head % p->pq_cap];
+		if (r->due_ns > t)
+			break;
+		if (r->link && !(pn_link_state(r->link) & PN_LOCAL_CLOSED))
+			send_reply(p, r->link, r->bytes, r->len);
+		else
+			p->unroutable++;
+		free(r->bytes);
+		p->pq_head++;
+	}
+	int64_t next_ms = TICK_MS;
+	if (p->pq_head != p->pq_tail) {
+		int64_t due = p->pq[p->pq_head % p->pq_cap].due_ns;
+		if (due < p->stall_until)
+			due = p->stall_until;
+		/* round up: the timer must not fire before the reply is due */
+		int64_t ms = (due - t + 999999) / 1000000;
+		if (ms < 1)
+			ms = 1;
+		if (ms < next_ms)
+			next_ms = ms;
+	}
+	pn_proactor_set_timeout(p->proactor, next_ms);
+}
+
 /* rpc-server: echo the body back to reply-to, pre-settled (oslo's default
  * for RPC replies). */
 static void on_server_request(struct peer *p, pn_delivery_t *d)
@@ -542,19 +661,30 @@ static void on_server_request(struct peer *p, pn_delivery_t *d)
 	}
 	pn_message_set_address(p->pmsg, rt);
 	pn_message_set_reply_to(p->pmsg, NULL);
+	uint64_t nth = p->received; /* this reply answers the nth request */
+	if (p->o.bad_corr_every && nth % p->o.bad_corr_every == 0) {
+		pn_atom_t id = pn_message_get_correlation_id(p->pmsg);
+		if (id.type == PN_ULONG)
+			id.u.as_ulong ^= 0x5a5a5a5a5a5a5a5aull;
+		else
+			id = (pn_atom_t){.type = PN_ULONG, .u.as_ulong = 0x5a5a5a5a5a5a5a5aull};
+		pn_message_set_correlation_id(p->pmsg, id);
+		p->corrupted++;
+	}
 	size_t cap = MAX_MSG;
 	if (pn_message_encode(p->pmsg, p->rbuf, &cap) != 0) {
 		p->bad++;
 		return;
 	}
-	char tag[8];
-	put_be64(tag, p->sent);
-	pn_delivery_t *out = pn_delivery(l, pn_dtag(tag, sizeof tag));
-	pn_link_send(l, p->rbuf, cap);
-	pn_link_advance(l);
-	pn_delivery_settle(out);
-	p->sent++;
-	p->t_last = now_ns();
+	int64_t t = now_ns();
+	if (p->o.stall_after && nth == p->o.stall_after)
+		p->stall_until = t + p->o.stall_ms * 1000000;
+	if (p->o.delay_us || p->stall_until > t || p->pq_head != p->pq_tail) {
+		queue_reply(p, l, t + p->o.delay_us * 1000, p->rbuf, cap);
+		send_due_replies(p);
+		return;
+	}
+	send_reply(p, l, p->rbuf, cap);
 }
 
 static void on_client_reply(struct peer *p, pn_delivery_t *d)
@@ -833,6 +963,7 @@ static bool handle(struct peer *p, pn_event_t *e)
 	}
 	case PN_PROACTOR_TIMEOUT: {
 		int64_t t = now_ns();
+		bool queued = p->pq_head != p->pq_tail;
 		bool idle = p->o.mode == MODE_RECV && p->received > 0 &&
 			    t - p->t_last > p->o.idle_ms * 1000000;
 		if (stop_requested || idle || t > p->t_deadline) {
@@ -844,7 +975,15 @@ static bool handle(struct peer *p, pn_event_t *e)
 			if (!p->conn && !p->listener)
 				return false;
 		}
-		pn_proactor_set_timeout(p->proactor, TICK_MS);
+		if (queued && !p->finished) {
+			send_due_replies(p); /* re-arms the timer */
+			/* Sent outside the connection's own event batch: the
+			 * proactor writes it only once the connection is woken. */
+			if (p->conn)
+				pn_connection_wake(p->conn);
+		}
+		else
+			pn_proactor_set_timeout(p->proactor, TICK_MS);
 		/* A stuck close (peer gone silent) must not outlive the box. */
 		if (p->finished && t > p->t_done + 5000000000LL)
 			return false;
@@ -910,8 +1049,9 @@ static void print_json(struct peer *p)
 		break;
 	case MODE_RPC_SERVER:
 		printf(",\"requests\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"unroutable\":%" PRIu64
-		       ",\"bad\":%" PRIu64,
-		       p->received, p->sent, p->unroutable, p->bad);
+		       ",\"bad\":%" PRIu64 ",\"corrupted\":%" PRIu64 ",\"queued\":%zu",
+		       p->received, p->sent, p->unroutable, p->bad, p->corrupted,
+		       p->pq_tail - p->pq_head);
 		break;
 	case MODE_RPC_CLIENT: {
 		uint64_t n = p->received;
@@ -1039,5 +1179,8 @@ int main(int argc, char **argv)
 	free(p->msg);
 	free(p->lat_ns);
 	free(p->sent_ns);
+	for (size_t i = p->pq_head; i != p->pq_tail; i++)
+		free(p->pq[i % p->pq_cap].bytes);
+	free(p->pq);
 	return rc;
 }
