@@ -202,7 +202,7 @@ static void tcp_established(struct net_tcp_stack *s, struct net_tcp_conn *c)
 	c->nrexmit = 0;
 	c->backoff = 0;
 	c->cwnd = (uint32_t)s->cfg.init_cwnd_segs * c->mss; /* RFC 6928 */
-	c->recover = c->snd_una;
+	c->recover = c->iss; /* RFC 6582 3.2 step 1 */
 	c->flags |= NET_TCP_F_APP;
 	c->flags &= ~NET_TCP_F_REXMT;
 	s->counters[NET_TCP_C_conn_established]++;

@@ -29,11 +29,11 @@ void net_timer_node_init(struct net_timer_node *n)
 static void timer_unlink(struct net_timer_wheel *w, struct net_timer_node *n)
 {
 	if (n->prev != NET_TIMER_NONE)
-		net_timer_node(w, n->prev)->next = n->next;
+		net_timer_node_at(w, n->prev)->next = n->next;
 	else
 		w->heads[n->slot] = n->next;
 	if (n->next != NET_TIMER_NONE)
-		net_timer_node(w, n->next)->prev = n->prev;
+		net_timer_node_at(w, n->next)->prev = n->prev;
 	n->next = n->prev = NET_TIMER_NONE;
 	n->slot = NET_TIMER_NONE;
 }
@@ -45,13 +45,13 @@ static void timer_link(struct net_timer_wheel *w, uint32_t idx, struct net_timer
 	n->prev = NET_TIMER_NONE;
 	n->next = w->heads[slot];
 	if (n->next != NET_TIMER_NONE)
-		net_timer_node(w, n->next)->prev = idx;
+		net_timer_node_at(w, n->next)->prev = idx;
 	w->heads[slot] = idx;
 }
 
 void net_timer_arm(struct net_timer_wheel *w, uint32_t idx, uint32_t expire)
 {
-	struct net_timer_node *n = net_timer_node(w, idx);
+	struct net_timer_node *n = net_timer_node_at(w, idx);
 	if (n->slot != NET_TIMER_NONE)
 		timer_unlink(w, n);
 	else
@@ -65,7 +65,7 @@ void net_timer_arm(struct net_timer_wheel *w, uint32_t idx, uint32_t expire)
 
 void net_timer_cancel(struct net_timer_wheel *w, uint32_t idx)
 {
-	struct net_timer_node *n = net_timer_node(w, idx);
+	struct net_timer_node *n = net_timer_node_at(w, idx);
 	if (n->slot == NET_TIMER_NONE)
 		return;
 	timer_unlink(w, n);
@@ -90,11 +90,11 @@ unsigned net_timer_advance(struct net_timer_wheel *w, uint32_t now, net_timer_fn
 		w->heads[pend] = w->heads[slot];
 		w->heads[slot] = NET_TIMER_NONE;
 		for (uint32_t i = w->heads[pend]; i != NET_TIMER_NONE;
-		     i = net_timer_node(w, i)->next)
-			net_timer_node(w, i)->slot = pend;
+		     i = net_timer_node_at(w, i)->next)
+			net_timer_node_at(w, i)->slot = pend;
 		while (w->heads[pend] != NET_TIMER_NONE) {
 			uint32_t i = w->heads[pend];
-			struct net_timer_node *n = net_timer_node(w, i);
+			struct net_timer_node *n = net_timer_node_at(w, i);
 			timer_unlink(w, n);
 			if (SEQ_LEQ(n->expire, now)) {
 				w->armed--;

@@ -43,7 +43,7 @@ struct net_timer_wheel {
 int net_timer_init(struct net_timer_wheel *w, uint32_t *heads, uint32_t nslots, void *base,
 		   size_t stride, uint32_t now);
 void net_timer_node_init(struct net_timer_node *n);
-static inline struct net_timer_node *net_timer_node(const struct net_timer_wheel *w, uint32_t i)
+static inline struct net_timer_node *net_timer_node_at(const struct net_timer_wheel *w, uint32_t i)
 {
 	return (struct net_timer_node *)(void *)(w->base + (size_t)i * w->stride);
 }

@@ -1,0 +1,584 @@
+// dataplane/net TCP data transfer: delayed ACKs, windows and scaling,
+// out-of-order + SACK, segmentation, retransmission (RFC 6298), fast
+// retransmit / NewReno (RFC 5681/6582), zero-window probes, keepalive,
+// sequence wrap-around, and the timer wheel itself.
+#include "test_net_tcp_harness.h"
+
+#include "net_timer.h"
+
+using namespace tcpt;
+
+static std::string pattern(size_t n, unsigned seed = 1)
+{
+	std::string s(n, 0);
+	for (size_t i = 0; i < n; i++)
+		s[i] = (char)('a' + (i * 7 + seed) % 26);
+	return s;
+}
+
+TEST_F(TcpTest, DelayedAckAfter40ms)
+{
+	start();
+	handshake_passive();
+	net_tcp_conn *c = conn();
+	in(S(ACK | PSH).seq(1001).ack(c->snd_nxt).data(100));
+	EXPECT_EQ(H.rcvd[c].size(), 100u);
+	run_for(39000);
+	no_output();
+	run_for(1000);
+	Out a = expect(ACK);
+	EXPECT_EQ(a.ack(), 1101u);
+	EXPECT_EQ(H.ctr(NET_TCP_C_tx_delayed_acks), 1u);
+	run_for(100000);
+	no_output();
+}
+
+TEST_F(TcpTest, AckEverySecondFullSegment)
+{
+	start();
+	handshake_passive();
+	net_tcp_conn *c = conn();
+	uint32_t rmss = 1460 - 12;
+	in(S(ACK).seq(1001).ack(c->snd_nxt).data(rmss));
+	no_output();
+	in(S(ACK).seq(1001 + rmss).ack(c->snd_nxt).data(rmss));
+	EXPECT_EQ(expect(ACK).ack(), 1001 + 2 * rmss);
+	EXPECT_EQ(H.ctr(NET_TCP_C_tx_delayed_acks), 0u);
+	EXPECT_EQ((c->flags & NET_TCP_F_DELACK), 0u); // the timer is off again
+}
+
+TEST_F(TcpTest, OddSizedPayloads)
+{
+	start();
+	handshake_passive();
+	net_tcp_conn *c = conn();
+	std::string all = pattern(20000);
+	size_t sizes[] = {1, 3, 7, 1000, 1, 1447, 1448, 2, 513, 99, 1, 1, 1, 1200};
+	size_t off = 0;
+	for (int round = 0; off < all.size(); round++) {
+		size_t n = std::min(sizes[round % 14], all.size() - off);
+		in(S(ACK).seq(1001 + (uint32_t)off).ack(c->snd_nxt).data(all.substr(off, n)));
+		off += n;
+	}
+	EXPECT_EQ(H.rcvd[c], all);
+	run_for(40000);
+	EXPECT_EQ(H.out.back().ack(), 1001u + 20000u);
+	EXPECT_EQ(H.ctr(NET_TCP_C_rx_bytes), 20000u);
+}
+
+TEST_F(TcpTest, AppRefusesPartAndWindowFollowsApp)
+{
+	cfg.rcv_space = 4096;
+	start();
+	handshake_passive(); // window scale 7 both ways
+	net_tcp_conn *c = conn();
+	H.accept_limit = 10;
+	in(S(ACK).seq(1001).ack(c->snd_nxt).data(100));
+	EXPECT_EQ(H.rcvd[c].size(), 10u);
+	Out a = expect(ACK); // at once: the rest was refused
+	EXPECT_EQ(a.ack(), 1011u);
+	EXPECT_EQ(H.ctr(NET_TCP_C_rx_app_refused), 90u);
+	// the advertised right edge (1001 + 4096) never moves back
+	EXPECT_EQ((uint32_t)a.win() << 7, (4096u - 10u) & ~127u);
+	H.accept_limit = SIZE_MAX;
+	in(S(ACK).seq(1011).ack(c->snd_nxt).data(990));
+	EXPECT_EQ(c->rcv_space, 4096u - 1000u);
+	// the application makes room: a window update
+	net_tcp_set_rcv_space(&H.st, c, 8192, now);
+	Out wu = expect(ACK);
+	EXPECT_EQ(wu.ack(), 2001u);
+	EXPECT_EQ(wu.win(), 8192 >> 7);
+	EXPECT_EQ(H.ctr(NET_TCP_C_tx_window_updates), 1u);
+	// a tiny increase is not worth a segment (receiver SWS avoidance)
+	net_tcp_set_rcv_space(&H.st, c, 8192 + 100, now);
+	no_output();
+}
+
+TEST_F(TcpTest, ZeroReceiveWindowAndProbe)
+{
+	cfg.rcv_space = 1000;
+	start();
+	handshake_passive(1000, true, 1460, -1); // the peer offers no window scale
+	net_tcp_conn *c = conn();
+	in(S(ACK).seq(1001).ack(c->snd_nxt).data(1000));
+	run_for(40000);
+	Out a = expect(ACK);
+	EXPECT_EQ(a.ack(), 2001u);
+	EXPECT_EQ(a.win(), 0);
+	// a zero-window probe: its byte is not taken, the ACK repeats win 0
+	in(S(ACK).seq(2001).ack(c->snd_nxt).data("p"));
+	Out p = expect(ACK);
+	EXPECT_EQ(p.ack(), 2001u);
+	EXPECT_EQ(p.win(), 0);
+	EXPECT_EQ(H.rcvd[c].size(), 1000u);
+	EXPECT_EQ(H.ctr(NET_TCP_C_rx_zero_win_probe), 1u);
+	net_tcp_set_rcv_space(&H.st, c, 500, now);
+	Out wu = expect(ACK);
+	EXPECT_EQ(wu.win(), 500);
+	in(S(ACK).seq(2001).ack(c->snd_nxt).data("p"));
+	EXPECT_EQ(H.rcvd[c].size(), 1001u);
+}
+
+TEST_F(TcpTest, OutOfOrderHeldAndSackBlocksSent)
+{
+	start();
+	handshake_passive();
+	net_tcp_conn *c = conn();
+	std::string d = pattern(400);
+	in(S(ACK).seq(1101).ack(c->snd_nxt).data(d.substr(100, 100)));
+	Out a1 = expect(ACK);
+	EXPECT_EQ(a1.ack(), 1001u);
+	ASSERT_EQ(a1.h.nsack, 1);
+	EXPECT_EQ(a1.h.sack[0].start, 1101u);
+	EXPECT_EQ(a1.h.sack[0].end, 1201u);
+	in(S(ACK).seq(1301).ack(c->snd_nxt).data(d.substr(300, 100)));
+	Out a2 = expect(ACK);
+	ASSERT_EQ(a2.h.nsack, 2);
+	EXPECT_EQ(a2.h.sack[0].start, 1301u); // the latest arrival first (RFC 2018 4)
+	EXPECT_EQ(a2.h.sack[1].start, 1101u);
+	EXPECT_EQ(H.rcvd[c], "");
+	EXPECT_EQ(H.ctr(NET_TCP_C_rx_out_of_order), 2u);
+	// an overlapping duplicate does not duplicate bytes
+	in(S(ACK).seq(1151).ack(c->snd_nxt).data(d.substr(150, 100)));
+	Out a3 = expect(ACK);
+	ASSERT_EQ(a3.h.nsack, 2);
+	EXPECT_EQ(a3.h.sack[0].start, 1101u);
+	EXPECT_EQ(a3.h.sack[0].end, 1251u);
+	// fill the first hole: data delivered up to the next hole at once
+	in(S(ACK).seq(1001).ack(c->snd_nxt).data(d.substr(0, 100)));
+	Out a4 = expect(ACK);
+	EXPECT_EQ(a4.ack(), 1251u);
+	ASSERT_EQ(a4.h.nsack, 1);
+	EXPECT_EQ(a4.h.sack[0].start, 1301u);
+	EXPECT_EQ(H.rcvd[c], d.substr(0, 250));
+	in(S(ACK).seq(1251).ack(c->snd_nxt).data(d.substr(250, 50)));
+	Out a5 = expect(ACK);
+	EXPECT_EQ(a5.ack(), 1401u);
+	EXPECT_EQ(a5.h.nsack, 0);
+	EXPECT_EQ(H.rcvd[c], d);
+	EXPECT_EQ(c->ooo_bytes, 0u);
+	EXPECT_EQ(H.pool.nfree, H.pool.nblocks);
+}
+
+TEST_F(TcpTest, SendSegmentsAtMss)
+{
+	start();
+	uint32_t iss = handshake_passive();
+	net_tcp_conn *c = conn();
+	std::string d = pattern(5000);
+	EXPECT_EQ(net_tcp_send(&H.st, c, d.data(), d.size()), 5000u);
+	net_tcp_flush(&H.st, c, now);
+	uint32_t lens[] = {1448, 1448, 1448, 656};
+	uint32_t seq = iss + 1;
+	std::string got;
+	for (uint32_t l : lens) {
+		Out o = pop();
+		EXPECT_EQ(o.seq(), seq);
+		EXPECT_EQ(o.data.size(), l);
+		EXPECT_EQ(o.h.hlen, 32); // timestamps
+		got += o.data;
+		seq += l;
+		if (l == 656) {
+			EXPECT_EQ(flagstr(o.flags()), "P.");
+		}
+	}
+	EXPECT_EQ(got, d);
+	no_output();
+	in(S(ACK).seq(1001).ack(seq).win(1000));
+	EXPECT_EQ(c->snd_una, seq);
+	EXPECT_EQ(c->snd_buffered, 0u);
+	EXPECT_EQ(H.pool.nfree, H.pool.nblocks);
+	EXPECT_GE(H.count_ev(NET_TCP_EV_SENDABLE), 1u);
+}
+
+TEST_F(TcpTest, SendBlocksAcrossSmallPoolBlocks)
+{
+	start(16, 64, 512); // segments span several blocks: iov of up to 4
+	uint32_t iss = handshake_passive();
+	net_tcp_conn *c = conn();
+	std::string d = pattern(3000, 5);
+	ASSERT_EQ(net_tcp_send(&H.st, c, d.data(), 1000), 1000u);
+	ASSERT_EQ(net_tcp_send(&H.st, c, d.data() + 1000, 2000), 2000u);
+	net_tcp_flush(&H.st, c, now);
+	std::string got;
+	while (!H.out.empty())
+		got += pop().data;
+	EXPECT_EQ(got, d);
+	// partial ACK in the middle of a block, then retransmission from there
+	in(S(ACK).seq(1001).ack(iss + 1 + 700).win(1000));
+	EXPECT_EQ(c->snd_buffered, 2300u);
+	run_for(200000);
+	Out r = expect(ACK);
+	EXPECT_EQ(r.seq(), iss + 701);
+	EXPECT_EQ(r.data, d.substr(700, 1448));
+}
+
+TEST_F(TcpTest, RetransmitBackoffAndGiveUp)
+{
+	cfg.data_retries = 3;
+	start();
+	uint32_t iss = handshake_passive();
+	net_tcp_conn *c = conn();
+	net_tcp_send(&H.st, c, "data", 4);
+	net_tcp_flush(&H.st, c, now);
+	expect(ACK | PSH);
+	uint64_t rto = 200000; // the minimum after a ~0 RTT sample
+	for (int i = 0; i < 3; i++) {
+		run_for(rto - 1000);
+		no_output();
+		run_for(1000);
+		Out r = expect(ACK | PSH);
+		EXPECT_EQ(r.seq(), iss + 1);
+		EXPECT_EQ(r.data, "data");
+		EXPECT_EQ(c->cwnd, c->mss); // loss window
+		rto *= 2;
+	}
+	EXPECT_EQ(H.ctr(NET_TCP_C_rto_timeouts), 3u);
+	run_for(rto);
+	Out rst = expect(RST | ACK);
+	EXPECT_EQ(rst.seq(), iss + 5);
+	ASSERT_EQ(H.count_ev(NET_TCP_EV_CLOSED), 1u);
+	EXPECT_EQ(H.evs[H.evs.size() - 2].why, NET_TCP_CLOSE_TIMEOUT);
+	EXPECT_EQ(H.ctr(NET_TCP_C_conn_timeouts), 1u);
+	EXPECT_EQ(H.pool.nfree, H.pool.nblocks);
+}
+
+// RFC 6298 2.2 / 2.3 with K = 4, alpha 1/8, beta 1/4; Karn's rule (3).
+TEST_F(TcpTest, RttEstimationNumbers)
+{
+	cfg.rto_min_us = 1000;
+	start();
+	net_tcp_conn *c = H.connect(LADDR, LPORT, RADDR, RPORT, now);
+	uint32_t iss = expect(SYN).seq();
+	advance(10000);
+	in(S(SYN | ACK).seq(1000).ack(iss + 1).win(65535).mss(1460));
+	expect(ACK);
+	EXPECT_EQ(c->srtt, 10000u);
+	EXPECT_EQ(c->rttvar, 5000u);
+	EXPECT_EQ(c->rto, 30000u); // 10000 + 4 * 5000
+	uint32_t seq = iss + 1;
+	auto round = [&](uint64_t rtt) {
+		net_tcp_send(&H.st, c, "x", 1);
+		net_tcp_flush(&H.st, c, now);
+		expect(ACK | PSH);
+		advance(rtt);
+		seq += 1;
+		in(S(ACK).seq(1001).ack(seq).win(65535));
+	};
+	round(20000);
+	EXPECT_EQ(c->rttvar, 6250u); // (3 * 5000 + |10000 - 20000|) / 4
+	EXPECT_EQ(c->srtt, 11250u);  // (7 * 10000 + 20000) / 8
+	EXPECT_EQ(c->rto, 36250u);
+	round(5000);
+	EXPECT_EQ(c->rttvar, 6250u); // (3 * 6250 + 6250) / 4
+	EXPECT_EQ(c->srtt, 10468u);  // (7 * 11250 + 5000) / 8
+	EXPECT_EQ(c->rto, 35468u);
+	EXPECT_EQ(H.ctr(NET_TCP_C_rtt_samples), 3u);
+	// Karn: the ACK of a retransmitted segment gives no sample, and the
+	// backed-off RTO stays until a valid one
+	net_tcp_send(&H.st, c, "y", 1);
+	net_tcp_flush(&H.st, c, now);
+	expect(ACK | PSH);
+	run_for(36000);
+	expect(ACK | PSH); // retransmitted
+	EXPECT_EQ(c->backoff, 1);
+	advance(1000);
+	seq += 1;
+	in(S(ACK).seq(1001).ack(seq).win(65535));
+	EXPECT_EQ(H.ctr(NET_TCP_C_rtt_samples), 3u);
+	EXPECT_EQ(c->backoff, 1);
+	round(8000);
+	EXPECT_EQ(H.ctr(NET_TCP_C_rtt_samples), 4u);
+	EXPECT_EQ(c->backoff, 0);
+}
+
+// RFC 5681 3.2 + RFC 6582: three duplicate ACKs, inflation, partial and
+// full ACKs, with the exact window arithmetic.
+TEST_F(TcpTest, FastRetransmitNewReno)
+{
+	start();
+	uint32_t iss = handshake_passive(1000, true, 1460, 0);
+	net_tcp_conn *c = conn();
+	const uint32_t mss = 1448;
+	ASSERT_EQ(c->mss, mss);
+	std::string d = pattern(10 * mss);
+	net_tcp_send(&H.st, c, d.data(), d.size());
+	net_tcp_flush(&H.st, c, now);
+	EXPECT_EQ(H.out.size(), 10u); // initial window 10 segments (RFC 6928)
+	H.out.clear();
+	uint32_t una = iss + 1;
+	for (int i = 0; i < 2; i++)
+		in(S(ACK).seq(1001).ack(una).win(65535));
+	no_output();
+	EXPECT_EQ(c->dupacks, 2);
+	in(S(ACK).seq(1001).ack(una).win(65535));
+	Out fr = expect(ACK);
+	EXPECT_EQ(fr.seq(), una);
+	EXPECT_EQ(fr.data, d.substr(0, mss));
+	EXPECT_EQ(H.ctr(NET_TCP_C_fast_retransmits), 1u);
+	EXPECT_EQ(c->ssthresh, 5 * mss);        // FlightSize / 2
+	EXPECT_EQ(c->cwnd, 5 * mss + 3 * mss);  // ssthresh + 3 SMSS
+	EXPECT_EQ(c->recover, iss + 1 + 10 * mss);
+	in(S(ACK).seq(1001).ack(una).win(65535));
+	EXPECT_EQ(c->cwnd, 9 * mss); // inflated by one SMSS per further dup ACK
+	no_output();
+	EXPECT_EQ(H.ctr(NET_TCP_C_rx_dup_acks), 4u);
+	// partial ACK: three segments, the fourth also lost
+	in(S(ACK).seq(1001).ack(una + 3 * mss).win(65535));
+	Out pr = expect(ACK);
+	EXPECT_EQ(pr.seq(), una + 3 * mss);
+	EXPECT_EQ(pr.data, d.substr(3 * mss, mss));
+	EXPECT_EQ(H.ctr(NET_TCP_C_partial_ack_rexmit), 1u);
+	EXPECT_EQ(c->cwnd, 9 * mss - 3 * mss + mss); // deflate, add back one SMSS
+	EXPECT_TRUE(c->flags & NET_TCP_F_RECOVERY);
+	// full ACK: recovery ends with cwnd = min(ssthresh, FlightSize + SMSS)
+	in(S(ACK).seq(1001).ack(una + 10 * mss).win(65535));
+	EXPECT_FALSE(c->flags & NET_TCP_F_RECOVERY);
+	EXPECT_EQ(c->cwnd, 2 * mss); // flight 0 -> max(0, SMSS) + SMSS
+	EXPECT_EQ(H.ctr(NET_TCP_C_retransmits), 2u);
+	no_output();
+}
+
+TEST_F(TcpTest, DupAcksWithWindowChangeAreNotDuplicates)
+{
+	start();
+	uint32_t iss = handshake_passive(1000, true, 1460, 0);
+	net_tcp_conn *c = conn();
+	std::string d = pattern(5000);
+	net_tcp_send(&H.st, c, d.data(), d.size());
+	net_tcp_flush(&H.st, c, now);
+	H.out.clear();
+	for (int i = 0; i < 3; i++)
+		in(S(ACK).seq(1001).ack(iss + 1).win((uint16_t)(60000 + i)));
+	EXPECT_EQ(H.ctr(NET_TCP_C_fast_retransmits), 0u);
+	EXPECT_EQ(H.ctr(NET_TCP_C_rx_dup_acks), 0u);
+	(void)c;
+}
+
+TEST_F(TcpTest, SackScoreboard)
+{
+	start();
+	uint32_t iss = handshake_passive(1000, true, 1460, 0);
+	net_tcp_conn *c = conn();
+	const uint32_t mss = 1448;
+	std::string d = pattern(8 * mss);
+	net_tcp_send(&H.st, c, d.data(), d.size());
+	net_tcp_flush(&H.st, c, now);
+	H.out.clear();
+	uint32_t una = iss + 1;
+	// stale and invalid blocks are ignored
+	in(S(ACK).seq(1001).ack(una).win(65535).sack(una - 100, una - 50));
+	in(S(ACK).seq(1001).ack(una).win(65535).sack(una + 100, una + 100 + 20 * mss));
+	EXPECT_EQ(c->sack_n, 0);
+	// adjacent blocks merge
+	in(S(ACK).seq(1001).ack(una).win(65535).sack(una + 2 * mss, una + 3 * mss));
+	in(S(ACK).seq(1001).ack(una).win(65535).sack(una + 3 * mss, una + 4 * mss).sack(
+		una + 6 * mss, una + 7 * mss));
+	ASSERT_EQ(c->sack_n, 2);
+	EXPECT_EQ(c->sack_sb[0].start, una + 2 * mss);
+	EXPECT_EQ(c->sack_sb[0].end, una + 4 * mss);
+	EXPECT_EQ(c->sack_sb[1].start, una + 6 * mss);
+	// those were dup ACKs 1-4: the third fast-retransmitted the first segment
+	EXPECT_EQ(H.ctr(NET_TCP_C_fast_retransmits), 1u);
+	Out fr = expect(ACK);
+	EXPECT_EQ(fr.seq(), una);
+	EXPECT_EQ(fr.data.size(), mss);
+	H.out.clear();
+	// a partial ACK inside the first hole: the retransmission stops where
+	// the peer's SACKed range begins
+	in(S(ACK).seq(1001).ack(una + 1000).win(65535).sack(una + 2 * mss, una + 4 * mss));
+	Out pr = expect(ACK);
+	EXPECT_EQ(pr.seq(), una + 1000);
+	EXPECT_EQ(pr.data.size(), mss); // up to 2*mss: a full one
+	in(S(ACK).seq(1001).ack(una + mss + 1000).win(65535).sack(una + 2 * mss, una + 4 * mss));
+	Out pr2 = expect(ACK);
+	EXPECT_EQ(pr2.seq(), una + mss + 1000);
+	EXPECT_EQ(pr2.data.size(), mss - 1000u); // the hole's remainder only
+	EXPECT_EQ(pr2.data, d.substr(mss + 1000, mss - 1000));
+	// acked past a range: pruned
+	in(S(ACK).seq(1001).ack(una + 5 * mss).win(65535));
+	ASSERT_EQ(c->sack_n, 1);
+	EXPECT_EQ(c->sack_sb[0].start, una + 6 * mss);
+}
+
+TEST_F(TcpTest, ZeroWindowProbes)
+{
+	start();
+	uint32_t iss = handshake_passive(1000, true, 1460, 0);
+	net_tcp_conn *c = conn();
+	in(S(ACK).seq(1001).ack(iss + 1).win(0));
+	EXPECT_EQ(c->snd_wnd, 0u);
+	net_tcp_send(&H.st, c, "hello", 5);
+	net_tcp_flush(&H.st, c, now);
+	no_output();
+	run_for(200000);
+	Out p1 = expect(ACK);
+	EXPECT_EQ(p1.seq(), iss + 1);
+	EXPECT_EQ(p1.data, "h");
+	EXPECT_EQ(H.ctr(NET_TCP_C_zero_win_probes), 1u);
+	in(S(ACK).seq(1001).ack(iss + 1).win(0)); // still closed
+	run_for(399000);
+	no_output();
+	run_for(1000);
+	EXPECT_EQ(expect(ACK).data, "h"); // backed off to 400 ms
+	// the probes never give up while answered (beyond data_retries)
+	for (int i = 0; i < 20; i++) {
+		in(S(ACK).seq(1001).ack(iss + 1).win(0));
+		run_for(60000000);
+	}
+	EXPECT_EQ(H.count_ev(NET_TCP_EV_CLOSED), 0u);
+	EXPECT_GE(H.ctr(NET_TCP_C_zero_win_probes), 22u);
+	EXPECT_EQ(H.ctr(NET_TCP_C_conn_timeouts), 0u);
+	// the interval is capped at the maximum RTO (60 s)
+	uint64_t probes = H.ctr(NET_TCP_C_zero_win_probes);
+	run_for(60000000);
+	EXPECT_EQ(H.ctr(NET_TCP_C_zero_win_probes), probes + 1);
+	H.out.clear();
+	// the window opens (and the probe byte was taken)
+	in(S(ACK).seq(1001).ack(iss + 2).win(1000));
+	Out d = expect(ACK | PSH);
+	EXPECT_EQ(d.seq(), iss + 2);
+	EXPECT_EQ(d.data, "ello");
+	EXPECT_FALSE(c->flags & NET_TCP_F_PERSIST);
+	EXPECT_TRUE(c->flags & NET_TCP_F_REXMT);
+}
+
+TEST_F(TcpTest, Keepalive)
+{
+	cfg.keep_idle_us = 1000000;
+	cfg.keep_intvl_us = 100000;
+	cfg.keep_cnt = 2;
+	start();
+	uint32_t iss = handshake_passive();
+	net_tcp_conn *c = conn();
+	run_for(999000);
+	no_output();
+	run_for(1000);
+	Out k = expect(ACK);
+	EXPECT_EQ(k.seq(), iss); // SND.NXT - 1 (RFC 9293 3.8.4)
+	EXPECT_EQ(k.data.size(), 0u);
+	in(S(ACK).seq(1001).ack(iss + 1));
+	run_for(999000);
+	no_output(); // the answer restarted the idle time
+	run_for(1000);
+	expect(ACK);
+	run_for(100000);
+	expect(ACK);
+	EXPECT_EQ(H.ctr(NET_TCP_C_keepalive_probes), 3u);
+	run_for(100000);
+	expect(RST | ACK);
+	ASSERT_EQ(H.count_ev(NET_TCP_EV_CLOSED), 1u);
+	EXPECT_EQ(H.evs[H.evs.size() - 2].why, NET_TCP_CLOSE_KEEPALIVE);
+	(void)c;
+}
+
+TEST_F(TcpTest, WindowScalingBothWays)
+{
+	start();
+	uint32_t iss = handshake_passive(1000, true, 1460, 3);
+	net_tcp_conn *c = conn();
+	in(S(ACK).seq(1001).ack(iss + 1).win(100)); // 100 << 3 = 800 bytes
+	EXPECT_EQ(c->snd_wnd, 800u);
+	std::string d = pattern(2000);
+	net_tcp_send(&H.st, c, d.data(), d.size());
+	net_tcp_flush(&H.st, c, now);
+	Out o = pop();
+	EXPECT_EQ(o.data.size(), 800u);
+	EXPECT_EQ(o.win(), (256 * 1024) >> 7); // ours scaled by 7
+	no_output();
+	in(S(ACK).seq(1001).ack(iss + 801).win(1000));
+	Out o2 = pop();
+	EXPECT_EQ(o2.data.size(), 1200u);
+}
+
+TEST_F(TcpTest, SequenceWrapBothDirections)
+{
+	// pick the clock so that our ISS is 0xffffff00 (RFC 6528: hash + clock)
+	uint32_t h0 = net_tcp_isn(cfg.isn_key, LADDR, LPORT, RADDR, RPORT, 0);
+	now = (uint64_t)((0xffffff00u - h0) & 0xffffffffu) * 4 + 4ull * 0x100000000ull;
+	start();
+	uint32_t irs = 0xfffffff0u;
+	uint32_t iss = handshake_passive(irs, true, 1460, 0);
+	EXPECT_EQ(iss, 0xffffff00u);
+	net_tcp_conn *c = conn();
+	// receive across 2^32
+	std::string rd = pattern(100, 3);
+	in(S(ACK).seq(irs + 1).ack(iss + 1).data(rd.substr(0, 60)));
+	in(S(ACK).seq(irs + 61).ack(iss + 1).data(rd.substr(60)));
+	EXPECT_EQ(H.rcvd[c], rd);
+	EXPECT_EQ(c->rcv_nxt, (uint32_t)(irs + 101));
+	run_for(40000);
+	EXPECT_EQ(expect(ACK).ack(), 0x55u);
+	// send across 2^32, with a retransmission straddling it
+	std::string sd = pattern(3000, 4);
+	net_tcp_send(&H.st, c, sd.data(), sd.size());
+	net_tcp_flush(&H.st, c, now);
+	EXPECT_EQ(H.out.size(), 3u);
+	H.out.clear();
+	in(S(ACK).seq(irs + 101).ack(iss + 1 + 200));
+	EXPECT_EQ(c->snd_una, 0xffffffc9u);
+	run_for(200000);
+	Out r = expect(ACK);
+	EXPECT_EQ(r.seq(), 0xffffffc9u);
+	EXPECT_EQ(r.data, sd.substr(200, 1448));
+	in(S(ACK).seq(irs + 101).ack(iss + 1 + 3000));
+	EXPECT_EQ(c->snd_una, (uint32_t)(iss + 3001));
+	EXPECT_EQ(c->snd_buffered, 0u);
+	EXPECT_LT(c->snd_una, 0x1000u);
+}
+
+TEST_F(TcpTest, CountersHaveNames)
+{
+	EXPECT_STREQ(net_tcp_counter_names[NET_TCP_C_rx_segments], "rx_segments");
+	EXPECT_STREQ(net_tcp_counter_names[NET_TCP_C_snd_no_block], "snd_no_block");
+	EXPECT_STREQ(net_tcp_state_name(NET_TCP_TIME_WAIT), "TIME_WAIT");
+	EXPECT_LE(sizeof(net_tcp_conn), 384u);
+}
+
+// ---- the timer wheel on its own ----
+struct TNode {
+	net_timer_node n;
+	int fired = 0;
+};
+
+TEST(NetTimer, InsertCancelAndRevolutions)
+{
+	std::vector<TNode> nodes(8);
+	std::vector<uint32_t> heads(17);
+	net_timer_wheel w;
+	ASSERT_EQ(net_timer_init(&w, heads.data(), 16, nodes.data(), sizeof(TNode), 100), 0);
+	EXPECT_NE(net_timer_init(&w, heads.data(), 12, nodes.data(), sizeof(TNode), 100), 0);
+	ASSERT_EQ(net_timer_init(&w, heads.data(), 16, nodes.data(), sizeof(TNode), 100), 0);
+	for (auto &t : nodes)
+		net_timer_node_init(&t.n);
+	std::vector<uint32_t> order;
+	auto fn = [](void *ctx, uint32_t i) { ((std::vector<uint32_t> *)ctx)->push_back(i); };
+	net_timer_arm(&w, 0, 105);
+	net_timer_arm(&w, 1, 105 + 16);  // same slot, next revolution
+	net_timer_arm(&w, 2, 105 + 100); // many revolutions
+	net_timer_arm(&w, 3, 90);        // in the past: next tick
+	net_timer_arm(&w, 4, 110);
+	net_timer_cancel(&w, 4);
+	net_timer_cancel(&w, 4); // twice is harmless
+	EXPECT_EQ(w.armed, 4u);
+	EXPECT_EQ(net_timer_advance(&w, 101, fn, &order), 1u);
+	EXPECT_EQ(order, (std::vector<uint32_t>{3}));
+	EXPECT_EQ(net_timer_advance(&w, 104, fn, &order), 0u);
+	EXPECT_EQ(net_timer_advance(&w, 105, fn, &order), 1u);
+	EXPECT_EQ(order.back(), 0u);
+	EXPECT_EQ(net_timer_advance(&w, 120, fn, &order), 0u);
+	EXPECT_EQ(net_timer_advance(&w, 121, fn, &order), 1u);
+	EXPECT_EQ(order.back(), 1u);
+	// a jump of many revolutions fires the far timer once, bounded work
+	EXPECT_EQ(net_timer_advance(&w, 100000, fn, &order), 1u);
+	EXPECT_EQ(order.back(), 2u);
+	EXPECT_EQ(w.armed, 0u);
+	// re-arm moves a node; wrap-around of the tick counter
+	ASSERT_EQ(net_timer_init(&w, heads.data(), 16, nodes.data(), sizeof(TNode), 0xfffffffeu), 0);
+	order.clear();
+	net_timer_arm(&w, 5, 0xffffffffu);
+	net_timer_arm(&w, 5, 3);
+	EXPECT_EQ(net_timer_advance(&w, 0xffffffffu, fn, &order), 0u);
+	EXPECT_EQ(net_timer_advance(&w, 3, fn, &order), 1u);
+	EXPECT_EQ(order, (std::vector<uint32_t>{5}));
+}
