@@ -30,7 +30,8 @@
 #include "amqp_frame.h"
 #include "bench_amqp.h"
 
-namespace {
+namespace
+{
 
 using bytes = std::vector<uint8_t>;
 
@@ -73,7 +74,7 @@ struct engine {
 	std::vector<std::pair<uint64_t, bench_amqp_outcome>> settles;
 	std::vector<std::pair<int, std::string>> detached;
 	std::function<void(int link, uint32_t delivery, bool settled, const bench_amqp_msg *m)>
-		on_msg;
+	    on_msg;
 	std::function<void(int link)> on_credit;
 
 	explicit engine(bench_amqp_role role, const char *mech = nullptr, const char *cid = "eng")
@@ -85,9 +86,11 @@ struct engine {
 		cfg.password = "secret";
 		cfg.want_properties = true;
 		cfg.ctx = this;
-		cfg.h.opened = [](void *x, bench_amqp_conn *) { static_cast<engine *>(x)->opened++; };
-		cfg.h.attached = [](void *x, bench_amqp_conn *, int link, bool sender, const char *a,
-				    bool remote) {
+		cfg.h.opened = [](void *x, bench_amqp_conn *) {
+			static_cast<engine *>(x)->opened++;
+		};
+		cfg.h.attached = [](void *x, bench_amqp_conn *, int link, bool sender,
+				    const char *a, bool remote) {
 			static_cast<engine *>(x)->attached.push_back({link, sender, a, remote});
 		};
 		cfg.h.credit = [](void *x, bench_amqp_conn *, int link) {
@@ -243,9 +246,9 @@ struct proton_peer {
 	uint64_t remote_state_accepted = 0, remote_state_rejected = 0, remote_settled = 0;
 	std::string dyn_address = "proton.dynamic.1";
 	int credit = 100;
-	bool accept = true;      // receiver: accept (else reject) every third
-	bool settle_in = true;   // receiver: settle what arrives
-	bytes rx;                // partial message being read
+	bool accept = true;    // receiver: accept (else reject) every third
+	bool settle_in = true; // receiver: settle what arrives
+	bytes rx;	       // partial message being read
 
 	explicit proton_peer(bool server)
 	{
@@ -306,7 +309,8 @@ struct proton_peer {
 				bool ok = accept || received.size() % 3 != 0;
 				if (!pn_delivery_settled(dl)) {
 					if (settle_in) {
-						pn_delivery_update(dl, ok ? PN_ACCEPTED : PN_REJECTED);
+						pn_delivery_update(dl,
+								   ok ? PN_ACCEPTED : PN_REJECTED);
 						pn_delivery_settle(dl); // advances the link too
 					} else {
 						pn_link_advance(l);
@@ -345,8 +349,7 @@ struct proton_peer {
 };
 
 // Move bytes between an engine and proton in chunks until both are quiet.
-void pump(engine &a, proton_peer &p, size_t chunk = SIZE_MAX, uint64_t now = 0,
-	  int rounds = 100000)
+void pump(engine &a, proton_peer &p, size_t chunk = SIZE_MAX, uint64_t now = 0, int rounds = 100000)
 {
 	for (int r = 0; r < rounds; r++) {
 		bool moved = false;
@@ -474,8 +477,8 @@ std::vector<int64_t> send_n(client_vs_proton &t, int link, const bench_amqp_tpl 
 	std::vector<int64_t> tokens;
 	int guard = 0;
 	while ((int)tokens.size() < n && guard++ < 100000) {
-		int64_t tok = bench_amqp_send(t.e.c, link, &tpl, tokens.size(), 1000 + tokens.size(),
-					      corr0 + tokens.size());
+		int64_t tok = bench_amqp_send(t.e.c, link, &tpl, tokens.size(),
+					      1000 + tokens.size(), corr0 + tokens.size());
 		if (tok < 0) {
 			pump(t.e, t.p);
 			continue;
@@ -576,7 +579,7 @@ TEST(BenchAmqpProton, PresettledToProtonReceiver)
 		ASSERT_EQ(tail_seq(m.body_bytes), i);
 	}
 	EXPECT_TRUE(cp.e.settles.empty()); // presettled: nothing comes back
-	EXPECT_GT(cp.e.credits, 0);        // credit refilled after running out
+	EXPECT_GT(cp.e.credits, 0);	   // credit refilled after running out
 }
 
 TEST(BenchAmqpProton, UnsettledToProtonReceiverOutcomes)
@@ -598,7 +601,7 @@ TEST(BenchAmqpProton, UnsettledToProtonReceiverOutcomes)
 		ASSERT_TRUE(by_token.count((uint64_t)tokens[i]));
 		EXPECT_EQ(by_token[(uint64_t)tokens[i]],
 			  (i + 1) % 3 == 0 ? BENCH_AMQP_REJECTED : BENCH_AMQP_ACCEPTED)
-			<< i;
+		    << i;
 	}
 }
 
@@ -1379,7 +1382,8 @@ TEST(BenchAmqpHostile, UnattachedHandleEndsTheSession)
 		if (x.first == AMQP_DESC_END) {
 			amqp_performative p;
 			ASSERT_TRUE(decode_perf(x.second, &p));
-			EXPECT_EQ(str_of(p.u.end.error.condition), "amqp:session:unattached-handle");
+			EXPECT_EQ(str_of(p.u.end.error.condition),
+				  "amqp:session:unattached-handle");
 			end = true;
 		}
 	EXPECT_TRUE(end);
