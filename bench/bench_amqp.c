@@ -538,8 +538,9 @@ static void on_attach(struct bench_amqp_conn *c, const struct amqp_attach *a)
 	int i = -1;
 	for (int k = 0; k < BENCH_AMQP_MAX_LINKS; k++) {
 		struct link *l = &c->links[k];
-		if (l->state == LK_ATTACH_SENT && !l->remote_attached && l->sender == we_send &&
-		    strcmp(l->name, name) == 0) {
+		/* ours, answered (maybe after we already detached it) */
+		if ((l->state == LK_ATTACH_SENT || l->state == LK_DETACH_SENT) &&
+		    !l->remote_attached && l->sender == we_send && strcmp(l->name, name) == 0) {
 			i = k;
 			break;
 		}
@@ -550,6 +551,8 @@ static void on_attach(struct bench_amqp_conn *c, const struct amqp_attach *a)
 		l->remote_attached = true;
 		l->remote_handle = a->handle;
 		c->by_remote[a->handle] = (int8_t)i;
+		if (l->state == LK_DETACH_SENT)
+			return; /* its Detach answers ours next */
 		l->state = LK_ATTACHED;
 		if (a->present & AMQP_ATTACH_HAS_MAX_MESSAGE_SIZE)
 			l->max_message_size = a->max_message_size;

@@ -29,6 +29,24 @@
  *   "rrbench\0" | be64 sequence | be64 send timestamp (ns, caller's clock)
  * A router never rewrites the body, so the receiver reads the tail without
  * decoding (bench_amqp_tail). Body sizes below 24 bytes carry no tail.
+ *
+ * added (engine, all additive): config fields want_properties,
+ * peer_link_credit, peer_link_manual_settle, max_unsettled. No signature
+ * changed. Behaviour worth knowing (bench_amqp.c, bench_amqp_msg.c):
+ *  - delivery tokens (bench_amqp_send, settled) are the session's
+ *    delivery-ids; a receiver's delivery argument is the peer's delivery-id;
+ *  - credit() also fires when a send was refused for credit or for the
+ *    peer's session window and sending is possible again; a send refused
+ *    for output room (bench_amqp_output_room) gets no callback;
+ *  - links the peer attaches get peer_link_credit and are reported with
+ *    attached(remote_initiated=true) on either role; the server role needs
+ *    no bench_amqp_start (it waits for the peer's header);
+ *  - an anonymous sender (target NULL) attaches a target with no address,
+ *    as proton and oslo.messaging do;
+ *  - bench_amqp_error: "condition: description" of the first error either
+ *    side reported; a peer's EOF without Close is amqp:connection:forced;
+ *  - one multi-frame delivery is reassembled at a time per connection;
+ *    another link starting one meanwhile closes resource-limit-exceeded.
  */
 #ifndef BENCH_AMQP_H
 #define BENCH_AMQP_H

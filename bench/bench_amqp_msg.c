@@ -147,6 +147,13 @@ void bench_amqp_on_transfer(struct bench_amqp_conn *c, const struct amqp_transfe
 					"transfer on a link we send on");
 		return;
 	}
+	if (l->state == LK_DETACH_SENT) {
+		/* in flight before the peer saw our Detach: dropped, every
+		 * frame of it */
+		if (c->rx_active && c->rx_link == i)
+			c->rx_active = false;
+		return;
+	}
 	bool more = t->more;
 	if (c->rx_active) {
 		/* a continuation (part 2.6.14) */
@@ -167,8 +174,6 @@ void bench_amqp_on_transfer(struct bench_amqp_conn *c, const struct amqp_transfe
 						"first transfer of a delivery without delivery-id");
 			return;
 		}
-		if (l->state == LK_DETACH_SENT)
-			return; /* in flight before our Detach arrived */
 		/* part 2.6.7: each delivery takes one credit */
 		if (l->credit == 0) {
 			bench_amqp_fail_link(c, i, AMQP_LINK_ERROR_TRANSFER_LIMIT_EXCEEDED,

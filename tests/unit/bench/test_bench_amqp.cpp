@@ -962,9 +962,12 @@ TEST(BenchAmqpIdle, HeartbeatAtHalfThePeersTimeout)
 	EXPECT_TRUE(bench_amqp_is_closed(srv.c));
 	EXPECT_EQ(srv.closed_cond, "amqp:resource-limit-exceeded");
 	EXPECT_EQ(close_condition(srv.take_output()), "amqp:resource-limit-exceeded");
-	// the client sent no idle-time-out: the server never heartbeats
-	// (cli has none configured, so it never times out either)
-	EXPECT_EQ(bench_amqp_tick(cli.c, 100000) != UINT64_MAX, true); // it still heartbeats
+	// the server asked the client for frames within 1000 ms: an idle
+	// client keeps sending heartbeats, and never times out itself (it
+	// announced no idle-time-out)
+	bench_amqp_tick(cli.c, 100000);
+	EXPECT_EQ(cli.take_output(), bytes({0, 0, 0, 8, 2, 0, 0, 0}));
+	EXPECT_EQ(bench_amqp_tick(cli.c, 100001), 100500u);
 	EXPECT_FALSE(bench_amqp_is_closed(cli.c));
 }
 
@@ -1124,6 +1127,30 @@ struct pair_up {
 		pump(cli, srv);
 	}
 };
+
+TEST(BenchAmqpLinks, DetachBeforeThePeersAttach)
+{
+	engine srv(BENCH_AMQP_SERVER, nullptr, "srv");
+	srv.create();
+	engine cli(BENCH_AMQP_CLIENT);
+	cli.create();
+	int l = bench_amqp_attach_sender(cli.c, "q", true);
+	bench_amqp_start(cli.c);
+	bench_amqp_detach(cli.c, l); // Attach and Detach go out together
+	pump(cli, srv);
+	EXPECT_TRUE(cli.attached.empty());
+	ASSERT_EQ(cli.detached.size(), 1u);
+	EXPECT_EQ(cli.detached[0], std::make_pair(l, std::string("")));
+	ASSERT_EQ(srv.attached.size(), 1u);
+	ASSERT_EQ(srv.detached.size(), 1u);
+	// both ends freed it: the same index again, and it works
+	EXPECT_EQ(bench_amqp_attach_sender(cli.c, "q2", true), l);
+	pump(cli, srv);
+	ASSERT_EQ(cli.attached.size(), 1u);
+	EXPECT_EQ(cli.attached[0].address, "q2");
+	EXPECT_GT(bench_amqp_credit(cli.c, l), 0u);
+	EXPECT_TRUE(bench_amqp_is_open(cli.c));
+}
 
 // Dispositions in an output: (first, last, settled, state descriptor).
 std::vector<std::tuple<uint32_t, uint32_t, bool, uint64_t>> dispositions(const bytes &out)
