@@ -293,7 +293,7 @@ static void tcp_timeout_rexmt(struct net_tcp_stack *s, struct net_tcp_conn *c)
 		/* RFC 9293 3.8.3: R2 reached, close the connection. */
 		s->counters[NET_TCP_C_conn_timeouts]++;
 		if (!syn || c->state == NET_TCP_SYN_RECEIVED)
-			net_tcp_send_rst(s, c, c->snd_nxt);
+			net_tcp_send_rst(s, c, c->snd_max);
 		net_tcp_conn_close(s, c, NET_TCP_CLOSE_TIMEOUT);
 		return;
 	}
@@ -354,7 +354,7 @@ static void tcp_timeout_idle(struct net_tcp_stack *s, struct net_tcp_conn *c)
 	}
 	if (c->keep_probes >= s->cfg.keep_cnt) {
 		s->counters[NET_TCP_C_keepalive_timeouts]++;
-		net_tcp_send_rst(s, c, c->snd_nxt);
+		net_tcp_send_rst(s, c, c->snd_max);
 		net_tcp_conn_close(s, c, NET_TCP_CLOSE_KEEPALIVE);
 		return;
 	}
@@ -370,7 +370,7 @@ static void tcp_abort_now(struct net_tcp_stack *s, struct net_tcp_conn *c)
 {
 	if (c->state != NET_TCP_SYN_SENT && c->state != NET_TCP_TIME_WAIT &&
 	    c->state != NET_TCP_CLOSED)
-		net_tcp_send_rst(s, c, c->snd_nxt);
+		net_tcp_send_rst(s, c, c->snd_max);
 	s->counters[NET_TCP_C_conn_aborted]++;
 	net_tcp_conn_close(s, c, NET_TCP_CLOSE_ABORTED);
 }

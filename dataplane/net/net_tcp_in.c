@@ -253,6 +253,7 @@ static void tcp_listen_input(struct net_tcp_stack *s, unsigned slot, uint32_t sr
 	l->pending++;
 	c->irs = h->seq;
 	c->rcv_nxt = h->seq + 1;
+	c->rcv_adv = c->rcv_nxt; /* nothing advertised yet in this sequence space */
 	tcp_syn_options(s, c, h);
 	c->snd_wnd = h->win; /* RFC 7323 2.2: a SYN's window is not scaled */
 	c->max_snd_wnd = c->snd_wnd;
@@ -294,6 +295,7 @@ static void tcp_syn_sent_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 		return;
 	c->irs = h->seq;
 	c->rcv_nxt = h->seq + 1;
+	c->rcv_adv = c->rcv_nxt; /* nothing advertised yet in this sequence space */
 	tcp_syn_options(s, c, h);
 	c->snd_wnd = h->win;
 	c->max_snd_wnd = c->snd_wnd;

@@ -157,7 +157,7 @@ void net_tcp_xmit(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t seq,
 		c->last_ack_sent = c->rcv_nxt;
 		c->flags &= ~(NET_TCP_F_ACKNOW | NET_TCP_F_DELACK);
 		uint32_t edge = c->rcv_nxt + (wfield << (syn ? 0 : ((c->flags & NET_TCP_F_WS) ? c->rcv_wscale : 0)));
-		if (SEQ_GT(edge, c->rcv_adv) || c->rcv_adv == 0)
+		if (SEQ_GT(edge, c->rcv_adv))
 			c->rcv_adv = edge;
 	}
 	bool consumes = len > 0 || (flags & (NET_TH_SYN | NET_TH_FIN));
@@ -183,8 +183,11 @@ void net_tcp_xmit(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t seq,
 
 void net_tcp_send_ack(struct net_tcp_stack *s, struct net_tcp_conn *c)
 {
+	/* SND.MAX, not SND.NXT: after a timeout SND.NXT went back, and a
+	 * pure ACK below the peer's RCV.NXT would be unacceptable to it
+	 * (RFC 9293 3.10.7.4), so neither side's ACKs would get through. */
 	s->counters[NET_TCP_C_tx_acks]++;
-	net_tcp_xmit(s, c, c->snd_nxt, 0, NET_TH_ACK);
+	net_tcp_xmit(s, c, c->snd_max, 0, NET_TH_ACK);
 }
 
 void net_tcp_send_rst(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t seq)
@@ -295,7 +298,13 @@ void net_tcp_sndq_free(struct net_tcp_stack *s, struct net_tcp_conn *c)
  * SACK scoreboard it stops at the first range the peer already holds. */
 void net_tcp_rexmit_una(struct net_tcp_stack *s, struct net_tcp_conn *c)
 {
+	/* Only what was sent: new data here would run past SND.MAX. */
 	uint32_t len = c->mss;
+	uint32_t sent = c->snd_max - c->snd_una;
+	if ((c->flags & NET_TCP_F_FIN_SENT) && SEQ_GT(c->snd_max, c->fin_seq))
+		sent--;
+	if (len > sent)
+		len = sent;
 	if (len > c->snd_buffered)
 		len = c->snd_buffered;
 	if (c->sack_n > 0 && SEQ_GT(c->sack_sb[0].start, c->snd_una) &&
