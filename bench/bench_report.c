@@ -979,20 +979,28 @@ static void rep_plot_vs(struct rep_scen *s, const char *xparam, const char *xlab
 		return;
 	for (size_t w = 0; w < s->nrows; w++)
 		gkey[w] = rep_key(s->rows[w].params, xparam);
-	size_t ngroups = 0;
+	/* A group leader is the first row of its key; a group is plotted when
+	 * its rows have two x values or more. Plots are numbered among the
+	 * plotted groups only, so the names do not depend on the others. */
+	bool *plotted = calloc(s->nrows, sizeof(*plotted));
+	if (!plotted) {
+		free(gkey);
+		return;
+	}
+	size_t nplots = 0;
 	for (size_t w = 0; w < s->nrows; w++) {
-		bool seen = false;
+		bool seen = !gkey[w];
 		for (size_t v = 0; v < w && !seen; v++)
-			seen = gkey[v] && gkey[w] && strcmp(gkey[v], gkey[w]) == 0;
-		if (!seen)
-			ngroups++;
+			seen = gkey[v] && strcmp(gkey[v], gkey[w]) == 0;
+		const struct bench_json *x0 = bench_json_get(s->rows[w].params, xparam);
+		for (size_t v = w + 1; v < s->nrows && !seen && !plotted[w]; v++)
+			plotted[w] = gkey[v] && strcmp(gkey[v], gkey[w]) == 0 &&
+				     rep_cmp_values(x0, bench_json_get(s->rows[v].params, xparam)) != 0;
+		nplots += plotted[w];
 	}
 	size_t gno = 0;
 	for (size_t w = 0; w < s->nrows; w++) {
-		bool seen = false;
-		for (size_t v = 0; v < w && !seen; v++)
-			seen = gkey[v] && gkey[w] && strcmp(gkey[v], gkey[w]) == 0;
-		if (seen || !gkey[w])
+		if (!plotted[w])
 			continue;
 		gno++;
 		struct bench_svg_series series[16];
@@ -1053,7 +1061,7 @@ static void rep_plot_vs(struct rep_scen *s, const char *xparam, const char *xlab
 			char name[256], title[512], desc[384], xl[128];
 			rep_row_desc(s, &s->rows[w], xparam, desc, sizeof(desc));
 			bool xlog = all_pos && xmax / xmin >= 10;
-			if (ngroups > 1)
+			if (nplots > 1)
 				snprintf(name, sizeof(name), "%s-vs-%s-%zu.svg", s->name, xparam, gno);
 			else
 				snprintf(name, sizeof(name), "%s-vs-%s.svg", s->name, xparam);
@@ -1074,6 +1082,7 @@ static void rep_plot_vs(struct rep_scen *s, const char *xparam, const char *xlab
 	for (size_t w = 0; w < s->nrows; w++)
 		free(gkey[w]);
 	free(gkey);
+	free(plotted);
 }
 
 static void rep_write_commands(struct rep_scen *s)
@@ -1142,7 +1151,10 @@ static void rep_scenario(struct rep *r, const char *name)
 	}
 	rep_write_table(&s);
 	if (r->img_dir) {
-		rep_plot_cdfs(&s);
+		/* CDFs where latency is the point (throughput's and fanout's
+		 * percentiles stay in the table): rpc calls, handshake cycles. */
+		if (strcmp(name, "rpc") == 0 || strcmp(name, "handshake") == 0)
+			rep_plot_cdfs(&s);
 		if (strcmp(name, "throughput") == 0 || strcmp(name, "fanout") == 0) {
 			rep_plot_vs(&s, "body_size", "body size in bytes");
 			rep_plot_vs(&s, "senders", "senders");

@@ -10,10 +10,10 @@
  * (all of "params" but the per-target addressing keys: address, reply_to,
  * and the like; see docs/bench.md), and writes markdown: the machine
  * description, then one table per scenario with the targets as columns,
- * and, with --img-dir, SVG plots (latency CDF, throughput vs body size,
- * throughput vs senders/connections) for the data present, linked from the
- * markdown by PREFIX/NAME.svg (PREFIX default: DIR relative to OUT.md's
- * folder). A line {"na": {"target": T, "scenario": S, "params": {...},
+ * and, with --img-dir, SVG plots for the data present (latency CDF of rpc
+ * and handshake; throughput and fanout msg/s vs body size, senders,
+ * connections), linked from the markdown by PREFIX/NAME.svg (PREFIX
+ * default: DIR relative to OUT.md's folder). A line {"na": {"target": T, "scenario": S, "params": {...},
  * "reason": R}} marks cells T cannot run: "n/a" instead of "–" (not run);
  * "params" (optional) is matched as a subset of a row's parameters.
  *
