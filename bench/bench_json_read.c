@@ -20,7 +20,7 @@ struct bench_json_parser {
 };
 
 static void bench_json_fail(struct bench_json_parser *ps, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void bench_json_fail(struct bench_json_parser *ps, const char *fmt, ...)
 {
@@ -208,9 +208,7 @@ static char *bench_json_string(struct bench_json_parser *ps, size_t *lenp)
 			case 'r': rep = "\r"; break;
 			case 't': rep = "\t"; break;
 			case 'u': break;
-			default:
-				bench_json_fail(ps, "bad escape \\%c", e);
-				goto fail;
+			default: bench_json_fail(ps, "bad escape \\%c", e); goto fail;
 			}
 			if (rep) {
 				if (!bench_json_sbuf_put(&s, rep, 1))
@@ -228,7 +226,8 @@ static char *bench_json_string(struct bench_json_parser *ps, size_t *lenp)
 				/* A high surrogate must be followed by an escaped low one. */
 				uint32_t lo;
 				if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u' ||
-				    bench_json_hex4(ps->p + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF) {
+				    bench_json_hex4(ps->p + 2, &lo) != 0 || lo < 0xDC00 ||
+				    lo > 0xDFFF) {
 					bench_json_fail(ps, "lone high surrogate");
 					goto fail;
 				}
@@ -449,10 +448,8 @@ static struct bench_json *bench_json_value(struct bench_json_parser *ps)
 		return NULL;
 	}
 	switch (*ps->p) {
-	case '{':
-		return bench_json_container(ps, true);
-	case '[':
-		return bench_json_container(ps, false);
+	case '{': return bench_json_container(ps, true);
+	case '[': return bench_json_container(ps, false);
 	case '"': {
 		size_t len;
 		char *s = bench_json_string(ps, &len);
@@ -492,7 +489,7 @@ int bench_json_parse(const char *text, size_t len, struct bench_json **out, char
 		     size_t errlen)
 {
 	struct bench_json_parser ps = {
-		.p = text, .start = text, .end = text + len, .err = err, .errlen = errlen};
+	    .p = text, .start = text, .end = text + len, .err = err, .errlen = errlen};
 	if (err && errlen)
 		err[0] = '\0';
 	*out = NULL;

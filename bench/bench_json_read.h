@@ -36,11 +36,11 @@ enum bench_json_type {
 
 struct bench_json {
 	enum bench_json_type type;
-	double num;        /* NUMBER */
-	char *str;         /* STRING: NUL-terminated */
-	size_t len;        /* STRING: bytes; ARRAY/OBJECT: members */
+	double num;		   /* NUMBER */
+	char *str;		   /* STRING: NUL-terminated */
+	size_t len;		   /* STRING: bytes; ARRAY/OBJECT: members */
 	struct bench_json **items; /* ARRAY elements, OBJECT values */
-	char **keys;       /* OBJECT keys (items[i] belongs to keys[i]) */
+	char **keys;		   /* OBJECT keys (items[i] belongs to keys[i]) */
 };
 
 /* Parse exactly one JSON value (whitespace around it allowed) from

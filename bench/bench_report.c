@@ -25,18 +25,18 @@
  * run worked it: compare.sh gives RabbitMQ /queue/... addresses and a
  * named reply queue for the same row as rpcrouterd's bench/... address. */
 static const char *const rep_ignored_params[] = {
-	"address", "reply_to", "request_address", "url", "label",
-	"sasl_mech", "user", "password", "anonymous_relay", "no_anonymous_relay",
+    "address",	"reply_to",	   "request_address",	 "url", "label", "sasl_mech", "user",
+    "password", "anonymous_relay", "no_anonymous_relay",
 };
 
 /* Display order of the parameters (others follow, by name). */
 static const char *const rep_param_order[] = {
-	"body_size", "senders", "receivers", "links_per_conn", "connections", "credit",
-	"presettled", "inflight", "rate", "count", "duration_s", "threads", "cpus",
+    "body_size", "senders", "receivers", "links_per_conn", "connections", "credit", "presettled",
+    "inflight",	 "rate",    "count",	 "duration_s",	   "threads",	  "cpus",
 };
 
 static const char *const rep_scenario_order[] = {
-	"throughput", "rpc", "fanout", "connections", "handshake",
+    "throughput", "rpc", "fanout", "connections", "handshake",
 };
 
 enum rep_fmt { REP_RATE, REP_MB, REP_US, REP_INT, REP_SEC };
@@ -59,20 +59,18 @@ struct rep_metric {
 };
 
 static const struct rep_metric rep_metrics[] = {
-	{"msg/s", "results.msg_per_s", REP_RATE, REP_ALWAYS, REP_SC_FLOW},
-	{"MB/s", "results.mb_per_s", REP_MB, REP_ALWAYS, "|throughput|fanout|"},
-	{"offered rate/s", "results.offered_rate", REP_RATE, REP_OPEN, "|rpc|"},
-	{"p50 µs", "results.latency_us.p50", REP_US, REP_LATENCY, NULL},
-	{"p99 µs", "results.latency_us.p99", REP_US, REP_LATENCY, NULL},
-	{"p99.9 µs", "results.latency_us.p999", REP_US, REP_LATENCY, NULL},
-	{"connections/s", "results.connections_per_s", REP_RATE, REP_ALWAYS, REP_SC_CONN},
-	{"connect s", "results.connect_s", REP_SEC, REP_ALWAYS, "|connections|"},
-	{"msg per router CPU-s", "router.msg_per_router_cpu_s", REP_RATE, REP_ROUTER,
-	 REP_SC_FLOW},
-	{"router CPU-s", "router.cpu_s", REP_SEC, REP_ROUTER, REP_SC_CONN},
-	{"router RSS/conn bytes", "router.rss_per_conn_bytes", REP_INT, REP_ROUTER,
-	 "|connections|"},
-	{"lost", "results.lost", REP_INT, REP_ALWAYS, REP_SC_FLOW},
+    {"msg/s", "results.msg_per_s", REP_RATE, REP_ALWAYS, REP_SC_FLOW},
+    {"MB/s", "results.mb_per_s", REP_MB, REP_ALWAYS, "|throughput|fanout|"},
+    {"offered rate/s", "results.offered_rate", REP_RATE, REP_OPEN, "|rpc|"},
+    {"p50 µs", "results.latency_us.p50", REP_US, REP_LATENCY, NULL},
+    {"p99 µs", "results.latency_us.p99", REP_US, REP_LATENCY, NULL},
+    {"p99.9 µs", "results.latency_us.p999", REP_US, REP_LATENCY, NULL},
+    {"connections/s", "results.connections_per_s", REP_RATE, REP_ALWAYS, REP_SC_CONN},
+    {"connect s", "results.connect_s", REP_SEC, REP_ALWAYS, "|connections|"},
+    {"msg per router CPU-s", "router.msg_per_router_cpu_s", REP_RATE, REP_ROUTER, REP_SC_FLOW},
+    {"router CPU-s", "router.cpu_s", REP_SEC, REP_ROUTER, REP_SC_CONN},
+    {"router RSS/conn bytes", "router.rss_per_conn_bytes", REP_INT, REP_ROUTER, "|connections|"},
+    {"lost", "results.lost", REP_INT, REP_ALWAYS, REP_SC_FLOW},
 };
 #define REP_NMETRICS (sizeof(rep_metrics) / sizeof(rep_metrics[0]))
 
@@ -132,7 +130,8 @@ static int rep_rank(const char *name, const char *const *order, size_t n)
 
 static int rep_param_rank(const char *name)
 {
-	return rep_rank(name, rep_param_order, sizeof(rep_param_order) / sizeof(rep_param_order[0]));
+	return rep_rank(name, rep_param_order,
+			sizeof(rep_param_order) / sizeof(rep_param_order[0]));
 }
 
 static int rep_target_rank(const char *t)
@@ -363,11 +362,11 @@ static int rep_load_line(struct rep *r, const char *file, size_t lineno, const c
 	const struct bench_json *na = bench_json_get(j, "na");
 	if (na) {
 		struct rep_na m = {
-			.j = j,
-			.target = bench_json_str(na, "target", NULL),
-			.scenario = bench_json_str(na, "scenario", NULL),
-			.reason = bench_json_str(na, "reason", ""),
-			.params = bench_json_get(na, "params"),
+		    .j = j,
+		    .target = bench_json_str(na, "target", NULL),
+		    .scenario = bench_json_str(na, "scenario", NULL),
+		    .reason = bench_json_str(na, "reason", ""),
+		    .params = bench_json_get(na, "params"),
 		};
 		if (na->type != BENCH_JSON_OBJECT || !m.target || !m.scenario ||
 		    (m.params && m.params->type != BENCH_JSON_OBJECT)) {
@@ -390,14 +389,14 @@ static int rep_load_line(struct rep *r, const char *file, size_t lineno, const c
 		goto bad;
 	}
 	struct rep_run run = {
-		.j = j,
-		.params = bench_json_get(j, "params"),
-		.scenario = bench_json_str(j, "scenario", NULL),
-		.target = bench_json_str(j, "target", NULL),
-		.error = bench_json_str(j, "error", ""),
-		.file = file,
-		.line = lineno,
-		.seq = r->nruns,
+	    .j = j,
+	    .params = bench_json_get(j, "params"),
+	    .scenario = bench_json_str(j, "scenario", NULL),
+	    .target = bench_json_str(j, "target", NULL),
+	    .error = bench_json_str(j, "error", ""),
+	    .file = file,
+	    .line = lineno,
+	    .seq = r->nruns,
 	};
 	if (!run.scenario || !run.target || !run.params || run.params->type != BENCH_JSON_OBJECT ||
 	    !bench_json_get(j, "results")) {
@@ -523,8 +522,8 @@ static void rep_write_env(struct rep *r)
 	const char *vmtext = strcmp(vm, "true") == 0	? "a virtual machine"
 			     : strcmp(vm, "false") == 0 ? "not a VM"
 							: vm;
-	fprintf(r->md, "**Machine**: %s, %s cores, kernel %s, %s, host %s.  \n", cpu, cores,
-		kernel, vmtext, host);
+	fprintf(r->md, "**Machine**: %s, %s cores, kernel %s, %s, host %s.  \n", cpu, cores, kernel,
+		vmtext, host);
 	fprintf(r->md, "**Build**: rpcrouter-bench %s, git %s.  \n", ver, sha);
 	const char *first = NULL, *last = NULL;
 	size_t failed = 0;
@@ -613,7 +612,8 @@ static const struct rep_na *rep_na_for(const struct rep_scen *s, const struct re
 			continue;
 		bool match = true;
 		for (size_t k = 0; na->params && k < na->params->len && match; k++) {
-			const struct bench_json *v = bench_json_get(row->params, na->params->keys[k]);
+			const struct bench_json *v =
+			    bench_json_get(row->params, na->params->keys[k]);
 			match = v && rep_cmp_values(v, na->params->items[k]) == 0;
 		}
 		if (match)
@@ -623,8 +623,8 @@ static const struct rep_na *rep_na_for(const struct rep_scen *s, const struct re
 }
 
 /* Runs of a row and a target (indices), in input order. */
-static size_t rep_cell_runs(const struct rep_scen *s, const struct rep_row *row,
-			    const char *target, size_t *out, size_t max)
+static size_t rep_cell_runs(const struct rep_scen *s, const struct rep_row *row, const char *target,
+			    size_t *out, size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < s->nruns; i++) {
@@ -636,9 +636,9 @@ static size_t rep_cell_runs(const struct rep_scen *s, const struct rep_row *row,
 }
 
 /* The median of a metric over the cell's successful runs; false if none. */
-static bool rep_cell_value(const struct rep_scen *s, const struct rep_row *row,
-			   const char *target, const char *path, const struct rep_metric *m,
-			   double *out, size_t *nruns, size_t *nfailed)
+static bool rep_cell_value(const struct rep_scen *s, const struct rep_row *row, const char *target,
+			   const char *path, const struct rep_metric *m, double *out, size_t *nruns,
+			   size_t *nfailed)
 {
 	size_t idx[256];
 	size_t n = rep_cell_runs(s, row, target, idx, 256);
@@ -753,13 +753,13 @@ static void rep_write_table(struct rep_scen *s)
 				double v = 0;
 				size_t nr, nf;
 				char cell[64];
-				if (me && rep_cell_value(s, row, r->targets[t], me->path, me, &v, &nr,
-							 &nf)) {
+				if (me && rep_cell_value(s, row, r->targets[t], me->path, me, &v,
+							 &nr, &nf)) {
 					rep_format(v, me->fmt, cell, sizeof(cell));
 					multi |= nr - nf > 1;
 				} else {
-					rep_cell_value(s, row, r->targets[t], "results.msg_per_s", NULL,
-						       &v, &nr, &nf);
+					rep_cell_value(s, row, r->targets[t], "results.msg_per_s",
+						       NULL, &v, &nr, &nf);
 					if (nr && nf == nr)
 						snprintf(cell, sizeof(cell), "failed");
 					else if (nr)
@@ -901,8 +901,9 @@ static void rep_plot_cdfs(struct rep_scen *s)
 			for (size_t i = 0; i < n && !cdf; i++) {
 				const struct rep_run *run = &r->runs[idx[i]];
 				const struct bench_json *c =
-					bench_json_path(run->j, "results.latency_us.cdf");
-				if (!run->error[0] && c && c->type == BENCH_JSON_ARRAY && c->len >= 2)
+				    bench_json_path(run->j, "results.latency_us.cdf");
+				if (!run->error[0] && c && c->type == BENCH_JSON_ARRAY &&
+				    c->len >= 2)
 					cdf = c;
 			}
 			if (!cdf)
@@ -926,11 +927,11 @@ static void rep_plot_cdfs(struct rep_scen *s)
 				np++;
 			}
 			series[ns] = (struct bench_svg_series){
-				.name = r->targets[t],
-				.color = bench_svg_color(r->targets[t], t),
-				.n = np,
-				.x = xs[ns],
-				.y = ys[ns],
+			    .name = r->targets[t],
+			    .color = bench_svg_color(r->targets[t], t),
+			    .n = np,
+			    .x = xs[ns],
+			    .y = ys[ns],
 			};
 			ns++;
 		}
@@ -938,19 +939,20 @@ static void rep_plot_cdfs(struct rep_scen *s)
 			char name[256], title[512], desc[384];
 			rep_row_desc(s, row, NULL, desc, sizeof(desc));
 			if (s->nrows > 1)
-				snprintf(name, sizeof(name), "%s-latency-cdf-%zu.svg", s->name, w + 1);
+				snprintf(name, sizeof(name), "%s-latency-cdf-%zu.svg", s->name,
+					 w + 1);
 			else
 				snprintf(name, sizeof(name), "%s-latency-cdf.svg", s->name);
 			snprintf(title, sizeof(title), "%s latency CDF%s%s", s->name,
 				 desc[0] ? ": " : "", desc);
 			struct bench_svg_plot p = {
-				.title = title,
-				.xlabel = "latency (µs, log scale)",
-				.ylabel = "fraction at or below",
-				.xlog = true,
-				.y_unit = true,
-				.nseries = ns,
-				.series = series,
+			    .title = title,
+			    .xlabel = "latency (µs, log scale)",
+			    .ylabel = "fraction at or below",
+			    .xlog = true,
+			    .y_unit = true,
+			    .nseries = ns,
+			    .series = series,
 			};
 			rep_write_plot(r, name, &p);
 		}
@@ -994,8 +996,9 @@ static void rep_plot_vs(struct rep_scen *s, const char *xparam, const char *xlab
 			seen = gkey[v] && strcmp(gkey[v], gkey[w]) == 0;
 		const struct bench_json *x0 = bench_json_get(s->rows[w].params, xparam);
 		for (size_t v = w + 1; v < s->nrows && !seen && !plotted[w]; v++)
-			plotted[w] = gkey[v] && strcmp(gkey[v], gkey[w]) == 0 &&
-				     rep_cmp_values(x0, bench_json_get(s->rows[v].params, xparam)) != 0;
+			plotted[w] =
+			    gkey[v] && strcmp(gkey[v], gkey[w]) == 0 &&
+			    rep_cmp_values(x0, bench_json_get(s->rows[v].params, xparam)) != 0;
 		nplots += plotted[w];
 	}
 	size_t gno = 0;
@@ -1017,12 +1020,14 @@ static void rep_plot_vs(struct rep_scen *s, const char *xparam, const char *xlab
 			for (size_t v = w; v < s->nrows && np < 64; v++) {
 				if (!gkey[v] || strcmp(gkey[v], gkey[w]))
 					continue;
-				const struct bench_json *xv = bench_json_get(s->rows[v].params, xparam);
+				const struct bench_json *xv =
+				    bench_json_get(s->rows[v].params, xparam);
 				double y;
 				size_t nr, nf;
 				if (!xv || xv->type != BENCH_JSON_NUMBER ||
-				    !rep_cell_value(s, &s->rows[v], r->targets[t], "results.msg_per_s",
-						    &rep_metrics[0], &y, &nr, &nf))
+				    !rep_cell_value(s, &s->rows[v], r->targets[t],
+						    "results.msg_per_s", &rep_metrics[0], &y, &nr,
+						    &nf))
 					continue;
 				xs[ns][np] = xv->num;
 				ys[ns][np] = y;
@@ -1048,12 +1053,12 @@ static void rep_plot_vs(struct rep_scen *s, const char *xparam, const char *xlab
 					ys[ns][b - 1] = ty;
 				}
 			series[ns] = (struct bench_svg_series){
-				.name = r->targets[t],
-				.color = bench_svg_color(r->targets[t], t),
-				.n = np,
-				.x = xs[ns],
-				.y = ys[ns],
-				.markers = true,
+			    .name = r->targets[t],
+			    .color = bench_svg_color(r->targets[t], t),
+			    .n = np,
+			    .x = xs[ns],
+			    .y = ys[ns],
+			    .markers = true,
 			};
 			ns++;
 		}
@@ -1062,19 +1067,20 @@ static void rep_plot_vs(struct rep_scen *s, const char *xparam, const char *xlab
 			rep_row_desc(s, &s->rows[w], xparam, desc, sizeof(desc));
 			bool xlog = all_pos && xmax / xmin >= 10;
 			if (nplots > 1)
-				snprintf(name, sizeof(name), "%s-vs-%s-%zu.svg", s->name, xparam, gno);
+				snprintf(name, sizeof(name), "%s-vs-%s-%zu.svg", s->name, xparam,
+					 gno);
 			else
 				snprintf(name, sizeof(name), "%s-vs-%s.svg", s->name, xparam);
 			snprintf(title, sizeof(title), "%s msg/s vs %s%s%s", s->name, xlabel,
 				 desc[0] ? ": " : "", desc);
 			snprintf(xl, sizeof(xl), "%s%s", xlabel, xlog ? " (log scale)" : "");
 			struct bench_svg_plot p = {
-				.title = title,
-				.xlabel = xl,
-				.ylabel = "msg/s",
-				.xlog = xlog,
-				.nseries = ns,
-				.series = series,
+			    .title = title,
+			    .xlabel = xl,
+			    .ylabel = "msg/s",
+			    .xlog = xlog,
+			    .nseries = ns,
+			    .series = series,
 			};
 			rep_write_plot(r, name, &p);
 		}
@@ -1116,7 +1122,8 @@ static void rep_scenario(struct rep *r, const char *name)
 		s.runs[s.nruns++] = i;
 		const struct bench_json *p = r->runs[i].params;
 		for (size_t k = 0; k < p->len; k++)
-			if (!rep_ignored(p->keys[k]) && !rep_set_add(&s.pnames, &s.npnames, p->keys[k]))
+			if (!rep_ignored(p->keys[k]) &&
+			    !rep_set_add(&s.pnames, &s.npnames, p->keys[k]))
 				goto oom;
 	}
 	rep_sort((void *)s.pnames, s.npnames, sizeof(*s.pnames), rep_cmp_params);
@@ -1130,13 +1137,14 @@ static void rep_scenario(struct rep *r, const char *name)
 		for (size_t w = 0; w < s.nrows && !seen; w++)
 			seen = strcmp(s.rows[w].key, run->key) == 0;
 		if (!seen)
-			s.rows[s.nrows++] = (struct rep_row){.key = run->key, .params = run->params};
+			s.rows[s.nrows++] =
+			    (struct rep_row){.key = run->key, .params = run->params};
 	}
 	for (size_t k = 0; k < s.npnames; k++)
 		for (size_t w = 1; w < s.nrows && !s.varying[k]; w++)
-			s.varying[k] = rep_cmp_values(bench_json_get(s.rows[0].params, s.pnames[k]),
-						      bench_json_get(s.rows[w].params, s.pnames[k])) !=
-				       0;
+			s.varying[k] =
+			    rep_cmp_values(bench_json_get(s.rows[0].params, s.pnames[k]),
+					   bench_json_get(s.rows[w].params, s.pnames[k])) != 0;
 	if (s.nrows > 1)
 		qsort_r(s.rows, s.nrows, sizeof(*s.rows), rep_cmp_rows, &s);
 
@@ -1145,7 +1153,8 @@ static void rep_scenario(struct rep *r, const char *name)
 		fprintf(r->md, "No result from any target.\n\n");
 		for (size_t i = 0; i < r->nnas; i++)
 			if (strcmp(r->nas[i].scenario, name) == 0)
-				fprintf(r->md, "- n/a: %s: %s\n", r->nas[i].target, r->nas[i].reason);
+				fprintf(r->md, "- n/a: %s: %s\n", r->nas[i].target,
+					r->nas[i].reason);
 		fprintf(r->md, "\n");
 		goto out;
 	}
@@ -1177,15 +1186,16 @@ out:
 
 static void rep_usage(FILE *f)
 {
-	fprintf(f, "usage: rpcrouter-bench report [--md OUT.md] [--img-dir DIR] [--img-ref PREFIX]\n"
-		   "                              [--title TITLE] RESULTS.jsonl...\n"
-		   "  --md OUT.md      write the markdown there (default: stdout)\n"
-		   "  --img-dir DIR    write SVG plots into DIR (must exist)\n"
-		   "  --img-ref PREFIX how the markdown links them (default: DIR relative\n"
-		   "                   to OUT.md's folder, or DIR)\n"
-		   "  --title TITLE    the heading (default: rpcrouter-bench results)\n"
-		   "A line {\"na\": {\"target\": T, \"scenario\": S, \"params\": {...},\n"
-		   "\"reason\": R}} marks what T cannot run (n/a in the tables).\n");
+	fprintf(f,
+		"usage: rpcrouter-bench report [--md OUT.md] [--img-dir DIR] [--img-ref PREFIX]\n"
+		"                              [--title TITLE] RESULTS.jsonl...\n"
+		"  --md OUT.md      write the markdown there (default: stdout)\n"
+		"  --img-dir DIR    write SVG plots into DIR (must exist)\n"
+		"  --img-ref PREFIX how the markdown links them (default: DIR relative\n"
+		"                   to OUT.md's folder, or DIR)\n"
+		"  --title TITLE    the heading (default: rpcrouter-bench results)\n"
+		"A line {\"na\": {\"target\": T, \"scenario\": S, \"params\": {...},\n"
+		"\"reason\": R}} marks what T cannot run (n/a in the tables).\n");
 }
 
 /* DIR as seen from OUT.md's folder when DIR lies under it. */

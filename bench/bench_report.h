@@ -13,9 +13,10 @@
  * and, with --img-dir, SVG plots for the data present (latency CDF of rpc
  * and handshake; throughput and fanout msg/s vs body size, senders,
  * connections), linked from the markdown by PREFIX/NAME.svg (PREFIX
- * default: DIR relative to OUT.md's folder). A line {"na": {"target": T, "scenario": S, "params": {...},
- * "reason": R}} marks cells T cannot run: "n/a" instead of "–" (not run);
- * "params" (optional) is matched as a subset of a row's parameters.
+ * default: DIR relative to OUT.md's folder). A line
+ *   {"na": {"target": T, "scenario": S, "params": {...}, "reason": R}}
+ * marks cells T cannot run: "n/a" instead of "–" (not run); "params"
+ * (optional) is matched as a subset of a row's parameters.
  *
  * Output is sorted and carries no time of its own, so a re-run on the same
  * results is byte-identical.

@@ -6,12 +6,12 @@
 #include <math.h>
 #include <string.h>
 
-#define SVG_W 720
-#define SVG_H 440
-#define SVG_LEFT 84
-#define SVG_RIGHT 190 /* room for the legend */
-#define SVG_TOP 44
-#define SVG_BOTTOM 62
+#define SVG_W	      720
+#define SVG_H	      440
+#define SVG_LEFT      84
+#define SVG_RIGHT     190 /* room for the legend */
+#define SVG_TOP	      44
+#define SVG_BOTTOM    62
 #define SVG_MAX_TICKS 40
 
 struct bench_svg_axis {
@@ -29,13 +29,13 @@ const char *bench_svg_color(const char *target, size_t idx)
 	static const struct {
 		const char *name, *color;
 	} known[] = {
-		{"rpcrouterd", "#1f77b4"},
-		{"qdrouterd", "#ff7f0e"},
-		{"rabbitmq", "#2ca02c"},
-		{"direct", "#7f7f7f"},
+	    {"rpcrouterd", "#1f77b4"},
+	    {"qdrouterd", "#ff7f0e"},
+	    {"rabbitmq", "#2ca02c"},
+	    {"direct", "#7f7f7f"},
 	};
 	static const char *const palette[] = {
-		"#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+	    "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (target && strcmp(target, known[i].name) == 0)

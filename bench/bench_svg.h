@@ -20,14 +20,14 @@ struct bench_svg_series {
 	const char *color; /* "#rrggbb" */
 	size_t n;
 	const double *x, *y; /* n points, x ascending */
-	bool markers;        /* a dot on every point (few points) */
+	bool markers;	     /* a dot on every point (few points) */
 };
 
 struct bench_svg_plot {
 	const char *title;
 	const char *xlabel, *ylabel;
-	bool xlog, ylog;  /* log10 axis; values <= 0 are left out */
-	bool y_unit;      /* y is a fraction: axis fixed at [0, 1] */
+	bool xlog, ylog; /* log10 axis; values <= 0 are left out */
+	bool y_unit;	 /* y is a fraction: axis fixed at [0, 1] */
 	size_t nseries;
 	const struct bench_svg_series *series;
 };
