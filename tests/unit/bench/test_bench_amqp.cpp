@@ -1452,6 +1452,62 @@ TEST(BenchAmqpHostile, RandomBytesNeverCrash)
 	}
 }
 
+TEST(BenchAmqpHostile, MutatedClientStreams)
+{
+	// a real client stream (SASL PLAIN, Open, Begin, Attaches, Flow,
+	// single- and multi-frame transfers), recorded once
+	bytes stream;
+	{
+		engine srv(BENCH_AMQP_SERVER, "PLAIN", "srv");
+		srv.create();
+		engine cli(BENCH_AMQP_CLIENT, "PLAIN");
+		cli.cfg.max_frame_size = 1024;
+		cli.create();
+		int s = bench_amqp_attach_sender(cli.c, "q", false);
+		bench_amqp_attach_receiver(cli.c, nullptr, 5, true);
+		bench_amqp_start(cli.c);
+		for (int r = 0; r < 50; r++) {
+			bytes o = cli.take_output();
+			stream.insert(stream.end(), o.begin(), o.end());
+			bench_amqp_input(srv.c, o.data(), o.size(), 0);
+			bytes b = srv.take_output();
+			bench_amqp_input(cli.c, b.data(), b.size(), 0);
+			bench_amqp_tpl t;
+			bench_amqp_tpl_build(&t, "to", "rt", true, r % 5 ? 60 : 3000, 0);
+			bench_amqp_send(cli.c, s, &t, r, r, r);
+		}
+		ASSERT_GT(srv.msgs.size(), 40u);
+	}
+	uint32_t x = 777;
+	auto rnd = [&]() {
+		x = x * 1103515245u + 12345u;
+		return x >> 8;
+	};
+	int closed = 0;
+	for (int run = 0; run < 300; run++) {
+		bytes m = stream;
+		int flips = 1 + run % 4;
+		for (int k = 0; k < flips; k++)
+			m[rnd() % m.size()] ^= (uint8_t)(1u << (rnd() % 8));
+		engine srv(BENCH_AMQP_SERVER, "PLAIN", "srv");
+		srv.cfg.max_message = 8192;
+		srv.cfg.out_buf = 65536;
+		srv.create();
+		size_t chunk = 1 + rnd() % 600;
+		for (size_t at = 0; at < m.size() && !bench_amqp_is_closed(srv.c); at += chunk) {
+			bench_amqp_input(srv.c, m.data() + at, std::min(chunk, m.size() - at), 0);
+			bytes o = srv.take_output(); // a reader that keeps up
+			EXPECT_LT(o.size(), 65536u);
+		}
+		if (bench_amqp_is_closed(srv.c)) {
+			closed++;
+			EXPECT_EQ(srv.closed, 1);
+			EXPECT_NE(std::string(bench_amqp_error(srv.c)), "");
+		}
+	}
+	EXPECT_GT(closed, 20); // flips in headers and performatives are caught (most land in bodies)
+}
+
 // ---------------------------------------------------------------------
 // The figure the brief asks for: encode and decode of 100-byte presettled
 // messages between two engines in memory. Reported, never asserted; run
