@@ -537,6 +537,18 @@ void net_tcp_set_rcv_space(struct net_tcp_stack *s, struct net_tcp_conn *c, uint
 	c->rcv_space = space;
 	if (c->state < NET_TCP_ESTABLISHED || c->state == NET_TCP_TIME_WAIT)
 		return;
+	/* Held bytes at RCV.NXT the application refused before: offer them
+	 * again now that it has room (not from inside its own callback). */
+	if (s->in_cb == 0 && c->ooo_head != NET_TCP_NONE &&
+	    SEQ_LEQ(net_tcp_blk_hdr(s->pool, c->ooo_head)[1], c->rcv_nxt)) {
+		uint32_t before = c->rcv_nxt;
+		net_tcp_ooo_drain(s, c);
+		if (c->rcv_nxt != before) {
+			net_tcp_send_ack(s, c);
+			net_tcp_timers_update(s, c);
+			return;
+		}
+	}
 	/* RFC 9293 3.8.6.2.2 (receiver SWS avoidance): tell the peer only
 	 * when the right edge moves by min(half the space, one MSS). */
 	uint32_t edge = c->rcv_nxt + net_tcp_rcv_window(s, c);

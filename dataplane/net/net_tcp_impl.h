@@ -39,6 +39,7 @@ extern "C" {
 #define NET_TCP_F_APP       0x20000 /* the application knows it (ESTABLISHED or connect) */
 
 #define NET_TCP_NONE UINT32_MAX
+#define NET_TCP_CWND_MAX (1u << 30)
 
 /* TCP options (RFC 9293 3.2, RFC 7323, RFC 2018) */
 #define NET_TCPOPT_EOL       0
@@ -144,6 +145,7 @@ uint32_t net_tcp_flight(const struct net_tcp_conn *c);
 
 /* net_tcp_in.c */
 void net_tcp_ooo_free(struct net_tcp_stack *s, struct net_tcp_conn *c);
+void net_tcp_ooo_drain(struct net_tcp_stack *s, struct net_tcp_conn *c);
 
 /* net_tcp.c */
 void net_tcp_timers_update(struct net_tcp_stack *s, struct net_tcp_conn *c);

@@ -87,7 +87,7 @@ static size_t tcp_deliver(struct net_tcp_stack *s, struct net_tcp_conn *c, const
 }
 
 /* Hand queued out-of-order data that rcv_nxt reached to the application. */
-static void tcp_ooo_drain(struct net_tcp_stack *s, struct net_tcp_conn *c)
+void net_tcp_ooo_drain(struct net_tcp_stack *s, struct net_tcp_conn *c)
 {
 	struct net_tcp_pool *p = s->pool;
 	while (c->ooo_head != NET_TCP_NONE) {
@@ -372,6 +372,10 @@ static bool tcp_ack_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 
 	if (SEQ_GT(ack, c->snd_una)) {
 		uint32_t acked = ack - c->snd_una;
+		/* RFC 7661-style: the window grows only while it is what limits
+		 * the sender (else an application-limited connection's cwnd
+		 * would grow without bound). */
+		bool cwnd_limited = 2 * (uint64_t)net_tcp_flight(c) >= c->cwnd;
 		uint32_t data_acked = acked;
 		if ((c->flags & NET_TCP_F_FIN_SENT) && SEQ_GT(ack, c->fin_seq))
 			data_acked--; /* the FIN's sequence number */
@@ -408,10 +412,12 @@ static bool tcp_ack_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 			}
 		} else {
 			c->dupacks = 0;
-			if (c->cwnd < c->ssthresh)
-				c->cwnd += acked < mss ? acked : mss; /* RFC 5681 eqn. 2 */
-			else
-				c->cwnd += (uint32_t)((uint64_t)mss * mss / c->cwnd) ?: 1; /* eqn. 3 */
+			if (cwnd_limited && c->cwnd < NET_TCP_CWND_MAX) {
+				if (c->cwnd < c->ssthresh)
+					c->cwnd += acked < mss ? acked : mss; /* RFC 5681 eqn. 2 */
+				else
+					c->cwnd += (uint32_t)((uint64_t)mss * mss / c->cwnd) ?: 1; /* eqn. 3 */
+			}
 		}
 		/* RFC 6298 5.2/5.3 */
 		if (c->snd_una == c->snd_max)
@@ -664,7 +670,7 @@ static void tcp_sync_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 				c->flags |= NET_TCP_F_ACKNOW;
 			}
 			if (had_ooo) {
-				tcp_ooo_drain(s, c);
+				net_tcp_ooo_drain(s, c);
 				c->flags |= NET_TCP_F_ACKNOW; /* RFC 5681 4.2: a hole filled */
 			}
 			uint32_t rmss = s->cfg.mss - ((c->flags & NET_TCP_F_TS) ? 12u : 0u);

@@ -34,6 +34,13 @@ static unsigned tcp_sack_out(const struct net_tcp_stack *s, const struct net_tcp
 	for (uint32_t b = c->ooo_head; b != NET_TCP_NONE;) {
 		const uint32_t *h = net_tcp_blk_hdr(s->pool, b);
 		uint32_t st = h[1], en = h[1] + h[2];
+		b = h[0];
+		/* RFC 2018 3: only data above RCV.NXT (a block the application
+		 * refused in part starts below it) */
+		if (SEQ_LT(st, c->rcv_nxt))
+			st = c->rcv_nxt;
+		if (!SEQ_LT(st, en))
+			continue;
 		if (n > 0 && r[n - 1].end == st) {
 			r[n - 1].end = en;
 		} else {
@@ -45,7 +52,6 @@ static unsigned tcp_sack_out(const struct net_tcp_stack *s, const struct net_tcp
 		}
 		if (net_seq_in(c->sack_last, st, en))
 			first = (int)n - 1;
-		b = h[0];
 	}
 	unsigned k = 0;
 	if (first >= 0)

@@ -582,3 +582,146 @@ TEST(NetTimer, InsertCancelAndRevolutions)
 	EXPECT_EQ(net_timer_advance(&w, 3, fn, &order), 1u);
 	EXPECT_EQ(order, (std::vector<uint32_t>{5}));
 }
+
+// ---- regressions found by the loopback test, and smaller rules ----
+
+TEST_F(TcpTest, PureAckCarriesSndMaxAfterTimeout)
+{
+	start();
+	uint32_t iss = handshake_passive(1000, true, 1460, 0);
+	net_tcp_conn *c = conn();
+	std::string d = pattern(3000);
+	net_tcp_send(&H.st, c, d.data(), d.size());
+	net_tcp_flush(&H.st, c, now);
+	H.out.clear();
+	run_for(200000); // RTO: back to SND.UNA, one segment (cwnd 1 MSS)
+	EXPECT_EQ(expect(ACK).seq(), iss + 1);
+	EXPECT_EQ(c->snd_nxt, iss + 1 + 1448);
+	// data from the peer: our ACK must use SND.MAX, the peer's RCV.NXT
+	in(S(ACK).seq(1001).ack(iss + 1).data(2 * 1448));
+	Out a = expect(ACK);
+	EXPECT_EQ(a.seq(), iss + 1 + 3000);
+	EXPECT_EQ(a.data.size(), 0u);
+}
+
+TEST_F(TcpTest, FastRetransmitNeverPastSndMax)
+{
+	start();
+	uint32_t iss = handshake_passive(1000, true, 1460, 0);
+	net_tcp_conn *c = conn();
+	in(S(ACK).seq(1001).ack(iss + 1).win(100));
+	std::string d = pattern(1000);
+	net_tcp_send(&H.st, c, d.data(), d.size());
+	net_tcp_flush(&H.st, c, now);
+	EXPECT_EQ(pop().data.size(), 100u); // the window allows 100
+	for (int i = 0; i < 3; i++)
+		in(S(ACK).seq(1001).ack(iss + 1).win(100));
+	Out fr = expect(ACK);
+	EXPECT_EQ(fr.seq(), iss + 1);
+	EXPECT_EQ(fr.data.size(), 100u); // not a full MSS of unsent data
+	EXPECT_EQ(c->snd_max, iss + 101);
+}
+
+TEST_F(TcpTest, ActiveOpenFirstAckAdvertisesRealWindow)
+{
+	cfg.rcv_space = 20000;
+	start();
+	net_tcp_conn *c = H.connect(LADDR, LPORT, RADDR, RPORT, now);
+	uint32_t iss = expect(SYN).seq();
+	in(S(SYN | ACK).seq(0x90000000u).ack(iss + 1).win(65535).mss(1460).ws(0));
+	Out a = expect(ACK);
+	EXPECT_EQ((uint32_t)a.win() << 7, 20000u & ~127u);
+	EXPECT_EQ(c->rcv_adv, 0x90000001u + (20000u & ~127u));
+}
+
+TEST_F(TcpTest, RefusedBytesOfferedAgainWhenRoomIsMade)
+{
+	start();
+	handshake_passive();
+	net_tcp_conn *c = conn();
+	std::string d = pattern(300);
+	// out of order first, then the hole: the app takes only 150 of 300
+	in(S(ACK).seq(1101).ack(c->snd_nxt).data(d.substr(100)));
+	H.out.clear();
+	size_t budget = 150;
+	H.on_recv = [&](net_tcp_conn *cc, const uint8_t *p, size_t n) {
+		n = std::min(n, budget);
+		budget -= n;
+		H.rcvd[cc].append((const char *)p, n);
+		return n;
+	};
+	in(S(ACK).seq(1001).ack(c->snd_nxt).data(d.substr(0, 100)));
+	EXPECT_EQ(H.rcvd[c], d.substr(0, 150));
+	Out a = expect(ACK);
+	EXPECT_EQ(a.ack(), 1151u);
+	ASSERT_EQ(a.h.nsack, 1); // the held rest, from RCV.NXT on
+	EXPECT_EQ(a.h.sack[0].start, 1151u);
+	EXPECT_EQ(a.h.sack[0].end, 1301u);
+	budget = SIZE_MAX;
+	net_tcp_set_rcv_space(&H.st, c, 100000, now);
+	EXPECT_EQ(H.rcvd[c], d);
+	Out a2 = expect(ACK);
+	EXPECT_EQ(a2.ack(), 1301u);
+	EXPECT_EQ(a2.h.nsack, 0);
+	EXPECT_EQ(H.pool.nfree, H.pool.nblocks);
+}
+
+TEST_F(TcpTest, CwndGrowsOnlyWhenItLimits)
+{
+	start();
+	uint32_t iss = handshake_passive(1000, true, 1460, 0);
+	net_tcp_conn *c = conn();
+	uint32_t cw = c->cwnd;
+	uint32_t seq = iss + 1;
+	for (int i = 0; i < 50; i++) { // one small segment at a time: app-limited
+		net_tcp_send(&H.st, c, "abc", 3);
+		net_tcp_flush(&H.st, c, now);
+		seq += 3;
+		in(S(ACK).seq(1001).ack(seq).win(65535));
+	}
+	EXPECT_EQ(c->cwnd, cw);
+	std::string d = pattern(20 * 1448);
+	net_tcp_send(&H.st, c, d.data(), d.size());
+	net_tcp_flush(&H.st, c, now);
+	in(S(ACK).seq(1001).ack(seq + 1448).win(65535));
+	EXPECT_EQ(c->cwnd, cw + 1448); // slow start while cwnd-limited
+}
+
+TEST_F(TcpTest, ChecksumOffloadLeavesPseudoHeaderSum)
+{
+	cfg.csum_offload = true;
+	start();
+	ASSERT_GE(net_tcp_listen(&H.st, 0, LPORT, 8), 0);
+	in(S(SYN).seq(1000).mss(1460).badcsum()); // input trusted: the NIC checked
+	ASSERT_EQ(H.out.size(), 1u);
+	Out sa = H.out.front();
+	EXPECT_EQ(H.ctr(NET_TCP_C_rx_bad_csum), 0u);
+	EXPECT_FALSE(sa.csum_ok);
+	uint16_t field = net_get16(sa.raw.data() + 16);
+	EXPECT_EQ(field, net_csum_pseudo4_folded(LADDR, RADDR, 6, (uint16_t)sa.raw.size()));
+	// what the NIC does: sum from the field on, complement
+	std::vector<uint8_t> r = sa.raw;
+	struct net_csum cs;
+	net_csum_init(&cs);
+	net_csum_add(&cs, r.data(), r.size());
+	net_put16(r.data() + 16, net_csum_finish(&cs));
+	net_csum_init(&cs);
+	net_csum_pseudo4(&cs, LADDR, RADDR, 6, (uint16_t)r.size());
+	net_csum_add(&cs, r.data(), r.size());
+	EXPECT_EQ(net_csum_finish(&cs), 0);
+}
+
+TEST_F(TcpTest, DataWithTheHandshakeAck)
+{
+	start();
+	ASSERT_GE(net_tcp_listen(&H.st, 0, LPORT, 8), 0);
+	in(S(SYN).seq(1000).mss(1460));
+	Out sa = expect(SYN | ACK);
+	in(S(ACK | PSH).seq(1001).ack(sa.seq() + 1).data("early"));
+	net_tcp_conn *c = conn();
+	ASSERT_NE(c, nullptr);
+	EXPECT_EQ(c->state, NET_TCP_ESTABLISHED);
+	EXPECT_EQ(H.rcvd[c], "early");
+	ASSERT_GE(H.evs.size(), 2u);
+	EXPECT_EQ(H.evs[1].ev, NET_TCP_EV_ESTABLISHED); // before the bytes
+}
