@@ -184,6 +184,7 @@ static void send_begin(struct bench_amqp_conn *c)
 	b.next_outgoing_id = c->next_outgoing_id;
 	b.incoming_window = c->in_window;
 	b.outgoing_window = INT32_MAX; /* we never hold transfers back for it */
+	c->out_window_base = c->next_outgoing_id;
 	b.handle_max = BENCH_AMQP_MAX_LINKS - 1;
 	amqp_begin_encode(&f.w, &b);
 	bench_amqp_ctl_end(c, &f, AMQP_FRAME_AMQP);
@@ -212,6 +213,7 @@ void bench_amqp_send_flow(struct bench_amqp_conn *c, int link, bool drain, bool 
 	c->in_window_left = c->in_window;
 	fl.next_outgoing_id = c->next_outgoing_id;
 	fl.outgoing_window = INT32_MAX;
+	c->out_window_base = c->next_outgoing_id;
 	if (link >= 0) {
 		struct link *l = &c->links[link];
 		fl.present |=
@@ -232,7 +234,8 @@ void bench_amqp_send_flow(struct bench_amqp_conn *c, int link, bool drain, bool 
 	bench_amqp_ctl_end(c, &f, AMQP_FRAME_AMQP);
 }
 
-static void send_detach(struct bench_amqp_conn *c, int link, const char *cond, const char *desc)
+static void send_detach_closed(struct bench_amqp_conn *c, int link, bool closed, const char *cond,
+			       const char *desc)
 {
 	struct bench_amqp_ctl f;
 	if (!bench_amqp_ctl_begin(c, &f))
@@ -241,13 +244,18 @@ static void send_detach(struct bench_amqp_conn *c, int link, const char *cond, c
 	amqp_detach_init(&d);
 	d.present = AMQP_DETACH_HAS_HANDLE | AMQP_DETACH_HAS_CLOSED;
 	d.handle = (uint32_t)link;
-	d.closed = true; /* part 2.6.6: the link ends, it is not suspended */
+	d.closed = closed; /* ours end the link (part 2.6.6), never suspend it */
 	if (cond) {
 		d.present |= AMQP_DETACH_HAS_ERROR;
 		set_error(&d.error, cond, desc);
 	}
 	amqp_detach_encode(&f.w, &d);
 	bench_amqp_ctl_end(c, &f, AMQP_FRAME_AMQP);
+}
+
+static void send_detach(struct bench_amqp_conn *c, int link, const char *cond, const char *desc)
+{
+	send_detach_closed(c, link, true, cond, desc);
 }
 
 static void send_end(struct bench_amqp_conn *c, const char *cond, const char *desc)
@@ -639,7 +647,8 @@ static void on_detach(struct bench_amqp_conn *c, const struct amqp_detach *d)
 	read_error(&d->error, d->present & AMQP_DETACH_HAS_ERROR, cond, sizeof cond, desc,
 		   sizeof desc);
 	if (l->state != LK_DETACH_SENT)
-		send_detach(c, i, NULL, NULL); /* part 2.6.6: answer it */
+		/* part 2.6.6: answer it, closing if the peer closed */
+		send_detach_closed(c, i, d->closed, NULL, NULL);
 	report_detached(c, i, cond, desc);
 	link_free(c, i);
 }

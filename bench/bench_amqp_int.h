@@ -94,6 +94,7 @@ struct bench_amqp_conn {
 	/* session (part 2.5.6), channel 0 both ways */
 	uint16_t remote_channel;
 	uint32_t next_outgoing_id;
+	uint32_t out_window_base; /* next-outgoing-id when we last announced ours */
 	uint32_t next_incoming_id;
 	uint32_t in_window;	   /* the incoming-window we announce */
 	uint32_t in_window_left;   /* of it, before the peer must wait */

@@ -368,9 +368,14 @@ static int64_t send_multi(struct bench_amqp_conn *c, int link, const struct benc
 		c->out_end += size;
 	}
 	c->last_tx_ms = c->now_ms;
+	if (c->next_outgoing_id - c->out_window_base > (UINT32_C(1) << 30))
+		bench_amqp_send_flow(c, -1, false, false);
 	return did;
 }
 
+/* Every 2^30 frames the session's outgoing-window (2^31 - 1 from where we
+ * last announced it, part 2.5.6) is announced again, so a sender that
+ * never has another reason to send a Flow never runs past it. */
 int64_t bench_amqp_send(struct bench_amqp_conn *c, int link, const struct bench_amqp_tpl *t,
 			uint64_t seq, uint64_t sent_ns, uint64_t correlation)
 {
@@ -442,5 +447,7 @@ int64_t bench_amqp_send(struct bench_amqp_conn *c, int link, const struct bench_
 	o[6] = o[7] = 0;
 	c->out_end += size;
 	c->last_tx_ms = c->now_ms;
+	if (AMQP_UNLIKELY(c->next_outgoing_id - c->out_window_base > (UINT32_C(1) << 30)))
+		bench_amqp_send_flow(c, -1, false, false); /* see above */
 	return did;
 }

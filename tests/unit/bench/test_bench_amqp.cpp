@@ -770,6 +770,33 @@ TEST(BenchAmqpProton, AnonymousRelaySender)
 	EXPECT_EQ(m.to, "some.where");
 }
 
+TEST(BenchAmqpProton, DetachAndCloseOfLinksAnswered)
+{
+	for (bool close : {false, true}) {
+		SCOPED_TRACE(close ? "close" : "detach");
+		client_vs_proton cp;
+		int l = bench_amqp_attach_sender(cp.e.c, "q", true);
+		cp.start();
+		pn_link_t *pl = pn_link_head(cp.p.d.connection, 0);
+		ASSERT_NE(pl, nullptr);
+		if (close) {
+			pn_condition_set_name(pn_link_condition(pl), "amqp:link:detach-forced");
+			pn_link_close(pl);
+		} else {
+			pn_link_detach(pl); // part 2.6.6: suspended, not closed
+		}
+		pump(cp.e, cp.p);
+		ASSERT_EQ(cp.e.detached.size(), 1u);
+		EXPECT_EQ(cp.e.detached[0].first, l);
+		EXPECT_EQ(cp.e.detached[0].second, close ? "amqp:link:detach-forced" : "");
+		// our answer has the same closed flag
+		EXPECT_EQ(cp.p.counts["PN_LINK_REMOTE_CLOSE"], close ? 1 : 0);
+		EXPECT_EQ(cp.p.counts["PN_LINK_REMOTE_DETACH"], close ? 0 : 1);
+		EXPECT_TRUE(bench_amqp_is_open(cp.e.c));
+		EXPECT_EQ(bench_amqp_credit(cp.e.c, l), 0u);
+	}
+}
+
 TEST(BenchAmqpProton, SaslAnonymousToProton)
 {
 	engine e(BENCH_AMQP_CLIENT, "ANONYMOUS");
