@@ -799,6 +799,9 @@ static void handle_frame(struct bench_amqp_conn *c, struct amqp_frame *f)
 		fail_decode(c, AMQP_AMQP_ERROR_DECODE_ERROR, &d);
 		return;
 	}
+	/* part 2.4.3: after our Close, only the peer's Close matters */
+	if (AMQP_UNLIKELY(c->close_sent) && pf.code != AMQP_DESC_CLOSE)
+		return;
 	if (AMQP_LIKELY(pf.code == AMQP_DESC_TRANSFER && c->begin_rcvd)) {
 		/* the input is contiguous: the payload lies at the cursor */
 		bench_amqp_on_transfer(c, &pf.u.transfer, pf.payload.p,

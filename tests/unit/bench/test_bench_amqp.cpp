@@ -1179,6 +1179,25 @@ TEST(BenchAmqpLinks, DetachBeforeThePeersAttach)
 	EXPECT_TRUE(bench_amqp_is_open(cli.c));
 }
 
+TEST(BenchAmqpLinks, NothingDeliveredAfterOurClose)
+{
+	pair_up pu(true, false);
+	bench_amqp_tpl t;
+	bench_amqp_tpl_build(&t, nullptr, nullptr, false, 30, 0);
+	for (int i = 0; i < 10; i++)
+		ASSERT_GE(bench_amqp_send(pu.cli.c, pu.snd, &t, i, 0, 0), 0);
+	// the server's handler closes at the third message of one input call
+	pu.srv.on_msg = [&](int, uint32_t, bool, const bench_amqp_msg *m) {
+		if (m->seq == 2)
+			bench_amqp_close(pu.srv.c, nullptr, nullptr);
+	};
+	pump(pu.cli, pu.srv);
+	EXPECT_EQ(pu.srv.msgs.size(), 3u);
+	EXPECT_TRUE(bench_amqp_is_closed(pu.srv.c));
+	EXPECT_TRUE(bench_amqp_is_closed(pu.cli.c));
+	EXPECT_EQ(pu.cli.closed, 1);
+}
+
 // Dispositions in an output: (first, last, settled, state descriptor).
 std::vector<std::tuple<uint32_t, uint32_t, bool, uint64_t>> dispositions(const bytes &out)
 {
