@@ -590,9 +590,9 @@ void net_tcp_shutdown(struct net_tcp_stack *s, struct net_tcp_conn *c, uint64_t 
 	default:
 		return;
 	}
-	c->flags &= ~NET_TCP_F_KEEP;
-	if (!(c->flags & NET_TCP_F_KEEP) && c->state != NET_TCP_TIME_WAIT)
-		c->flags &= ~NET_TCP_F_IDLE;
+	/* keepalive is for idle open connections: stop it */
+	if (c->flags & NET_TCP_F_KEEP)
+		c->flags &= ~(NET_TCP_F_KEEP | NET_TCP_F_IDLE);
 	net_tcp_output(s, c);
 	if (s->in_cb == 0)
 		tcp_finish(s, c, c->gen);

@@ -725,3 +725,24 @@ TEST_F(TcpTest, DataWithTheHandshakeAck)
 	ASSERT_GE(H.evs.size(), 2u);
 	EXPECT_EQ(H.evs[1].ev, NET_TCP_EV_ESTABLISHED); // before the bytes
 }
+
+TEST_F(TcpTest, KeepaliveStopsAtShutdownAndFinWait2TimesOut)
+{
+	cfg.keep_idle_us = 1000000;
+	cfg.fin_wait_2_us = 3000000;
+	start();
+	uint32_t iss = handshake_passive();
+	net_tcp_conn *c = conn();
+	net_tcp_shutdown(&H.st, c, now);
+	expect(FIN | ACK);
+	in(S(ACK).seq(1001).ack(iss + 2));
+	EXPECT_EQ(c->state, NET_TCP_FIN_WAIT_2);
+	run_for(2999000);
+	no_output(); // no keepalive probe in FIN-WAIT-2
+	EXPECT_EQ(H.count_ev(NET_TCP_EV_CLOSED), 0u);
+	run_for(1000);
+	ASSERT_EQ(H.count_ev(NET_TCP_EV_CLOSED), 1u);
+	EXPECT_EQ(H.evs[H.evs.size() - 2].why, NET_TCP_CLOSE_TIMEOUT);
+	EXPECT_EQ(H.count_ev(NET_TCP_EV_FREE), 1u);
+	no_output();
+}
