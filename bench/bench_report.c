@@ -748,7 +748,11 @@ static void rep_write_table(struct rep_scen *s)
 				rep_md_cell(f, v);
 				fprintf(f, " |");
 			}
-			fprintf(f, " %s |", me ? me->label : "status");
+			const char *label = me ? me->label : "status";
+			/* an rpc "message" is a call (request and reply) */
+			if (me == &rep_metrics[0] && strcmp(s->name, "rpc") == 0)
+				label = "calls/s";
+			fprintf(f, " %s |", label);
 			for (size_t t = 0; t < r->ntargets; t++) {
 				double v = 0;
 				size_t nr, nf;

@@ -277,10 +277,10 @@ TEST_F(Report, NaCellsFromNaLines)
 {
 	std::string out = render();
 	// the open-loop rpc row: n/a for rabbitmq by the params-matched mark
-	EXPECT_HAS(out, "| 1000 | msg/s | 1,000 | n/a | – |");
+	EXPECT_HAS(out, "| 1000 | calls/s | 1,000 | n/a | – |");
 	EXPECT_HAS(out, "- n/a: rabbitmq (rate 1000): fixture: open loop not run");
 	// the closed-loop row is not covered by that mark: rabbitmq's result
-	EXPECT_HAS(out, "| 0 | msg/s | 50,000 | 5,000 | 100,000 |");
+	EXPECT_HAS(out, "| 0 | calls/s | 50,000 | 5,000 | 100,000 |");
 	// a scenario-wide mark
 	EXPECT_HAS(out, "| msg/s | 400,000 | n/a | – |");
 	EXPECT_HAS(out, "- n/a: rabbitmq: fixture: no multicast in this setup");
@@ -288,7 +288,7 @@ TEST_F(Report, NaCellsFromNaLines)
 	ASSERT_EQ(run_report({"--md", md, basic}), 0);
 	std::string plain = slurp(md);
 	EXPECT_EQ(plain.find("n/a: rabbitmq"), std::string::npos);
-	EXPECT_HAS(plain, "| 1000 | msg/s | 1,000 | – | – |");
+	EXPECT_HAS(plain, "| 1000 | calls/s | 1,000 | – | – |");
 	EXPECT_HAS(plain, "| msg/s | 400,000 | – | – |");
 }
 
