@@ -673,7 +673,10 @@ static void coordinate(struct bench_run *r, struct coord *k)
 				if (phase == BENCH_PH_MEASURE) {
 					k->snap0 = c;
 					k->t0 = now;
-					sample_router(r, k, &k->r0);
+					/* connections: the baseline is the router
+					 * before any connection (sampled at go) */
+					if (o->scenario != BENCH_SC_CONNECTIONS)
+						sample_router(r, k, &k->r0);
 				}
 				set_phase(r, phase);
 			}
