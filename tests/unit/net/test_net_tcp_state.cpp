@@ -574,3 +574,55 @@ TEST_F(TcpTest, AbortFromCallbackIsDeferred)
 	EXPECT_EQ(H.count_ev(NET_TCP_EV_FREE), 1u);
 	EXPECT_EQ(H.ctr(NET_TCP_C_conn_aborted), 1u);
 }
+
+// RFC 9293 Figure 5's remaining arcs: SYN-SENT --close--> CLOSED,
+// SYN-RECEIVED --close--> FIN-WAIT-1, LISTEN --close--> CLOSED.
+TEST_F(TcpTest, CloseInSynSentDeletesTheBlock)
+{
+	start();
+	net_tcp_conn *c = H.connect(LADDR, LPORT, RADDR, RPORT, now);
+	expect(SYN);
+	net_tcp_send(&H.st, c, "queued", 6);
+	net_tcp_shutdown(&H.st, c, now);
+	no_output(); // nothing to tell the peer: RFC 9293 3.10.4
+	ASSERT_EQ(H.count_ev(NET_TCP_EV_CLOSED), 1u);
+	EXPECT_EQ(H.count_ev(NET_TCP_EV_FREE), 1u);
+	EXPECT_EQ(H.pool.nfree, H.pool.nblocks);
+	run_for(5000000);
+	no_output(); // and no SYN retransmission afterwards
+}
+
+TEST_F(TcpTest, CloseInSynReceivedSendsFinAfterTheAck)
+{
+	start();
+	net_tcp_conn *c = H.connect(LADDR, LPORT, RADDR, RPORT, now);
+	Out syn = expect(SYN);
+	in(S(SYN).seq(7000).mss(1460));
+	expect(SYN | ACK);
+	ASSERT_EQ(c->state, NET_TCP_SYN_RECEIVED);
+	net_tcp_shutdown(&H.st, c, now);
+	no_output(); // queued until ESTABLISHED (RFC 9293 3.10.4)
+	in(S(ACK).seq(7001).ack(syn.seq() + 1));
+	EXPECT_EQ(c->state, NET_TCP_FIN_WAIT_1);
+	Out f = expect(FIN | ACK);
+	EXPECT_EQ(f.seq(), syn.seq() + 1);
+	in(S(ACK).seq(7001).ack(syn.seq() + 2));
+	EXPECT_EQ(c->state, NET_TCP_FIN_WAIT_2);
+}
+
+TEST_F(TcpTest, UnlistenClosesTheListener)
+{
+	start();
+	ASSERT_GE(net_tcp_listen(&H.st, 0, LPORT, 8), 0);
+	net_tcp_unlisten(&H.st, LPORT);
+	in(S(SYN).seq(1000));
+	EXPECT_EQ(expect(RST | ACK).ack(), 1001u);
+	EXPECT_EQ(H.st.nfree, 16u);
+	// an address-bound listener takes only its address
+	ASSERT_GE(net_tcp_listen(&H.st, LADDR + 1, LPORT, 8), 0);
+	in(S(SYN).seq(1000));
+	expect(RST | ACK);
+	ASSERT_GE(net_tcp_listen(&H.st, LADDR, LPORT + 1, 8), 0);
+	in(S(SYN).seq(1000).ports(RPORT, LPORT + 1));
+	expect(SYN | ACK);
+}
