@@ -380,6 +380,7 @@ EOF
 runid=0
 failed=0
 t_start=$SECONDS
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 while IFS='|' read -r id spec c_rr c_qd c_rmq c_dir; do
 	id=$(echo "$id" | tr -d ' ')
 	[ -n "$id" ] || continue
@@ -414,17 +415,20 @@ while IFS='|' read -r id spec c_rr c_qd c_rmq c_dir; do
 		fi
 		case $scen in
 		connections) ;; # set-up, then close: no duration
-		*) targs+=(--duration "$duration") ;;
+		*) targs+=(--duration "$duration" --timeout $((duration + 90))) ;;
 		esac
 		log "$id on $t"
 		echo "$ $(basename "$bench") $scen ${opts[*]} ${taddr[*]} ${targs[*]}" >>"$out/runs.log"
-		if ! timeout -k 5 $((duration + 90)) "$bench" "$scen" "${opts[@]}" "${taddr[@]}" \
+		if ! timeout -k 5 $((duration + 150)) "$bench" "$scen" "${opts[@]}" "${taddr[@]}" \
 			"${targs[@]}" >>"$out/runs.log" 2>&1 </dev/null; then
 			failed=$((failed + 1))
 			log "$id on $t: failed (see runs.log)"
 		fi
 	done
 done <<<"$MATRIX"
+
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+wall=$((SECONDS - t_start))
 
 # ---- the report ----
 # With --docs the plots go to docs/img/ (only the names this report uses
@@ -445,7 +449,9 @@ if [ "$docs" = 1 ]; then
 		echo
 		echo "Written by \`bench/compare.sh\` (docs/bench.md); a re-run replaces this"
 		echo "section and the plots in docs/img/. Command: \`$cmdline\`, $duration s per run,"
-		echo "one run per cell. Targets:"
+		echo "one run per cell, $wall s in all; load average (1, 5, 15 min) $load_start at"
+		echo "the start, $load_end at the end (the machine is shared: other processes"
+		echo "take CPU from the bench and the routers alike). Targets:"
 		echo
 		for t in rpcrouterd qdrouterd rabbitmq direct; do
 			case " $targets " in *" $t "*) ;; *) continue ;; esac
