@@ -315,6 +315,10 @@ static void tcp_timeout_rexmt(struct net_tcp_stack *s, struct net_tcp_conn *c)
 	}
 	c->flags &= ~NET_TCP_F_RTT; /* Karn: no sample from a retransmission */
 	c->snd_nxt = c->snd_una;  /* go back: resend from the first unacknowledged */
+	/* RFC 6298 5.4: the earliest segment goes now, whatever the window
+	 * (a peer that shrank its window to zero still gets it). */
+	if (!syn && c->snd_max != c->snd_una)
+		c->snd_nxt += net_tcp_rexmit_una(s, c);
 	net_tcp_output(s, c);
 	if (!(c->flags & (NET_TCP_F_REXMT | NET_TCP_F_PERSIST)))
 		net_tcp_rexmt_arm(s, c);

@@ -139,8 +139,8 @@ void net_tcp_sndq_drop(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t
 void net_tcp_sndq_free(struct net_tcp_stack *s, struct net_tcp_conn *c);
 uint32_t net_tcp_rcv_window(const struct net_tcp_stack *s, const struct net_tcp_conn *c);
 /* Retransmit one segment starting at snd_una (length up to the first
- * SACKed range). */
-void net_tcp_rexmit_una(struct net_tcp_stack *s, struct net_tcp_conn *c);
+ * SACKed range, never past snd_max). Returns the sequence space sent. */
+uint32_t net_tcp_rexmit_una(struct net_tcp_stack *s, struct net_tcp_conn *c);
 uint32_t net_tcp_flight(const struct net_tcp_conn *c);
 
 /* net_tcp_in.c */

@@ -302,7 +302,7 @@ void net_tcp_sndq_free(struct net_tcp_stack *s, struct net_tcp_conn *c)
 
 /* One segment from SND.UNA: fast retransmit, NewReno partial ACK. With a
  * SACK scoreboard it stops at the first range the peer already holds. */
-void net_tcp_rexmit_una(struct net_tcp_stack *s, struct net_tcp_conn *c)
+uint32_t net_tcp_rexmit_una(struct net_tcp_stack *s, struct net_tcp_conn *c)
 {
 	/* Only what was sent: new data here would run past SND.MAX. */
 	uint32_t len = c->mss;
@@ -320,8 +320,11 @@ void net_tcp_rexmit_una(struct net_tcp_stack *s, struct net_tcp_conn *c)
 	if ((c->flags & NET_TCP_F_FIN_SENT) && c->snd_una + len == c->fin_seq)
 		fl |= NET_TH_FIN;
 	if (len == 0 && !(fl & NET_TH_FIN))
-		return;
+		return 0;
+	if (len > 0 && len == c->snd_buffered)
+		fl |= NET_TH_PSH; /* as when first sent: the end of the queue */
 	net_tcp_xmit(s, c, c->snd_una, len, fl);
+	return len + ((fl & NET_TH_FIN) ? 1 : 0);
 }
 
 void net_tcp_output(struct net_tcp_stack *s, struct net_tcp_conn *c)

@@ -746,3 +746,21 @@ TEST_F(TcpTest, KeepaliveStopsAtShutdownAndFinWait2TimesOut)
 	EXPECT_EQ(H.count_ev(NET_TCP_EV_FREE), 1u);
 	no_output();
 }
+
+TEST_F(TcpTest, TimeoutRetransmitsIntoAShrunkWindow)
+{
+	start();
+	uint32_t iss = handshake_passive(1000, true, 1460, 0);
+	net_tcp_conn *c = conn();
+	std::string d = pattern(3000);
+	net_tcp_send(&H.st, c, d.data(), d.size());
+	net_tcp_flush(&H.st, c, now);
+	H.out.clear();
+	in(S(ACK).seq(1001).ack(iss + 1 + 1000).win(0)); // the peer shrinks to zero
+	run_for(200000);
+	Out r = expect(ACK);
+	EXPECT_EQ(r.seq(), iss + 1001);
+	EXPECT_EQ(r.data, d.substr(1000, 1448));
+	no_output();
+	EXPECT_EQ(H.ctr(NET_TCP_C_rto_timeouts), 1u);
+}
