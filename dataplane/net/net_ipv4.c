@@ -280,11 +280,14 @@ enum net_arp_out net_ipv4_send_frame(struct net_l3 *l3, uint64_t now_ns, uint8_t
 	(void)net_eth_build(frame, &net_mac_broadcast, &l3->cfg.mac, NET_ETHERTYPE_IPV4);
 	net_ipv4_build_hdr(frame + NET_ETH_HLEN, src, dst, proto, l3->ip_id++, l3->ttl,
 			   (uint16_t)(frame_len - NET_L3_HEADROOM));
-	c->ip_tx++;
+	enum net_arp_out r;
 	if (bcast)
-		return net_eth_send(&l3->ops, c, frame, frame_len) == 0 ? NET_ARP_SENT
-									 : NET_ARP_DROPPED;
-	return net_arp_output(&l3->arp, now_ns, next_hop, frame, frame_len);
+		r = net_eth_send(&l3->ops, c, frame, frame_len) == 0 ? NET_ARP_SENT : NET_ARP_DROPPED;
+	else
+		r = net_arp_output(&l3->arp, now_ns, next_hop, frame, frame_len);
+	if (r != NET_ARP_DROPPED)
+		c->ip_tx++;
+	return r;
 }
 
 enum net_arp_out net_ipv4_output(struct net_l3 *l3, uint64_t now_ns, uint32_t src, uint32_t dst,

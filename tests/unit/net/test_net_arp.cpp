@@ -208,6 +208,7 @@ TEST_F(NetArp, PendingQueueIsBoundedPerNextHop)
 		EXPECT_EQ(send_to(peer_ip, 0, uint8_t(i)), NET_ARP_QUEUED) << i;
 	EXPECT_EQ(send_to(peer_ip, 0, 9), NET_ARP_DROPPED);
 	EXPECT_EQ(c().arp_pending_drop, 1u);
+	EXPECT_EQ(c().ip_tx, 4u) << "a packet dropped behind ARP is not counted as sent";
 	EXPECT_EQ(c().arp_pending_queued, 4u);
 	rx(reply_from(peer, peer_ip), MS);
 	EXPECT_EQ(c().arp_pending_sent, 4u);
