@@ -23,6 +23,20 @@ uint32_t net_tcp_rcv_window(const struct net_tcp_stack *s, const struct net_tcp_
 	return w > max ? max : w;
 }
 
+/* Payload bytes per segment: the MSS less room for SACK blocks while we
+ * hold out-of-order data (RFC 6691: the MSS counts no options; the
+ * timestamp option is already taken off c->mss). Assumes the largest SACK
+ * option (3 blocks with timestamps, 4 without) rather than counting. */
+static uint32_t tcp_seg_max(const struct net_tcp_conn *c)
+{
+	uint32_t m = c->mss;
+	if ((c->flags & NET_TCP_F_SACK) && c->ooo_head != NET_TCP_NONE) {
+		uint32_t opt = (c->flags & NET_TCP_F_TS) ? 4 + 3 * 8 : 4 + 4 * 8;
+		m = m > opt + 64 ? m - opt : 64;
+	}
+	return m;
+}
+
 /* Up to 4 ranges of our out-of-order queue, the most recent arrival's
  * range first (RFC 2018 4). */
 static unsigned tcp_sack_out(const struct net_tcp_stack *s, const struct net_tcp_conn *c,
@@ -305,7 +319,7 @@ void net_tcp_sndq_free(struct net_tcp_stack *s, struct net_tcp_conn *c)
 uint32_t net_tcp_rexmit_una(struct net_tcp_stack *s, struct net_tcp_conn *c)
 {
 	/* Only what was sent: new data here would run past SND.MAX. */
-	uint32_t len = c->mss;
+	uint32_t len = tcp_seg_max(c);
 	uint32_t sent = c->snd_max - c->snd_una;
 	if ((c->flags & NET_TCP_F_FIN_SENT) && SEQ_GT(c->snd_max, c->fin_seq))
 		sent--;
@@ -360,6 +374,7 @@ void net_tcp_output(struct net_tcp_stack *s, struct net_tcp_conn *c)
 	uint32_t data_end = (c->flags & NET_TCP_F_FIN_SENT) ? c->fin_seq : c->snd_una + c->snd_buffered;
 	uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
 	bool sent = false;
+	const uint32_t mss = tcp_seg_max(c);
 	for (;;) {
 		uint32_t off = c->snd_nxt - c->snd_una;
 		bool fin_here = (c->flags & NET_TCP_F_FIN_Q) && c->snd_nxt == data_end;
@@ -367,14 +382,14 @@ void net_tcp_output(struct net_tcp_stack *s, struct net_tcp_conn *c)
 			break; /* FIN already sent */
 		uint32_t avail = c->snd_buffered - off;
 		uint32_t usable = SEQ_GT(c->snd_una + wnd, c->snd_nxt) ? c->snd_una + wnd - c->snd_nxt : 0;
-		uint32_t len = avail < c->mss ? avail : c->mss;
+		uint32_t len = avail < mss ? avail : mss;
 		if (len > usable)
 			len = usable;
 		if (len == 0 && !fin_here)
 			break;
 		/* Sender SWS avoidance: a window-limited piece smaller than the
 		 * MSS goes only when nothing is in flight. */
-		if (len > 0 && len < c->mss && len < avail && c->snd_max != c->snd_una)
+		if (len > 0 && len < mss && len < avail && c->snd_max != c->snd_una)
 			break;
 		uint8_t fl = NET_TH_ACK;
 		if ((c->flags & NET_TCP_F_FIN_Q) && c->snd_nxt + len == data_end) {

@@ -764,3 +764,28 @@ TEST_F(TcpTest, TimeoutRetransmitsIntoAShrunkWindow)
 	no_output();
 	EXPECT_EQ(H.ctr(NET_TCP_C_rto_timeouts), 1u);
 }
+
+TEST_F(TcpTest, SegmentsLeaveRoomForSackBlocks)
+{
+	start();
+	uint32_t iss = handshake_passive(1000, true, 1460, 0);
+	net_tcp_conn *c = conn();
+	in(S(ACK).seq(1101).ack(iss + 1).data(100)); // a hole: we hold data
+	expect(ACK);
+	std::string d = pattern(3000);
+	net_tcp_send(&H.st, c, d.data(), d.size());
+	net_tcp_flush(&H.st, c, now);
+	Out o = pop();
+	EXPECT_EQ(o.h.nsack, 1);
+	EXPECT_EQ(o.data.size(), 1448u - 28u);
+	EXPECT_LE(o.raw.size(), 1460u + 20u); // within the peer's MSS + headers
+	// and at full size again once the hole is filled
+	in(S(ACK).seq(1001).ack(iss + 1 + 3000).data(100));
+	EXPECT_EQ(c->ooo_head, NET_TCP_NONE);
+	H.out.clear();
+	net_tcp_send(&H.st, c, d.data(), d.size());
+	net_tcp_flush(&H.st, c, now);
+	Out o2 = pop();
+	EXPECT_EQ(o2.h.nsack, 0);
+	EXPECT_EQ(o2.data.size(), 1448u);
+}
