@@ -111,7 +111,9 @@ struct Loop {
 			sd.seed_tx = seed * 1000 + i;
 			sd.seed_rx = seed * 1000 + (1 - i);
 			int peer = 1 - i;
-			sd.h.on_output = [this, peer](const net_tcp_seg_out *so) {
+			sd.h.on_output = [this, peer, cfg](const net_tcp_seg_out *so) {
+				// every segment fits the peer's MSS + a full TCP header
+				EXPECT_LE(so->hdr_len + so->payload_len, cfg.mss + 20u);
 				std::vector<uint8_t> b(so->hdr, so->hdr + so->hdr_len);
 				for (unsigned k = 0; k < so->iovcnt; k++)
 					b.insert(b.end(), so->iov[k].base, so->iov[k].base + so->iov[k].len);
