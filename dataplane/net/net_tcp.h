@@ -16,7 +16,9 @@
  * follows exactly.
  *
  * Addresses and ports are host order throughout. Times are microseconds of
- * any monotonic clock the caller chooses. */
+ * any monotonic clock the caller chooses. Threads: a stack, its blocks,
+ * pool and wheel belong to the one thread that calls it (a worker core);
+ * every pointer given to it is the caller's memory and must outlive it. */
 #ifndef NET_TCP_H
 #define NET_TCP_H
 
@@ -62,7 +64,7 @@ enum net_tcp_close_reason {
 	NET_TCP_CLOSE_NORMAL,   /* both FINs exchanged */
 	NET_TCP_CLOSE_RESET,    /* RST received */
 	NET_TCP_CLOSE_REFUSED,  /* RST in answer to our SYN */
-	NET_TCP_CLOSE_TIMEOUT,  /* retransmissions exhausted */
+	NET_TCP_CLOSE_TIMEOUT,  /* retransmissions exhausted, or the FIN-WAIT-2 timeout */
 	NET_TCP_CLOSE_KEEPALIVE,/* keepalive probes unanswered */
 	NET_TCP_CLOSE_ABORTED,  /* net_tcp_abort() */
 };
@@ -221,7 +223,9 @@ int net_tcp_listen(struct net_tcp_stack *s, uint32_t addr, uint16_t port, uint16
 void net_tcp_unlisten(struct net_tcp_stack *s, uint16_t port);
 
 /* Active open with the given local port (the caller picks it, e.g. for
- * flow steering). NULL when no block is free. The SYN is sent at once. */
+ * flow steering, and makes sure its lookup holds no block for the same
+ * 4-tuple, TIME-WAIT included: net_tcp_abort frees one). NULL when no
+ * block is free. The SYN is sent at once; user is stored in conn->user. */
 struct net_tcp_conn *net_tcp_connect(struct net_tcp_stack *s, uint32_t laddr, uint16_t lport,
 				     uint32_t raddr, uint16_t rport, uint64_t user,
 				     uint64_t now_us);

@@ -626,3 +626,19 @@ TEST_F(TcpTest, UnlistenClosesTheListener)
 	in(S(SYN).seq(1000).ports(RPORT, LPORT + 1));
 	expect(SYN | ACK);
 }
+
+TEST_F(TcpTest, AbortInTimeWaitFreesSilently)
+{
+	start();
+	uint32_t iss = handshake_passive();
+	net_tcp_conn *c = conn();
+	net_tcp_shutdown(&H.st, c, now);
+	in(S(FIN | ACK).seq(1001).ack(iss + 2).ts(102, 0));
+	ASSERT_EQ(c->state, NET_TCP_TIME_WAIT);
+	H.out.clear();
+	net_tcp_abort(&H.st, c, now); // e.g. the driver reuses the 4-tuple
+	no_output();
+	EXPECT_EQ(H.count_ev(NET_TCP_EV_CLOSED), 1u); // only the one from TIME-WAIT entry
+	EXPECT_EQ(H.count_ev(NET_TCP_EV_FREE), 1u);
+	EXPECT_EQ(H.st.wheel.armed, 0u);
+}
