@@ -224,7 +224,7 @@ static void engine_ended(struct bench_conn *c)
 		BENCH_ADD(th, conn_failed, 1);
 		bench_run_error(r, "connection %d closed by the peer before the run ended", c->index);
 	}
-	if (c->peer_eof || c->server) {
+	if (c->peer_eof || c->server || c->no_linger) {
 		finish_conn(c);
 		return;
 	}
@@ -492,7 +492,12 @@ static void begin_close(struct bench_thread *th)
 	}
 	for (int i = 0; i < th->nconns; i++) {
 		struct bench_conn *c = th->conns[i];
-		if (c->state == BENCH_CS_CONNECTING) {
+		if (c->state == BENCH_CS_CONNECTING ||
+		    (c->state == BENCH_CS_UP && !c->server && !bench_amqp_is_open(c->a))) {
+			/* nothing to close gracefully before the Open exchange
+			 * (a handshake cycle cut by the end of the run): drop
+			 * the socket */
+			c->close_sent = true;
 			finish_conn(c);
 		} else if (c->state == BENCH_CS_UP && !c->close_sent && !c->server) {
 			/* Clients close; an accepted connection waits for its

@@ -131,6 +131,7 @@ struct bench_conn {
 	bool close_sent;    /* bench_amqp_close called by the close phase */
 	bool pumper;        /* on the thread's pump list */
 	bool counted_open;
+	bool no_linger;     /* close TCP as soon as the AMQP Close exchange is done */
 	uint64_t t_start_ns; /* connect() issued */
 	uint64_t linger_until_ns;
 	uint64_t tick_ms;    /* the engine's next tick deadline */

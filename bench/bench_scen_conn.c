@@ -44,6 +44,11 @@ static int hs_setup(struct bench_run *r)
 			return -1;
 		s->quota = r->o.count ? per + ((uint64_t)i < extra) : UINT64_MAX;
 		c->sc = s;
+		/* A cycle ends with the Close exchange (part 2.4.3), not when
+		 * the peer gets round to closing TCP (RabbitMQ waits): TIME_WAIT
+		 * stays on our side, which Linux reuses for loopback
+		 * connections (net.ipv4.tcp_tw_reuse 2, the default). */
+		c->no_linger = true;
 	}
 	r->accept_kind = K_ACCEPTED;
 	return 0;

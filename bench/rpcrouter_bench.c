@@ -701,7 +701,7 @@ static void coordinate(struct bench_run *r, struct coord *k)
 			bool by_count = count_reached(r, &c);
 			if (failed || g_signal || by_time || by_count) {
 				k->snap1 = c;
-				k->t1 = by_time ? r->t_send_end_ns : now;
+				k->t1 = now; /* when snap1 was read */
 				k->count_finished = by_count && !by_time;
 				if (!k->count_finished)
 					sample_router(r, k, &k->r1);
