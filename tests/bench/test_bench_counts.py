@@ -112,6 +112,19 @@ class ViaRouter(rrtest.RouterTestCase):
         # the corrupted calls are not timed
         self.assertEqual(res['latency_us']['count'], 1800)
 
+    def test_unanswered_calls_count_as_lost(self):
+        # the peer stops answering after 100 requests for longer than the
+        # run may last: what never came back is lost, and the run failed
+        with Peer(self.rr.url, 'bench/rpclost', '--stall-after', 100, '--stall-ms', 20000):
+            r = bench('rpc', '--url', self.rr.url, '--count', 300, '--inflight', 4,
+                      '--no-server', '--address', 'bench/rpclost', '--timeout', 2)
+        self.assertNotEqual(r.rc, 0, r.describe())
+        res = r.results
+        self.assertEqual(res['received'], 99, r.describe())  # the 100th is held too
+        self.assertEqual(res['lost'], res['sent'] - 99)
+        self.assertGreater(res['lost'], 0)
+        self.assertIn('timed out', r.line['error'])
+
     def test_rpc_against_proton_peer(self):
         with Peer(self.rr.url, 'bench/rpcpeer') as peer:
             r = self.run_ok('rpc', '--url', self.rr.url, '--count', 1000, '--no-server',
