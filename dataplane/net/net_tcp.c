@@ -142,6 +142,7 @@ void net_tcp_conn_setup(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_
 	c->ssthresh = UINT32_MAX / 2; /* RFC 5681 3.1: arbitrarily high */
 	c->rcv_space = s->cfg.rcv_space;
 	c->snd_head = c->snd_tail = NET_TCP_NONE;
+	c->snd_cur_blk = NET_TCP_NONE;
 	c->ooo_head = NET_TCP_NONE;
 	c->listener = UINT16_MAX;
 	/* RFC 7323 7.1 suggests a per-connection random TSval offset: a keyed

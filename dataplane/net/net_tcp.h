@@ -116,6 +116,7 @@ struct net_tcp_conn {
 	uint32_t snd_buffered;         /* bytes queued from snd_una (excl. SYN/FIN) */
 	uint32_t snd_head, snd_tail;   /* block indices; head holds snd_una */
 	uint16_t snd_head_off, snd_tail_len;
+	uint32_t snd_cur_blk, snd_cur_seq; /* last block segmented and its first byte's seq */
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv, rcv_space, last_ack_sent;
 	uint32_t ooo_head;             /* out-of-order blocks, sorted by sequence */

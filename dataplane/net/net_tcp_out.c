@@ -138,14 +138,24 @@ void net_tcp_xmit(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t seq,
 	so.payload_len = len;
 	so.conn = c;
 	if (len > 0) {
-		/* The queue's blocks are full except the tail: locate seq. */
+		/* The queue's blocks are full except the tail: locate seq,
+		 * from the block the last segment came from when it is still
+		 * queued (blocks leave only from the head) and not past seq,
+		 * so sending a window walks the chain once. */
 		const struct net_tcp_pool *p = s->pool;
-		uint32_t off = (seq - c->snd_una) + c->snd_head_off;
-		uint32_t b = c->snd_head;
+		uint32_t head_seq = c->snd_una - c->snd_head_off;
+		uint32_t b = c->snd_head, off = seq - head_seq;
+		if (c->snd_cur_blk != NET_TCP_NONE && SEQ_GEQ(c->snd_cur_seq, head_seq) &&
+		    SEQ_LEQ(c->snd_cur_seq, seq)) {
+			b = c->snd_cur_blk;
+			off = seq - c->snd_cur_seq;
+		}
 		while (off >= p->block_size) {
 			off -= p->block_size;
 			b = net_tcp_blk_hdr(p, b)[0];
 		}
+		c->snd_cur_blk = b;
+		c->snd_cur_seq = seq - off;
 		uint32_t left = len;
 		while (left > 0 && so.iovcnt < NET_TCP_MAX_IOV) {
 			uint32_t in_blk = (b == c->snd_tail ? c->snd_tail_len : p->block_size) - off;
@@ -285,6 +295,7 @@ void net_tcp_sndq_drop(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t
 				net_tcp_blk_free(p, c->snd_head);
 				c->snd_head = c->snd_tail = NET_TCP_NONE;
 				c->snd_tail_len = 0;
+				c->snd_cur_blk = NET_TCP_NONE;
 				off = 0;
 			}
 			break;
@@ -312,6 +323,7 @@ void net_tcp_sndq_free(struct net_tcp_stack *s, struct net_tcp_conn *c)
 	c->snd_head = c->snd_tail = NET_TCP_NONE;
 	c->snd_head_off = c->snd_tail_len = 0;
 	c->snd_buffered = 0;
+	c->snd_cur_blk = NET_TCP_NONE;
 }
 
 /* One segment from SND.UNA: fast retransmit, NewReno partial ACK. With a
