@@ -6,7 +6,8 @@
 # and docs/img/. Documented in docs/bench.md ("bench/compare.sh").
 #
 #   bench/compare.sh [--quick] [--targets LIST] [--out DIR] [-b BUILD]
-#                    [--duration S] [--docs | --no-docs] [--max-time S]
+#                    [--duration S] [--docs | --no-docs] [--docs-dir D]
+#                    [--max-time S]
 #
 #   --quick        1 s runs, fewer connections: a smoke test (implies --no-docs)
 #   --targets L    comma/space list of rpcrouterd,qdrouterd,rabbitmq,direct
@@ -20,6 +21,7 @@
 #   --duration S   seconds per run (default 10; --quick 1)
 #   --docs/--no-docs  write docs/performance.md + docs/img/ (default: yes,
 #                  but not with --quick)
+#   --docs-dir D   that docs folder instead of the tree's docs/ (implies --docs)
 #   --max-time S   stop starting runs after S seconds (default 1800; quick 240)
 #
 # What runs is the capability matrix below (MATRIX): one line per row, a
@@ -41,6 +43,7 @@ ROUTER_WORKERS=${ROUTER_WORKERS:-1}
 build=$src/build-bench
 quick=0
 docs=
+docs_dir=
 targets="rpcrouterd qdrouterd rabbitmq direct"
 out=
 duration=
@@ -56,8 +59,9 @@ while [ $# -gt 0 ]; do
 	--duration) duration=$2; shift 2 ;;
 	--docs) docs=1; shift ;;
 	--no-docs) docs=0; shift ;;
+	--docs-dir) docs_dir=$(cd "$2" && pwd) || exit 2; docs=${docs:-1}; shift 2 ;;
 	--max-time) max_time=$2; shift 2 ;;
-	-h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -75,6 +79,7 @@ else
 	rate=2000
 fi
 
+docs_dir=${docs_dir:-$src/docs}
 bench=$build/bench/rpcrouter-bench
 router=$build/control/rpcrouterd
 [ -x "$bench" ] || { echo "compare.sh: no $bench: build it first (ninja -C $build)" >&2; exit 2; }
@@ -434,7 +439,7 @@ wall=$((SECONDS - t_start))
 # With --docs the plots go to docs/img/ (only the names this report uses
 # are removed first: others' images stay); else beside the results.
 if [ "$docs" = 1 ]; then
-	img=$src/docs/img
+	img=$docs_dir/img
 	mkdir -p "$img"
 	rm -f "$img"/*-latency-cdf*.svg "$img"/*-vs-*.svg
 else
@@ -460,7 +465,7 @@ if [ "$docs" = 1 ]; then
 		echo
 		sed -e '1{/^## /d}' -e '2{/^$/d}' "$out/report.md"
 	} >"$out/section.md"
-	$PY - "$src/docs/performance.md" "$out/section.md" <<'EOF'
+	$PY - "$docs_dir/performance.md" "$out/section.md" <<'EOF'
 import sys
 path, section = sys.argv[1], open(sys.argv[2]).read()
 lines = open(path).read().split("\n")
