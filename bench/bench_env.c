@@ -87,9 +87,9 @@ static void read_dmi(struct bench_env *e)
 		return;
 	char v[256] = "";
 	if (fgets(v, sizeof v, f)) {
-		static const char *const vendors[] = {"QEMU", "KVM", "VMware", "Xen",
-						      "Microsoft Corporation", "innotek",
-						      "Amazon EC2", "Google", "Parallels"};
+		static const char *const vendors[] = {
+		    "QEMU",    "KVM",	     "VMware", "Xen",	   "Microsoft Corporation",
+		    "innotek", "Amazon EC2", "Google", "Parallels"};
 		for (size_t i = 0; i < sizeof vendors / sizeof vendors[0]; i++)
 			if (strstr(v, vendors[i]))
 				e->vm = true;

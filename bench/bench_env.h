@@ -33,9 +33,9 @@ void bench_env_write(struct bench_out *o, const struct bench_env *e);
 
 struct bench_proc_sample {
 	bool ok;
-	double cpu_s;     /* utime + stime of every thread of the process */
-	uint64_t rss_kb;  /* VmRSS */
-	uint64_t hwm_kb;  /* VmHWM: the kernel's own peak */
+	double cpu_s;	 /* utime + stime of every thread of the process */
+	uint64_t rss_kb; /* VmRSS */
+	uint64_t hwm_kb; /* VmHWM: the kernel's own peak */
 };
 
 /* Reads /proc/PID/stat and /proc/PID/status; ok false when the process

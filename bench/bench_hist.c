@@ -6,8 +6,8 @@
 #include <string.h>
 
 #define SUB_HALF_MAG 10 /* 1024 = half the 2048 sub-buckets */
-#define SUB_HALF (1u << SUB_HALF_MAG)
-#define SUB_MASK ((uint64_t)(2 * SUB_HALF) - 1)
+#define SUB_HALF     (1u << SUB_HALF_MAG)
+#define SUB_MASK     ((uint64_t)(2 * SUB_HALF) - 1)
 /* Buckets until 2048 << (n - 1) exceeds 100 s: 2048 << 26 = 1.37e11. */
 #define BUCKETS 27
 

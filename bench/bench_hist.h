@@ -19,14 +19,14 @@
 extern "C" {
 #endif
 
-#define BENCH_HIST_MAX_NS 100000000000ull /* 100 s: larger values are clamped */
+#define BENCH_HIST_MAX_NS  100000000000ull /* 100 s: larger values are clamped */
 #define BENCH_HIST_CDF_MAX 200
 
 struct bench_hist {
 	uint64_t *counts; /* bench_hist_len() entries, owned */
 	uint64_t total;
 	uint64_t min, max; /* exact, ns */
-	double sum;        /* exact sum, ns (for the mean) */
+	double sum;	   /* exact sum, ns (for the mean) */
 	uint64_t clamped;  /* values above BENCH_HIST_MAX_NS */
 };
 

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RBUF_LEN 65536
+#define RBUF_LEN   65536
 #define MAX_EVENTS 128
 /* Reads per readiness event before the loop moves on: fairness between
  * connections of one thread. */
@@ -138,7 +138,8 @@ int bench_io_init(struct bench_run *r)
 		/* The receiving half accepts; EPOLLEXCLUSIVE wakes one of them. */
 		int first = n < 2 ? 0 : n / 2;
 		for (int i = first; i < n; i++) {
-			struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL};
+			struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
+						 .data.ptr = NULL};
 			if (epoll_ctl(r->threads[i].ep, EPOLL_CTL_ADD, r->listen_fd, &ev) != 0)
 				return -1;
 			r->threads[i].accepts = true;
@@ -218,11 +219,12 @@ static void engine_ended(struct bench_conn *c)
 	const char *err = bench_amqp_error(c->a);
 	if (err && err[0]) {
 		BENCH_ADD(th, conn_failed, 1);
-		bench_run_error(r, "connection %d (%s): %s", c->index, c->server ? "accepted" : "client",
-				err);
+		bench_run_error(r, "connection %d (%s): %s", c->index,
+				c->server ? "accepted" : "client", err);
 	} else if (!c->close_sent && bench_phase_of(r) < BENCH_PH_CLOSE && !c->server) {
 		BENCH_ADD(th, conn_failed, 1);
-		bench_run_error(r, "connection %d closed by the peer before the run ended", c->index);
+		bench_run_error(r, "connection %d closed by the peer before the run ended",
+				c->index);
 	}
 	if (c->peer_eof || c->server || c->no_linger) {
 		finish_conn(c);
@@ -280,17 +282,17 @@ static bool make_engine(struct bench_conn *c, enum bench_amqp_role role)
 {
 	struct bench_run *r = c->th->run;
 	char cid[96];
-	snprintf(cid, sizeof cid, "rpcrouter-bench-%d-%d-%d%s", (int)getpid(), c->th->idx,
-		 c->index, c->server ? "-srv" : "");
+	snprintf(cid, sizeof cid, "rpcrouter-bench-%d-%d-%d%s", (int)getpid(), c->th->idx, c->index,
+		 c->server ? "-srv" : "");
 	struct bench_amqp_config cfg = {
-		.role = role,
-		.container_id = cid,
-		.hostname = role == BENCH_AMQP_CLIENT ? r->o.host : NULL,
-		.sasl_mech = r->o.sasl_mech,
-		.user = r->o.user,
-		.password = r->o.password,
-		.max_frame_size = r->o.max_frame,
-		.ctx = c,
+	    .role = role,
+	    .container_id = cid,
+	    .hostname = role == BENCH_AMQP_CLIENT ? r->o.host : NULL,
+	    .sasl_mech = r->o.sasl_mech,
+	    .user = r->o.user,
+	    .password = r->o.password,
+	    .max_frame_size = r->o.max_frame,
+	    .ctx = c,
 	};
 	r->scen->config(c, &cfg);
 	if (c->a)
@@ -473,8 +475,7 @@ static void scan_conns(struct bench_thread *th)
 			if (th->now_ns >= c->linger_until_ns)
 				finish_conn(c);
 			break;
-		default:
-			break;
+		default: break;
 		}
 		if (c->state != BENCH_CS_DONE && c->state != BENCH_CS_IDLE)
 			all_done = false;

@@ -77,12 +77,12 @@ struct bench_opts {
 };
 
 enum bench_phase {
-	BENCH_PH_SETUP,   /* connecting, attaching */
+	BENCH_PH_SETUP,	  /* connecting, attaching */
 	BENCH_PH_WARMUP,  /* sending, not measured */
 	BENCH_PH_MEASURE, /* sending, measured */
-	BENCH_PH_DRAIN,   /* no new sends; waiting for what is in flight */
-	BENCH_PH_CLOSE,   /* closing every connection */
-	BENCH_PH_DONE,    /* threads leave their loops */
+	BENCH_PH_DRAIN,	  /* no new sends; waiting for what is in flight */
+	BENCH_PH_CLOSE,	  /* closing every connection */
+	BENCH_PH_DONE,	  /* threads leave their loops */
 };
 
 /* Per-thread counters: written by the owning thread only (BENCH_ADD),
@@ -90,17 +90,17 @@ enum bench_phase {
 struct bench_counters {
 	uint64_t sent, received, accepted, rejected, released, modified;
 	uint64_t duplicates, out_of_order, bad_correlation, bad_tail;
-	uint64_t bytes;           /* body bytes received */
-	uint64_t links_ready;     /* links attached at both ends */
-	uint64_t opened;          /* connections whose Open exchange completed */
-	uint64_t cycles;          /* handshake: connect..close cycles done */
-	uint64_t conn_failed;     /* connections that ended in error */
+	uint64_t bytes;		  /* body bytes received */
+	uint64_t links_ready;	  /* links attached at both ends */
+	uint64_t opened;	  /* connections whose Open exchange completed */
+	uint64_t cycles;	  /* handshake: connect..close cycles done */
+	uint64_t conn_failed;	  /* connections that ended in error */
 	uint64_t sent_in_window;  /* rpc open loop: sent inside the window */
 	uint64_t server_received; /* rpc server side: requests */
-	uint64_t server_sent;     /* rpc server side: replies */
+	uint64_t server_sent;	  /* rpc server side: replies */
 	uint64_t server_dropped;  /* rpc server: replies it could not queue */
-	uint64_t last_rx_ns;      /* time of the last counted arrival */
-	uint64_t conns_live;      /* connections not yet ended */
+	uint64_t last_rx_ns;	  /* time of the last counted arrival */
+	uint64_t conns_live;	  /* connections not yet ended */
 };
 
 #define BENCH_ADD(th, field, n)                                                                    \
@@ -111,32 +111,32 @@ struct bench_run;
 struct bench_thread;
 
 enum bench_conn_state {
-	BENCH_CS_IDLE,       /* planned, not started (its wave has not come) */
+	BENCH_CS_IDLE,	     /* planned, not started (its wave has not come) */
 	BENCH_CS_CONNECTING, /* non-blocking connect in progress */
-	BENCH_CS_UP,         /* engine running */
+	BENCH_CS_UP,	     /* engine running */
 	BENCH_CS_LINGER,     /* engine closed, waiting briefly for the peer's EOF */
-	BENCH_CS_DONE,       /* socket closed */
+	BENCH_CS_DONE,	     /* socket closed */
 };
 
 struct bench_conn {
 	struct bench_thread *th;
 	int fd;
 	enum bench_conn_state state;
-	int kind;  /* scenario-defined */
-	int index; /* scenario-defined, e.g. the global connection index */
-	int wave;  /* started once the run's wave reaches it */
-	bool server;        /* accepted (direct mode): engine role SERVER */
-	bool out_armed;     /* EPOLLOUT registered */
+	int kind;	/* scenario-defined */
+	int index;	/* scenario-defined, e.g. the global connection index */
+	int wave;	/* started once the run's wave reaches it */
+	bool server;	/* accepted (direct mode): engine role SERVER */
+	bool out_armed; /* EPOLLOUT registered */
 	bool peer_eof;
-	bool close_sent;    /* bench_amqp_close called by the close phase */
-	bool pumper;        /* on the thread's pump list */
+	bool close_sent; /* bench_amqp_close called by the close phase */
+	bool pumper;	 /* on the thread's pump list */
 	bool counted_open;
-	bool no_linger;     /* close TCP as soon as the AMQP Close exchange is done */
+	bool no_linger;	     /* close TCP as soon as the AMQP Close exchange is done */
 	uint64_t t_start_ns; /* connect() issued */
 	uint64_t linger_until_ns;
-	uint64_t tick_ms;    /* the engine's next tick deadline */
+	uint64_t tick_ms; /* the engine's next tick deadline */
 	struct bench_amqp_conn *a;
-	void *sc;            /* scenario state, owned by the scenario */
+	void *sc; /* scenario state, owned by the scenario */
 	struct bench_conn *next_pump;
 };
 
@@ -150,13 +150,13 @@ struct bench_thread {
 	struct bench_conn **conns;
 	int nconns, cap;
 	struct bench_conn *pumps; /* connections with a pump hook */
-	bool accepts;             /* listens (direct mode's receiving side) */
-	bool finished;            /* every connection done in the close phase */
-	uint64_t now_ns;          /* the loop's clock, once per iteration */
-	int phase;                /* the run's phase as of this iteration */
-	uint64_t next_timer_ns;   /* earliest pump deadline (open loop) */
-	struct bench_hist hist;   /* latency, measured phase only */
-	void *sc;                 /* scenario per-thread state */
+	bool accepts;		  /* listens (direct mode's receiving side) */
+	bool finished;		  /* every connection done in the close phase */
+	uint64_t now_ns;	  /* the loop's clock, once per iteration */
+	int phase;		  /* the run's phase as of this iteration */
+	uint64_t next_timer_ns;	  /* earliest pump deadline (open loop) */
+	struct bench_hist hist;	  /* latency, measured phase only */
+	void *sc;		  /* scenario per-thread state */
 	__attribute__((aligned(64))) struct bench_counters cnt;
 };
 
@@ -189,18 +189,18 @@ struct bench_run {
 	int nthreads;
 	struct sockaddr_storage addr; /* the URL's address */
 	socklen_t addrlen;
-	int listen_fd;   /* direct mode: -1 otherwise */
-	int accept_kind; /* kind of accepted connections */
-	int wave;        /* waves <= this have started (main writes) */
-	int phase;       /* enum bench_phase (main writes) */
+	int listen_fd;		  /* direct mode: -1 otherwise */
+	int accept_kind;	  /* kind of accepted connections */
+	int wave;		  /* waves <= this have started (main writes) */
+	int phase;		  /* enum bench_phase (main writes) */
 	uint64_t t_send_start_ns; /* warmup (or measure) start: senders go */
-	uint64_t t_measure_ns;    /* measured interval start */
-	uint64_t t_send_end_ns;   /* duration mode: senders stop; 0: count mode */
-	uint64_t expect_links;    /* links_ready that mean "set up" */
+	uint64_t t_measure_ns;	  /* measured interval start */
+	uint64_t t_send_end_ns;	  /* duration mode: senders stop; 0: count mode */
+	uint64_t expect_links;	  /* links_ready that mean "set up" */
 	uint64_t expect_links_wave0;
 	pthread_mutex_t err_lock;
 	char error[512]; /* first error, under err_lock */
-	int sc_int[8];   /* scenario scratch set in setup, read-only after */
+	int sc_int[8];	 /* scenario scratch set in setup, read-only after */
 };
 
 static inline int bench_phase_of(const struct bench_run *r)
@@ -210,7 +210,7 @@ static inline int bench_phase_of(const struct bench_run *r)
 
 uint64_t bench_now_ns(void);
 void bench_run_error(struct bench_run *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* bench_io.c */
 int bench_io_init(struct bench_run *r); /* threads, pinning, listener */

@@ -92,9 +92,9 @@ static void cs_closed(void *ctx, struct bench_amqp_conn *a, const char *conditio
 }
 
 static const struct bench_amqp_handlers cs_handlers = {
-	.opened = cs_opened,
-	.attached = cs_attached,
-	.closed = cs_closed,
+    .opened = cs_opened,
+    .attached = cs_attached,
+    .closed = cs_closed,
 };
 
 static void cs_config(struct bench_conn *c, struct bench_amqp_config *cfg)
@@ -149,18 +149,18 @@ static void cs_free(struct bench_conn *c)
 }
 
 const struct bench_scen bench_scen_connections = {
-	.name = "connections",
-	.setup = conn_setup,
-	.config = cs_config,
-	.started = cs_started,
-	.free_conn = cs_free,
+    .name = "connections",
+    .setup = conn_setup,
+    .config = cs_config,
+    .started = cs_started,
+    .free_conn = cs_free,
 };
 
 const struct bench_scen bench_scen_handshake = {
-	.name = "handshake",
-	.setup = hs_setup,
-	.config = cs_config,
-	.started = cs_started,
-	.ended = hs_ended,
-	.free_conn = cs_free,
+    .name = "handshake",
+    .setup = hs_setup,
+    .config = cs_config,
+    .started = cs_started,
+    .ended = hs_ended,
+    .free_conn = cs_free,
 };

@@ -20,7 +20,7 @@
 
 #define SEQ_BITS 40
 #define SEQ_MASK ((1ull << SEQ_BITS) - 1)
-#define NONE UINT64_MAX
+#define NONE	 UINT64_MAX
 /* Messages per link per pump: the loop reads between batches. */
 #define PUMP_BATCH 256
 
@@ -28,10 +28,10 @@ enum { K_SENDER = 1, K_RECEIVER, K_ACCEPTED };
 
 struct flow_link {
 	bool used, sender, attached;
-	int id;          /* sender id (tail prefix) or receiver id */
+	int id;		 /* sender id (tail prefix) or receiver id */
 	uint64_t next_n; /* sender: next sequence */
-	uint64_t quota;  /* sender: messages to send; NONE: until the duration ends */
-	uint64_t *last;  /* receiver: last sequence per sender id, NONE: none yet */
+	uint64_t quota;	 /* sender: messages to send; NONE: until the duration ends */
+	uint64_t *last;	 /* receiver: last sequence per sender id, NONE: none yet */
 };
 
 struct flow_conn {
@@ -49,13 +49,10 @@ static bool is_fanout(const struct bench_run *r)
 uint64_t bench_flow_expected(const struct bench_run *r, const struct bench_counters *c)
 {
 	switch (r->o.scenario) {
-	case BENCH_SC_FANOUT:
-		return c->sent * (uint64_t)r->o.receivers;
+	case BENCH_SC_FANOUT: return c->sent * (uint64_t)r->o.receivers;
 	case BENCH_SC_THROUGHPUT:
-	case BENCH_SC_RPC:
-		return c->sent;
-	default:
-		return 0;
+	case BENCH_SC_RPC: return c->sent;
+	default: return 0;
 	}
 }
 
@@ -95,7 +92,7 @@ static int flow_setup(struct bench_run *r)
 	int id = 0;
 	for (int ci = 0; id < o->senders; ci++) {
 		struct bench_conn *c =
-			bench_io_add(r, bench_io_thread_for(r, true, ci), K_SENDER, ci, 1);
+		    bench_io_add(r, bench_io_thread_for(r, true, ci), K_SENDER, ci, 1);
 		struct flow_conn *fc = flow_new();
 		if (!c || !fc)
 			return -1;
@@ -237,12 +234,12 @@ static void flow_closed(void *ctx, struct bench_amqp_conn *a, const char *condit
 }
 
 static const struct bench_amqp_handlers flow_handlers = {
-	.opened = flow_opened,
-	.attached = flow_attached,
-	.message = flow_message,
-	.settled = flow_settled,
-	.detached = flow_detached,
-	.closed = flow_closed,
+    .opened = flow_opened,
+    .attached = flow_attached,
+    .message = flow_message,
+    .settled = flow_settled,
+    .detached = flow_detached,
+    .closed = flow_closed,
 };
 
 static void flow_config(struct bench_conn *c, struct bench_amqp_config *cfg)
@@ -344,19 +341,19 @@ static void flow_free(struct bench_conn *c)
 }
 
 const struct bench_scen bench_scen_throughput = {
-	.name = "throughput",
-	.setup = flow_setup,
-	.config = flow_config,
-	.started = flow_started,
-	.pump = flow_pump,
-	.free_conn = flow_free,
+    .name = "throughput",
+    .setup = flow_setup,
+    .config = flow_config,
+    .started = flow_started,
+    .pump = flow_pump,
+    .free_conn = flow_free,
 };
 
 const struct bench_scen bench_scen_fanout = {
-	.name = "fanout",
-	.setup = flow_setup,
-	.config = flow_config,
-	.started = flow_started,
-	.pump = flow_pump,
-	.free_conn = flow_free,
+    .name = "fanout",
+    .setup = flow_setup,
+    .config = flow_config,
+    .started = flow_started,
+    .pump = flow_pump,
+    .free_conn = flow_free,
 };

@@ -29,9 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SEQ_BITS 40
-#define SEQ_MASK ((1ull << SEQ_BITS) - 1)
-#define MAX_DESTS 4096
+#define SEQ_BITS    40
+#define SEQ_MASK    ((1ull << SEQ_BITS) - 1)
+#define MAX_DESTS   4096
 #define REPLY_QUEUE (1u << 16)
 
 enum { K_CLIENT = 1, K_SERVER, K_ACCEPTED };
@@ -102,7 +102,7 @@ static int rpc_setup(struct bench_run *r)
 	uint64_t per = o->count / (uint64_t)o->senders, extra = o->count % (uint64_t)o->senders;
 	for (int i = 0; i < o->senders; i++) {
 		struct bench_conn *c =
-			bench_io_add(r, bench_io_thread_for(r, true, i), K_CLIENT, i, 1);
+		    bench_io_add(r, bench_io_thread_for(r, true, i), K_CLIENT, i, 1);
 		struct rpc_client *cl = calloc(1, sizeof *cl);
 		if (!c || !cl)
 			return -1;
@@ -339,7 +339,7 @@ static bool client_pump(struct bench_conn *c, struct rpc_client *cl)
 		uint64_t now = bench_now_ns();
 		while (cl->next_n < cl->quota) {
 			uint64_t due =
-				r->t_send_start_ns + (uint64_t)((double)cl->next_n * cl->interval_ns);
+			    r->t_send_start_ns + (uint64_t)((double)cl->next_n * cl->interval_ns);
 			if (r->t_send_end_ns && due >= r->t_send_end_ns)
 				break;
 			if (due > now) {
@@ -392,7 +392,8 @@ static void rpc_attached(void *ctx, struct bench_amqp_conn *a, int link, bool lo
 		if (link == cl->rcv) {
 			const char *ra = address && *address ? address : cl->fixed_reply;
 			if (!ra || !*ra) {
-				bench_run_error(r, "no reply address from the peer (dynamic source)");
+				bench_run_error(r,
+						"no reply address from the peer (dynamic source)");
 				return;
 			}
 			snprintf(cl->reply_addr, sizeof cl->reply_addr, "%s", ra);
@@ -489,12 +490,12 @@ static void rpc_closed(void *ctx, struct bench_amqp_conn *a, const char *conditi
 }
 
 static const struct bench_amqp_handlers rpc_handlers = {
-	.opened = rpc_opened,
-	.attached = rpc_attached,
-	.message = rpc_message,
-	.settled = rpc_settled,
-	.detached = rpc_detached,
-	.closed = rpc_closed,
+    .opened = rpc_opened,
+    .attached = rpc_attached,
+    .message = rpc_message,
+    .settled = rpc_settled,
+    .detached = rpc_detached,
+    .closed = rpc_closed,
 };
 
 static void rpc_config(struct bench_conn *c, struct bench_amqp_config *cfg)
@@ -513,8 +514,8 @@ static void rpc_started(struct bench_conn *c)
 		return;
 	if (c->kind == K_CLIENT) {
 		struct rpc_client *cl = c->sc;
-		cl->rcv = bench_amqp_attach_receiver(c->a, cl->fixed_reply[0] ? cl->fixed_reply : NULL,
-						     r->o.credit, true);
+		cl->rcv = bench_amqp_attach_receiver(
+		    c->a, cl->fixed_reply[0] ? cl->fixed_reply : NULL, r->o.credit, true);
 		cl->snd = bench_amqp_attach_sender(c->a, r->o.address, r->o.presettled);
 		if (cl->rcv < 0 || cl->snd < 0)
 			bench_run_error(r, "cannot attach the client's links");
@@ -559,10 +560,10 @@ static void rpc_free(struct bench_conn *c)
 }
 
 const struct bench_scen bench_scen_rpc = {
-	.name = "rpc",
-	.setup = rpc_setup,
-	.config = rpc_config,
-	.started = rpc_started,
-	.pump = rpc_pump,
-	.free_conn = rpc_free,
+    .name = "rpc",
+    .setup = rpc_setup,
+    .config = rpc_config,
+    .started = rpc_started,
+    .pump = rpc_pump,
+    .free_conn = rpc_free,
 };

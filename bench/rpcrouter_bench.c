@@ -42,8 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POLL_NS 1000000ull        /* the coordinator's step */
-#define PROGRESS_NS 500000000ull  /* the live line */
+#define POLL_NS	      1000000ull   /* the coordinator's step */
+#define PROGRESS_NS   500000000ull /* the live line */
 #define RSS_SAMPLE_NS 100000000ull
 #define DRAIN_IDLE_NS 2000000000ull /* drain ends after this long without progress */
 #define CLOSE_WAIT_NS 3000000000ull
@@ -57,99 +57,128 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: rpcrouter-bench SCENARIO --url amqp://HOST:PORT [options]\n"
-		"       rpcrouter-bench report RESULTS.jsonl... [report options]\n"
-		"scenarios:\n"
-		"  throughput   N sender links -> M receiver links on one address\n"
-		"  rpc          request/response calls: dynamic reply address (or --reply-to),\n"
-		"               anonymous relay replies, correlation; closed loop (--inflight)\n"
-		"               or open loop (--rate); --serve: only the server side\n"
-		"  fanout       sender(s) -> K receivers on a multicast address\n"
-		"  connections  C connections x L receiver links: set-up time, router RSS\n"
-		"  handshake    connect + SASL + Open + Close cycles per second\n"
-		"options:\n"
-		"  --url amqp://HOST:PORT   target (loopback only unless --allow-remote)\n"
-		"  --label NAME             the result's \"target\" (default: direct or HOST:PORT)\n"
-		"  --direct                 no router: listen on the URL's port, peers connect\n"
-		"  --body-size B            message body bytes (>= 24, default 100)\n"
-		"  --senders N              sender links (rpc: client connections), default 1\n"
-		"  --receivers M            receiver links (rpc: server connections), default 1\n"
-		"  --links-per-conn L       links per connection (default 1)\n"
-		"  --credit W               receiver credit window (default 1000)\n"
-		"  --presettled | --unsettled   sender settle mode (default presettled)\n"
-		"  --duration S             measured seconds (default 10)\n"
-		"  --count N                messages / calls / cycles instead of a duration\n"
-		"  --warmup S               unmeasured seconds before (duration runs)\n"
-		"  --timeout S              hard cap of the run (default duration + 30)\n"
-		"  --address A              address (defaults: bench/throughput, bench/rpc,\n"
-		"                           multicast/bench, bench/connections)\n"
-		"  --inflight K             rpc closed loop: calls in flight per client (1)\n"
-		"  --rate R                 rpc open loop: calls/s over all clients\n"
-		"  --reply-to ADDR          rpc: fixed reply address instead of a dynamic one\n"
-		"  --no-server              rpc: do not start the built-in server connections\n"
-		"  --serve                  rpc: only the server side (until duration/count/signal)\n"
-		"  --no-anonymous-relay     rpc server: a sender link per reply address\n"
-		"  --connections C          connections: C (default 100); handshake: parallel\n"
-		"                           cycles (default one per thread)\n"
-		"  --hold S                 connections: hold them S seconds (default 0)\n"
-		"  --sasl-mech M            ANONYMOUS (default), PLAIN, or none\n"
-		"  --user U --password P    SASL PLAIN credentials\n"
-		"  --router-pid P           sample the router's CPU and RSS\n"
-		"  --threads T              I/O threads (default: one per available core)\n"
-		"  --cpus LIST              pin thread i to LIST[i %% n] (e.g. 0,1)\n"
-		"  --max-frame N            max-frame-size offered (default 65536)\n"
-		"  --out FILE               append the JSON line to FILE instead of stdout\n"
-		"  --quiet                  no progress line\n"
-		"  --allow-remote           allow a non-loopback target\n");
+	fprintf(
+	    f,
+	    "usage: rpcrouter-bench SCENARIO --url amqp://HOST:PORT [options]\n"
+	    "       rpcrouter-bench report RESULTS.jsonl... [report options]\n"
+	    "scenarios:\n"
+	    "  throughput   N sender links -> M receiver links on one address\n"
+	    "  rpc          request/response calls: dynamic reply address (or --reply-to),\n"
+	    "               anonymous relay replies, correlation; closed loop (--inflight)\n"
+	    "               or open loop (--rate); --serve: only the server side\n"
+	    "  fanout       sender(s) -> K receivers on a multicast address\n"
+	    "  connections  C connections x L receiver links: set-up time, router RSS\n"
+	    "  handshake    connect + SASL + Open + Close cycles per second\n"
+	    "options:\n"
+	    "  --url amqp://HOST:PORT   target (loopback only unless --allow-remote)\n"
+	    "  --label NAME             the result's \"target\" (default: direct or HOST:PORT)\n"
+	    "  --direct                 no router: listen on the URL's port, peers connect\n"
+	    "  --body-size B            message body bytes (>= 24, default 100)\n"
+	    "  --senders N              sender links (rpc: client connections), default 1\n"
+	    "  --receivers M            receiver links (rpc: server connections), default 1\n"
+	    "  --links-per-conn L       links per connection (default 1)\n"
+	    "  --credit W               receiver credit window (default 1000)\n"
+	    "  --presettled | --unsettled   sender settle mode (default presettled)\n"
+	    "  --duration S             measured seconds (default 10)\n"
+	    "  --count N                messages / calls / cycles instead of a duration\n"
+	    "  --warmup S               unmeasured seconds before (duration runs)\n"
+	    "  --timeout S              hard cap of the run (default duration + 30)\n"
+	    "  --address A              address (defaults: bench/throughput, bench/rpc,\n"
+	    "                           multicast/bench, bench/connections)\n"
+	    "  --inflight K             rpc closed loop: calls in flight per client (1)\n"
+	    "  --rate R                 rpc open loop: calls/s over all clients\n"
+	    "  --reply-to ADDR          rpc: fixed reply address instead of a dynamic one\n"
+	    "  --no-server              rpc: do not start the built-in server connections\n"
+	    "  --serve                  rpc: only the server side (until duration/count/signal)\n"
+	    "  --no-anonymous-relay     rpc server: a sender link per reply address\n"
+	    "  --connections C          connections: C (default 100); handshake: parallel\n"
+	    "                           cycles (default one per thread)\n"
+	    "  --hold S                 connections: hold them S seconds (default 0)\n"
+	    "  --sasl-mech M            ANONYMOUS (default), PLAIN, or none\n"
+	    "  --user U --password P    SASL PLAIN credentials\n"
+	    "  --router-pid P           sample the router's CPU and RSS\n"
+	    "  --threads T              I/O threads (default: one per available core)\n"
+	    "  --cpus LIST              pin thread i to LIST[i %% n] (e.g. 0,1)\n"
+	    "  --max-frame N            max-frame-size offered (default 65536)\n"
+	    "  --out FILE               append the JSON line to FILE instead of stdout\n"
+	    "  --quiet                  no progress line\n"
+	    "  --allow-remote           allow a non-loopback target\n");
 }
 
 enum {
-	OPT_URL = 256, OPT_LABEL, OPT_DIRECT, OPT_ALLOW_REMOTE, OPT_BODY, OPT_SENDERS,
-	OPT_RECEIVERS, OPT_LPC, OPT_CREDIT, OPT_PRESETTLED, OPT_UNSETTLED, OPT_DURATION,
-	OPT_COUNT, OPT_ADDRESS, OPT_INFLIGHT, OPT_RATE, OPT_WARMUP, OPT_TIMEOUT, OPT_HOLD,
-	OPT_THREADS, OPT_CPUS, OPT_REPLY_TO, OPT_SERVE, OPT_NO_SERVER, OPT_NO_ANON,
-	OPT_CONNECTIONS, OPT_SASL, OPT_USER, OPT_PASSWORD, OPT_ROUTER_PID, OPT_OUT, OPT_QUIET,
-	OPT_MAX_FRAME, OPT_HELP,
+	OPT_URL = 256,
+	OPT_LABEL,
+	OPT_DIRECT,
+	OPT_ALLOW_REMOTE,
+	OPT_BODY,
+	OPT_SENDERS,
+	OPT_RECEIVERS,
+	OPT_LPC,
+	OPT_CREDIT,
+	OPT_PRESETTLED,
+	OPT_UNSETTLED,
+	OPT_DURATION,
+	OPT_COUNT,
+	OPT_ADDRESS,
+	OPT_INFLIGHT,
+	OPT_RATE,
+	OPT_WARMUP,
+	OPT_TIMEOUT,
+	OPT_HOLD,
+	OPT_THREADS,
+	OPT_CPUS,
+	OPT_REPLY_TO,
+	OPT_SERVE,
+	OPT_NO_SERVER,
+	OPT_NO_ANON,
+	OPT_CONNECTIONS,
+	OPT_SASL,
+	OPT_USER,
+	OPT_PASSWORD,
+	OPT_ROUTER_PID,
+	OPT_OUT,
+	OPT_QUIET,
+	OPT_MAX_FRAME,
+	OPT_HELP,
 };
 
 static const struct option long_opts[] = {
-	{"url", required_argument, NULL, OPT_URL},
-	{"label", required_argument, NULL, OPT_LABEL},
-	{"target", required_argument, NULL, OPT_LABEL},
-	{"direct", no_argument, NULL, OPT_DIRECT},
-	{"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
-	{"body-size", required_argument, NULL, OPT_BODY},
-	{"senders", required_argument, NULL, OPT_SENDERS},
-	{"receivers", required_argument, NULL, OPT_RECEIVERS},
-	{"links-per-conn", required_argument, NULL, OPT_LPC},
-	{"credit", required_argument, NULL, OPT_CREDIT},
-	{"presettled", no_argument, NULL, OPT_PRESETTLED},
-	{"unsettled", no_argument, NULL, OPT_UNSETTLED},
-	{"duration", required_argument, NULL, OPT_DURATION},
-	{"count", required_argument, NULL, OPT_COUNT},
-	{"address", required_argument, NULL, OPT_ADDRESS},
-	{"inflight", required_argument, NULL, OPT_INFLIGHT},
-	{"rate", required_argument, NULL, OPT_RATE},
-	{"warmup", required_argument, NULL, OPT_WARMUP},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"hold", required_argument, NULL, OPT_HOLD},
-	{"threads", required_argument, NULL, OPT_THREADS},
-	{"cpus", required_argument, NULL, OPT_CPUS},
-	{"reply-to", required_argument, NULL, OPT_REPLY_TO},
-	{"serve", no_argument, NULL, OPT_SERVE},
-	{"no-server", no_argument, NULL, OPT_NO_SERVER},
-	{"no-anonymous-relay", no_argument, NULL, OPT_NO_ANON},
-	{"connections", required_argument, NULL, OPT_CONNECTIONS},
-	{"sasl-mech", required_argument, NULL, OPT_SASL},
-	{"user", required_argument, NULL, OPT_USER},
-	{"password", required_argument, NULL, OPT_PASSWORD},
-	{"router-pid", required_argument, NULL, OPT_ROUTER_PID},
-	{"out", required_argument, NULL, OPT_OUT},
-	{"quiet", no_argument, NULL, OPT_QUIET},
-	{"max-frame", required_argument, NULL, OPT_MAX_FRAME},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+    {"url", required_argument, NULL, OPT_URL},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"target", required_argument, NULL, OPT_LABEL},
+    {"direct", no_argument, NULL, OPT_DIRECT},
+    {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
+    {"body-size", required_argument, NULL, OPT_BODY},
+    {"senders", required_argument, NULL, OPT_SENDERS},
+    {"receivers", required_argument, NULL, OPT_RECEIVERS},
+    {"links-per-conn", required_argument, NULL, OPT_LPC},
+    {"credit", required_argument, NULL, OPT_CREDIT},
+    {"presettled", no_argument, NULL, OPT_PRESETTLED},
+    {"unsettled", no_argument, NULL, OPT_UNSETTLED},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"address", required_argument, NULL, OPT_ADDRESS},
+    {"inflight", required_argument, NULL, OPT_INFLIGHT},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"hold", required_argument, NULL, OPT_HOLD},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"reply-to", required_argument, NULL, OPT_REPLY_TO},
+    {"serve", no_argument, NULL, OPT_SERVE},
+    {"no-server", no_argument, NULL, OPT_NO_SERVER},
+    {"no-anonymous-relay", no_argument, NULL, OPT_NO_ANON},
+    {"connections", required_argument, NULL, OPT_CONNECTIONS},
+    {"sasl-mech", required_argument, NULL, OPT_SASL},
+    {"user", required_argument, NULL, OPT_USER},
+    {"password", required_argument, NULL, OPT_PASSWORD},
+    {"router-pid", required_argument, NULL, OPT_ROUTER_PID},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 static const struct {
@@ -158,11 +187,11 @@ static const struct {
 	const struct bench_scen *ops;
 	const char *address;
 } scenarios[] = {
-	{"throughput", BENCH_SC_THROUGHPUT, &bench_scen_throughput, "bench/throughput"},
-	{"rpc", BENCH_SC_RPC, &bench_scen_rpc, "bench/rpc"},
-	{"fanout", BENCH_SC_FANOUT, &bench_scen_fanout, "multicast/bench"},
-	{"connections", BENCH_SC_CONNECTIONS, &bench_scen_connections, "bench/connections"},
-	{"handshake", BENCH_SC_HANDSHAKE, &bench_scen_handshake, ""},
+    {"throughput", BENCH_SC_THROUGHPUT, &bench_scen_throughput, "bench/throughput"},
+    {"rpc", BENCH_SC_RPC, &bench_scen_rpc, "bench/rpc"},
+    {"fanout", BENCH_SC_FANOUT, &bench_scen_fanout, "multicast/bench"},
+    {"connections", BENCH_SC_CONNECTIONS, &bench_scen_connections, "bench/connections"},
+    {"handshake", BENCH_SC_HANDSHAKE, &bench_scen_handshake, ""},
 };
 
 /* Strict number parsing: the whole argument, in range. */
@@ -287,7 +316,8 @@ static bool is_loopback(const struct sockaddr_storage *ss)
 
 static int resolve(struct bench_run *r)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_NUMERICSERV | (r->o.direct ? AI_PASSIVE : 0)};
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(r->o.host, r->o.port, &hints, &res);
@@ -300,8 +330,9 @@ static int resolve(struct bench_run *r)
 	r->addrlen = res->ai_addrlen;
 	freeaddrinfo(res);
 	if (!r->o.allow_remote && !is_loopback(&r->addr)) {
-		bench_run_error(r, "%s is not a loopback address (use --allow-remote for a "
-				   "namespace or test-network address you own)",
+		bench_run_error(r,
+				"%s is not a loopback address (use --allow-remote for a "
+				"namespace or test-network address you own)",
 				r->o.host);
 		return -1;
 	}
@@ -332,19 +363,19 @@ static int parse_args(struct bench_run *r, int argc, char **argv, char *user, ch
 		return 2;
 	}
 	*o = (struct bench_opts){
-		.scenario = scenarios[si].sc,
-		.scenario_name = scenarios[si].name,
-		.body_size = 100,
-		.senders = 1,
-		.receivers = 1,
-		.links_per_conn = 1,
-		.credit = 1000,
-		.presettled = true,
-		.duration_s = 10,
-		.address = scenarios[si].address,
-		.inflight = 1,
-		.sasl_mech = "ANONYMOUS",
-		.progress = isatty(2),
+	    .scenario = scenarios[si].sc,
+	    .scenario_name = scenarios[si].name,
+	    .body_size = 100,
+	    .senders = 1,
+	    .receivers = 1,
+	    .links_per_conn = 1,
+	    .credit = 1000,
+	    .presettled = true,
+	    .duration_s = 10,
+	    .address = scenarios[si].address,
+	    .inflight = 1,
+	    .sasl_mech = "ANONYMOUS",
+	    .progress = isatty(2),
 	};
 	r->scen = scenarios[si].ops;
 	bool mech_given = false, hold_given = false;
@@ -534,8 +565,7 @@ static bool drained(const struct bench_run *r, const struct bench_counters *c)
 		if (r->o.serve)
 			return c->server_sent >= c->server_received;
 		return c->received >= c->sent && acks;
-	default:
-		return true;
+	default: return true;
 	}
 }
 
@@ -603,7 +633,8 @@ static void print_progress(struct bench_run *r, const struct coord *k, uint64_t 
 	else if (phase == BENCH_PH_MEASURE && r->o.count && rate > 0 && v < r->o.count)
 		snprintf(eta, sizeof eta, " ETA %.0f s", (double)(r->o.count - v) / rate);
 	fprintf(stderr, "\r\033[K%s %s: %.1f s  sent %" PRIu64 "  recv %" PRIu64 "  %.0f/s%s",
-		r->o.scenario_name, names[phase], el, c.sent ? c.sent : c.server_sent, v, rate, eta);
+		r->o.scenario_name, names[phase], el, c.sent ? c.sent : c.server_sent, v, rate,
+		eta);
 }
 
 static void coordinate(struct bench_run *r, struct coord *k)
@@ -665,10 +696,10 @@ static void coordinate(struct bench_run *r, struct coord *k)
 				bool timed = o->duration_given || !o->count;
 				if (o->scenario == BENCH_SC_CONNECTIONS)
 					r->t_send_end_ns =
-						r->t_measure_ns + (uint64_t)(o->hold_s * 1e9);
+					    r->t_measure_ns + (uint64_t)(o->hold_s * 1e9);
 				else if (timed)
 					r->t_send_end_ns =
-						r->t_measure_ns + (uint64_t)(o->duration_s * 1e9);
+					    r->t_measure_ns + (uint64_t)(o->duration_s * 1e9);
 				phase = o->warmup_s > 0 ? BENCH_PH_WARMUP : BENCH_PH_MEASURE;
 				if (phase == BENCH_PH_MEASURE) {
 					k->snap0 = c;
@@ -915,14 +946,13 @@ static int report(struct bench_run *r, struct coord *k, const struct bench_env *
 	bench_out_u64(&j, "duplicates", c.duplicates);
 	bench_out_u64(&j, "out_of_order", c.out_of_order);
 	bench_out_u64(&j, "bad_correlation", c.bad_correlation);
-	bench_out_dbl(&j, "msg_per_s", o->scenario == BENCH_SC_CONNECTIONS ||
-					       o->scenario == BENCH_SC_HANDSHAKE
-				       ? 0
-				       : rate);
-	bench_out_dbl(&j, "mb_per_s", o->scenario == BENCH_SC_CONNECTIONS ||
-					      o->scenario == BENCH_SC_HANDSHAKE
-				      ? 0
-				      : rate * (double)o->body_size / 1e6);
+	bench_out_dbl(
+	    &j, "msg_per_s",
+	    o->scenario == BENCH_SC_CONNECTIONS || o->scenario == BENCH_SC_HANDSHAKE ? 0 : rate);
+	bench_out_dbl(&j, "mb_per_s",
+		      o->scenario == BENCH_SC_CONNECTIONS || o->scenario == BENCH_SC_HANDSHAKE
+			  ? 0
+			  : rate * (double)o->body_size / 1e6);
 	write_latency(&j, &h);
 	bench_out_dbl(&j, "offered_rate", offered);
 	bench_out_dbl(&j, "offered_rate_error", offered_err);
