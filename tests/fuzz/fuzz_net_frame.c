@@ -193,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t host = net_fuzz_u8(&data, &size);
 			size_t len = (size_t)net_fuzz_u8(&data, &size) * 6;
 			uint32_t dst = (op & 4) ? NET_IPV4(10, 0, 0, host) : NET_IPV4(192, 0, 2, host);
-			static uint8_t l4[NET_ETH_MTU];
+			static uint8_t l4[255 * 6]; /* past the MTU: ip_tx_too_big */
 			memset(l4, op, len);
 			(void)net_ipv4_output(&l3, now, 0, dst, NET_IPV4_PROTO_TCP, l4, len);
 			break;
