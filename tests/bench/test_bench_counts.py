@@ -242,6 +242,41 @@ class ViaRouter(rrtest.RouterTestCase):
             self.assertTrue(root.tag.endswith('svg'), s)
 
 
+class Sasl(rrtest.RouterTestCase):
+    """handshake with SASL PLAIN against a router that authenticates."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_tools()
+        cls.rr = rrtest.Router(sasl=rrtest.Sasl(users={'bench': 'secret'}))
+        cls.rr.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rr.stop()
+
+    def test_plain_handshakes(self):
+        r = bench('handshake', '--url', self.rr.url, '--count', 50, '--sasl-mech', 'PLAIN',
+                  '--user', 'bench', '--password', 'secret', '--timeout', 30)
+        self.assertEqual(r.rc, 0, r.describe())
+        self.assertEqual(r.results['connections_opened'], 50)
+
+    def test_user_in_the_url(self):
+        url = self.rr.url.replace('amqp://', 'amqp://bench:secret@')
+        r = bench('throughput', '--url', url, '--count', 1000, '--address', 'bench/sasl',
+                  '--timeout', 30)
+        self.assertEqual(r.rc, 0, r.describe())
+        self.assertEqual(r.line['params']['sasl_mech'], 'PLAIN')
+        self.assertEqual(r.results['received'], 1000)
+
+    def test_wrong_password_fails(self):
+        r = bench('handshake', '--url', self.rr.url, '--count', 5, '--sasl-mech', 'PLAIN',
+                  '--user', 'bench', '--password', 'wrong', '--timeout', 10, timeout=40)
+        self.assertNotEqual(r.rc, 0, r.describe())
+        self.assertEqual(r.results['connections_opened'], 0)
+        self.assertNotEqual(r.line['error'], '')
+
+
 class Direct(unittest.TestCase):
     """--direct: no router; this process listens on the URL's port."""
 
