@@ -4,10 +4,10 @@
 #include "net_csum.h"
 
 #define NET_ARP_DEF_REACHABLE_NS 60000000000ull /* 60 s, as Linux's gc_stale_time */
-#define NET_ARP_DEF_RETRY_NS     1000000000ull  /* RFC 1122 2.3.2.1: <= 1 per second */
-#define NET_ARP_DEF_RETRIES      3
-#define NET_ARP_DEF_PENDING      4
-#define NET_ARP_DEF_ANNOUNCE     2 /* RFC 5227 ANNOUNCE_NUM */
+#define NET_ARP_DEF_RETRY_NS	 1000000000ull	/* RFC 1122 2.3.2.1: <= 1 per second */
+#define NET_ARP_DEF_RETRIES	 3
+#define NET_ARP_DEF_PENDING	 4
+#define NET_ARP_DEF_ANNOUNCE	 2 /* RFC 5227 ANNOUNCE_NUM */
 
 enum net_parse net_arp_parse(const uint8_t *p, size_t len, struct net_arp_view *v)
 {
@@ -45,14 +45,15 @@ size_t net_arp_build(uint8_t *buf, const struct net_mac *eth_dst, const struct n
 	return n + NET_ARP_LEN;
 }
 
-void net_arp_init(struct net_arp *arp, const struct net_l3_config *cfg,
-		  struct net_l3_counters *c, const struct net_l3_ops *ops)
+void net_arp_init(struct net_arp *arp, const struct net_l3_config *cfg, struct net_l3_counters *c,
+		  const struct net_l3_ops *ops)
 {
 	memset(arp, 0, sizeof *arp);
 	arp->cfg = cfg;
 	arp->c = c;
 	arp->ops = ops;
-	arp->reachable_ns = cfg->arp_reachable_ns ? cfg->arp_reachable_ns : NET_ARP_DEF_REACHABLE_NS;
+	arp->reachable_ns =
+	    cfg->arp_reachable_ns ? cfg->arp_reachable_ns : NET_ARP_DEF_REACHABLE_NS;
 	arp->retry_ns = cfg->arp_retry_ns ? cfg->arp_retry_ns : NET_ARP_DEF_RETRY_NS;
 	arp->retries = cfg->arp_retries ? cfg->arp_retries : NET_ARP_DEF_RETRIES;
 	if (arp->retries > 255)
@@ -66,7 +67,8 @@ void net_arp_init(struct net_arp *arp, const struct net_l3_config *cfg,
 		arp->cache[i].pend_tail = NET_ARP_NONE;
 	}
 	for (unsigned i = 0; i < NET_ARP_PENDING_SLOTS; i++)
-		arp->pend[i].next = (uint16_t)(i + 1 < NET_ARP_PENDING_SLOTS ? i + 1 : NET_ARP_NONE);
+		arp->pend[i].next =
+		    (uint16_t)(i + 1 < NET_ARP_PENDING_SLOTS ? i + 1 : NET_ARP_NONE);
 	arp->pend_free = 0;
 }
 
@@ -144,8 +146,9 @@ static struct net_arp_entry *net_arp_alloc(struct net_arp *arp, uint32_t ip)
 			victim = e;
 			break;
 		}
-		if (victim == NULL || (e->state == NET_ARP_REACHABLE &&
-				       (victim->state != NET_ARP_REACHABLE || e->used_ns < victim->used_ns)))
+		if (victim == NULL ||
+		    (e->state == NET_ARP_REACHABLE &&
+		     (victim->state != NET_ARP_REACHABLE || e->used_ns < victim->used_ns)))
 			victim = e;
 		else if (e->state == NET_ARP_INCOMPLETE && victim->state == NET_ARP_INCOMPLETE &&
 			 e->used_ns < victim->used_ns)
@@ -376,8 +379,8 @@ bool net_arp_lookup(struct net_arp *arp, uint64_t now_ns, uint32_t ip, struct ne
 	return true;
 }
 
-enum net_arp_out net_arp_output(struct net_arp *arp, uint64_t now_ns, uint32_t ip,
-				uint8_t *frame, size_t len)
+enum net_arp_out net_arp_output(struct net_arp *arp, uint64_t now_ns, uint32_t ip, uint8_t *frame,
+				size_t len)
 {
 	struct net_arp_entry *e = net_arp_get(arp, ip);
 	if (e != NULL && net_arp_usable(e, now_ns)) {
@@ -385,7 +388,7 @@ enum net_arp_out net_arp_output(struct net_arp *arp, uint64_t now_ns, uint32_t i
 		net_arp_maybe_refresh(arp, e, now_ns);
 		memcpy(frame, e->mac.b, NET_ETH_ALEN);
 		return net_eth_send(arp->ops, arp->c, frame, len) == 0 ? NET_ARP_SENT
-									 : NET_ARP_DROPPED;
+								       : NET_ARP_DROPPED;
 	}
 	if (len > NET_ETH_MAX_FRAME || len < NET_ETH_HLEN) {
 		arp->c->arp_pending_drop++;

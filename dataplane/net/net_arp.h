@@ -19,11 +19,11 @@
 extern "C" {
 #endif
 
-#define NET_ARP_LEN           28 /* the IPv4-over-Ethernet packet */
+#define NET_ARP_LEN	      28 /* the IPv4-over-Ethernet packet */
 #define NET_ARP_OP_REQUEST    1
 #define NET_ARP_OP_REPLY      2
-#define NET_ARP_SETS          64
-#define NET_ARP_WAYS          4
+#define NET_ARP_SETS	      64
+#define NET_ARP_WAYS	      4
 #define NET_ARP_PENDING_SLOTS 32
 /* RFC 5227 1.1: ANNOUNCE_INTERVAL 2 s, DEFEND_INTERVAL 10 s */
 #define NET_ARP_ANNOUNCE_INTERVAL_NS 2000000000ull
@@ -33,7 +33,7 @@ extern "C" {
 struct net_arp_view {
 	uint16_t op;
 	struct net_mac sha, tha; /* sender/target hardware address */
-	uint32_t spa, tpa;       /* sender/target protocol address */
+	uint32_t spa, tpa;	 /* sender/target protocol address */
 };
 
 /* Parse the ARP payload of a frame. NET_SHORT below 28 bytes (trailing
@@ -60,9 +60,9 @@ struct net_arp_entry {
 	uint8_t npending;
 	struct net_mac mac;
 	uint16_t pend_head, pend_tail; /* FIFO of pool slots, NET_ARP_NONE when empty */
-	uint64_t expire_ns;  /* REACHABLE: confirmation + reachable time */
-	uint64_t next_ns;    /* INCOMPLETE: next retry; REACHABLE: earliest refresh */
-	uint64_t used_ns;    /* last output through it (eviction: least recently used) */
+	uint64_t expire_ns;	       /* REACHABLE: confirmation + reachable time */
+	uint64_t next_ns;	       /* INCOMPLETE: next retry; REACHABLE: earliest refresh */
+	uint64_t used_ns;	       /* last output through it (eviction: least recently used) */
 };
 
 #define NET_ARP_NONE 0xffff
@@ -75,8 +75,8 @@ struct net_arp_pending {
 
 struct net_arp {
 	const struct net_l3_config *cfg; /* caller's, outlives this */
-	struct net_l3_counters *c;       /* caller's */
-	const struct net_l3_ops *ops;    /* caller's */
+	struct net_l3_counters *c;	 /* caller's */
+	const struct net_l3_ops *ops;	 /* caller's */
 	uint64_t reachable_ns, retry_ns;
 	unsigned retries, pending_max, announce;
 	struct {
@@ -93,8 +93,8 @@ struct net_arp {
 
 /* Set up (every entry free); the three pointers are kept. Config zeros
  * take the defaults listed in struct net_l3_config. */
-void net_arp_init(struct net_arp *arp, const struct net_l3_config *cfg,
-		  struct net_l3_counters *c, const struct net_l3_ops *ops);
+void net_arp_init(struct net_arp *arp, const struct net_l3_config *cfg, struct net_l3_counters *c,
+		  const struct net_l3_ops *ops);
 
 /* Port up: schedule cfg->arp_announce announcements per address (RFC 5227
  * 2.3), the first sent now, the rest every ANNOUNCE_INTERVAL by the tick. */
@@ -106,17 +106,17 @@ void net_arp_start(struct net_arp *arp, uint64_t now_ns);
 void net_arp_input(struct net_arp *arp, uint64_t now_ns, const struct net_eth_view *eth);
 
 enum net_arp_out {
-	NET_ARP_SENT = 0,    /* destination MAC filled in, frame handed to tx */
-	NET_ARP_QUEUED,      /* copied into the pending queue; a request is out */
-	NET_ARP_DROPPED,     /* queue full, frame too big, or tx refused */
+	NET_ARP_SENT = 0, /* destination MAC filled in, frame handed to tx */
+	NET_ARP_QUEUED,	  /* copied into the pending queue; a request is out */
+	NET_ARP_DROPPED,  /* queue full, frame too big, or tx refused */
 };
 
 /* Send a complete Ethernet frame (src MAC and type filled; the dst MAC is
  * written here) to IPv4 next hop ip: at once if the address is resolved,
  * else queued (copied) behind a resolution. frame must have room for
  * NET_ETH_MIN_FRAME bytes (short frames are padded in place). */
-enum net_arp_out net_arp_output(struct net_arp *arp, uint64_t now_ns, uint32_t ip,
-				uint8_t *frame, size_t len);
+enum net_arp_out net_arp_output(struct net_arp *arp, uint64_t now_ns, uint32_t ip, uint8_t *frame,
+				size_t len);
 
 /* The MAC of a resolved next hop, without queueing anything (a refresh
  * request may go out, as with net_arp_output). true if known. */

@@ -102,8 +102,7 @@ size_t net_eth_build(uint8_t *buf, const struct net_mac *dst, const struct net_m
 	return NET_ETH_HLEN;
 }
 
-int net_eth_send(const struct net_l3_ops *ops, struct net_l3_counters *c, uint8_t *buf,
-		 size_t len)
+int net_eth_send(const struct net_l3_ops *ops, struct net_l3_counters *c, uint8_t *buf, size_t len)
 {
 	/* IEEE 802.3 4.2.3.3: pad short frames; drivers of virtual ports
 	 * (tap, memif) do not, and peers may drop runts. */

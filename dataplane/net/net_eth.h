@@ -22,12 +22,12 @@
 extern "C" {
 #endif
 
-#define NET_ETH_ALEN       6
-#define NET_ETH_HLEN       14   /* dst, src, EtherType */
-#define NET_ETH_VLAN_HLEN  4    /* TPID + TCI, after the source MAC */
-#define NET_ETH_MIN_FRAME  60   /* 64 on the wire less the FCS: we pad to this */
-#define NET_ETH_MTU        1500 /* the only MTU supported: no jumbo frames yet */
-#define NET_ETH_MAX_FRAME  (NET_ETH_HLEN + NET_ETH_MTU)
+#define NET_ETH_ALEN	  6
+#define NET_ETH_HLEN	  14   /* dst, src, EtherType */
+#define NET_ETH_VLAN_HLEN 4    /* TPID + TCI, after the source MAC */
+#define NET_ETH_MIN_FRAME 60   /* 64 on the wire less the FCS: we pad to this */
+#define NET_ETH_MTU	  1500 /* the only MTU supported: no jumbo frames yet */
+#define NET_ETH_MAX_FRAME (NET_ETH_HLEN + NET_ETH_MTU)
 
 #define NET_ETHERTYPE_IPV4 0x0800
 #define NET_ETHERTYPE_ARP  0x0806
@@ -39,8 +39,8 @@ extern "C" {
  * always NET_SHORT ("need more"; for datagrams: truncated). */
 enum net_parse {
 	NET_OK = 0,
-	NET_SHORT,       /* too short for what the headers announce */
-	NET_BAD,         /* malformed: drop */
+	NET_SHORT,	 /* too short for what the headers announce */
+	NET_BAD,	 /* malformed: drop */
 	NET_UNSUPPORTED, /* well formed but not handled here (VLAN tag, fragment) */
 };
 
@@ -82,12 +82,12 @@ int net_mac_parse(const char *s, struct net_mac *m);
 /* A parsed Ethernet II header: views into the caller's frame. */
 struct net_eth_view {
 	struct net_mac dst, src;
-	uint16_t type;           /* EtherType of the payload (after any tag) */
-	bool vlan;               /* an 802.1Q/802.1ad tag was present */
-	uint16_t vlan_tci;       /* its TCI (PCP, DEI, VID) when vlan */
-	size_t hlen;             /* 14, or 18 with one tag */
-	const uint8_t *payload;  /* frame + hlen */
-	size_t payload_len;      /* len - hlen (may include Ethernet padding) */
+	uint16_t type;		/* EtherType of the payload (after any tag) */
+	bool vlan;		/* an 802.1Q/802.1ad tag was present */
+	uint16_t vlan_tci;	/* its TCI (PCP, DEI, VID) when vlan */
+	size_t hlen;		/* 14, or 18 with one tag */
+	const uint8_t *payload; /* frame + hlen */
+	size_t payload_len;	/* len - hlen (may include Ethernet padding) */
 };
 
 /* Parse the header of a frame of len bytes (no FCS). NET_SHORT below the
@@ -127,7 +127,7 @@ static inline uint64_t net_l3_counter_get(const struct net_l3_counters *c, unsig
 #define NET_L3_MAX_ADDRS 4
 
 struct net_l3_addr {
-	uint32_t addr;      /* host order */
+	uint32_t addr;	    /* host order */
 	uint8_t prefix_len; /* 0..32: the on-link subnet (next hop = destination) */
 };
 
@@ -137,23 +137,23 @@ struct net_l3_config {
 	struct net_mac mac;
 	struct net_l3_addr addrs[NET_L3_MAX_ADDRS];
 	unsigned n_addrs;
-	uint32_t gateway;           /* next hop off-link; 0 = none (off-link dropped) */
-	uint8_t ttl;                /* of the packets we send; 0 = 64 (RFC 1700 default) */
-	uint16_t ip_id_seed;        /* first IP-ID (any value; see net_ipv4.c) */
+	uint32_t gateway;    /* next hop off-link; 0 = none (off-link dropped) */
+	uint8_t ttl;	     /* of the packets we send; 0 = 64 (RFC 1700 default) */
+	uint16_t ip_id_seed; /* first IP-ID (any value; see net_ipv4.c) */
 	/* ARP (net_arp.c); 0 = the default in brackets */
-	uint64_t arp_reachable_ns;  /* entry lifetime after a confirmation [60 s] */
-	uint64_t arp_retry_ns;      /* between requests for one address [1 s, RFC 1122 2.3.2.1] */
-	unsigned arp_retries;       /* requests before the resolution fails [3] */
-	unsigned arp_pending_max;   /* packets queued per unresolved next hop [4] */
-	unsigned arp_announce;      /* announcements at start [2, RFC 5227 ANNOUNCE_NUM] */
+	uint64_t arp_reachable_ns; /* entry lifetime after a confirmation [60 s] */
+	uint64_t arp_retry_ns;	   /* between requests for one address [1 s, RFC 1122 2.3.2.1] */
+	unsigned arp_retries;	   /* requests before the resolution fails [3] */
+	unsigned arp_pending_max;  /* packets queued per unresolved next hop [4] */
+	unsigned arp_announce;	   /* announcements at start [2, RFC 5227 ANNOUNCE_NUM] */
 	/* ICMP token bucket (net_icmp.c); 0 = default */
-	uint32_t icmp_rate;         /* tokens per second [1000] */
-	uint32_t icmp_burst;        /* bucket depth [50] */
+	uint32_t icmp_rate;  /* tokens per second [1000] */
+	uint32_t icmp_burst; /* bucket depth [50] */
 };
 
 enum net_l3_event_type {
-	NET_L3_EV_ARP_RESOLVED, /* ip, mac: a next hop answered (first time or changed) */
-	NET_L3_EV_ARP_FAILED,   /* ip, dropped: no answer after every retry */
+	NET_L3_EV_ARP_RESOLVED,	 /* ip, mac: a next hop answered (first time or changed) */
+	NET_L3_EV_ARP_FAILED,	 /* ip, dropped: no answer after every retry */
 	NET_L3_EV_ADDR_CONFLICT, /* ip (ours), mac (theirs): RFC 5227 2.4 */
 };
 
@@ -185,8 +185,7 @@ struct net_l3_ops {
 /* Hand a frame to ops->tx_frame and count it (eth_tx / eth_tx_fail). A
  * frame shorter than 60 bytes is padded with zeros in place: buf must have
  * room for NET_ETH_MIN_FRAME bytes. Returns the callback's result. */
-int net_eth_send(const struct net_l3_ops *ops, struct net_l3_counters *c, uint8_t *buf,
-		 size_t len);
+int net_eth_send(const struct net_l3_ops *ops, struct net_l3_counters *c, uint8_t *buf, size_t len);
 
 #ifdef __cplusplus
 }

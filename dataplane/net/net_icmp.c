@@ -5,7 +5,7 @@
 
 #define NET_ICMP_DEF_RATE  1000
 #define NET_ICMP_DEF_BURST 50
-#define NET_NS_PER_S       1000000000ull
+#define NET_NS_PER_S	   1000000000ull
 
 enum net_parse net_icmp_parse(const uint8_t *p, size_t len, struct net_icmp_view *v)
 {
@@ -103,9 +103,7 @@ size_t net_icmp_input(struct net_icmp *icmp, uint64_t now_ns, bool bcast, const 
 		/* For TCP's soft errors later (RFC 1122 4.2.3.9); counted. */
 		c->icmp_rx_unreach++;
 		return 0;
-	default:
-		c->icmp_rx_other++;
-		return 0;
+	default: c->icmp_rx_other++; return 0;
 	}
 }
 

@@ -13,21 +13,21 @@
 extern "C" {
 #endif
 
-#define NET_ICMP_HLEN          8
+#define NET_ICMP_HLEN	       8
 #define NET_ICMP_ECHO_REPLY    0
 #define NET_ICMP_UNREACH       3
-#define NET_ICMP_ECHO          8
+#define NET_ICMP_ECHO	       8
 #define NET_ICMP_UNREACH_PROTO 2
 #define NET_ICMP_UNREACH_PORT  3
 /* RFC 1812 4.3.2.3: an error quotes as much of the offending datagram as
  * fits in 576 bytes: 576 - 20 (IP) - 8 (ICMP). */
-#define NET_ICMP_QUOTE_MAX     548
+#define NET_ICMP_QUOTE_MAX 548
 
 struct net_icmp_view {
 	uint8_t type, code;
 	uint16_t csum;
-	uint16_t id, seq;       /* echo: identifier, sequence number */
-	const uint8_t *data;    /* after the 8-byte header */
+	uint16_t id, seq;    /* echo: identifier, sequence number */
+	const uint8_t *data; /* after the 8-byte header */
 	size_t data_len;
 };
 
@@ -40,8 +40,8 @@ bool net_icmp_csum_ok(const uint8_t *p, size_t len);
 
 struct net_icmp {
 	struct net_l3_counters *c; /* caller's */
-	uint64_t rate, burst;      /* tokens per second, bucket depth */
-	uint64_t tokens;           /* in 1e-9 tokens (token x 1e9) */
+	uint64_t rate, burst;	   /* tokens per second, bucket depth */
+	uint64_t tokens;	   /* in 1e-9 tokens (token x 1e9) */
 	uint64_t last_ns;
 	bool started;
 };

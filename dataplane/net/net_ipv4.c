@@ -194,8 +194,8 @@ void net_ipv4_input(struct net_l3 *l3, uint64_t now_ns, const uint8_t *pkt, size
 		 * request was sent to (never a broadcast: those are not
 		 * answered). */
 		if (n > 0)
-			(void)net_ipv4_send_frame(l3, now_ns, l3->scratch, NET_L3_HEADROOM + n, v.dst,
-						  v.src, NET_IPV4_PROTO_ICMP);
+			(void)net_ipv4_send_frame(l3, now_ns, l3->scratch, NET_L3_HEADROOM + n,
+						  v.dst, v.src, NET_IPV4_PROTO_ICMP);
 		return;
 	}
 	default:
@@ -282,7 +282,8 @@ enum net_arp_out net_ipv4_send_frame(struct net_l3 *l3, uint64_t now_ns, uint8_t
 			   (uint16_t)(frame_len - NET_L3_HEADROOM));
 	enum net_arp_out r;
 	if (bcast)
-		r = net_eth_send(&l3->ops, c, frame, frame_len) == 0 ? NET_ARP_SENT : NET_ARP_DROPPED;
+		r = net_eth_send(&l3->ops, c, frame, frame_len) == 0 ? NET_ARP_SENT
+								     : NET_ARP_DROPPED;
 	else
 		r = net_arp_output(&l3->arp, now_ns, next_hop, frame, frame_len);
 	if (r != NET_ARP_DROPPED)

@@ -23,28 +23,28 @@
 extern "C" {
 #endif
 
-#define NET_IPV4_HLEN     20 /* without options */
+#define NET_IPV4_HLEN	    20 /* without options */
 #define NET_IPV4_PROTO_ICMP 1
 #define NET_IPV4_PROTO_TCP  6
-#define NET_IPV4_DF       0x4000
-#define NET_IPV4_MF       0x2000
-#define NET_IPV4_OFF_MASK 0x1fff
-#define NET_IPV4_BROADCAST 0xffffffffu
+#define NET_IPV4_DF	    0x4000
+#define NET_IPV4_MF	    0x2000
+#define NET_IPV4_OFF_MASK   0x1fff
+#define NET_IPV4_BROADCAST  0xffffffffu
 /* Ethernet + IPv4 without options: where the L4 header starts in a frame
  * we build. */
-#define NET_L3_HEADROOM   (NET_ETH_HLEN + NET_IPV4_HLEN)
+#define NET_L3_HEADROOM (NET_ETH_HLEN + NET_IPV4_HLEN)
 
 /* a.b.c.d as a host-order address */
-#define NET_IPV4(a, b, c, d) \
+#define NET_IPV4(a, b, c, d)                                                                       \
 	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 
 struct net_ipv4_view {
-	uint8_t hlen;        /* header bytes (IHL x 4) */
+	uint8_t hlen; /* header bytes (IHL x 4) */
 	uint8_t tos, ttl, proto;
 	uint16_t total_len, id, frag; /* frag: flags + offset, as on the wire */
-	uint32_t src, dst;   /* host order */
-	const uint8_t *payload; /* after the header (options skipped) */
-	size_t payload_len;  /* total_len - hlen: Ethernet padding excluded */
+	uint32_t src, dst;	      /* host order */
+	const uint8_t *payload;	      /* after the header (options skipped) */
+	size_t payload_len;	      /* total_len - hlen: Ethernet padding excluded */
 };
 
 /* Parse and validate an IPv4 packet of len bytes (Ethernet payload, maybe
@@ -65,9 +65,9 @@ void net_ipv4_build_hdr(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto, 
  * not move it after net_l3_init (the ARP and ICMP parts keep pointers to
  * cfg, c and ops inside it). */
 struct net_l3 {
-	struct net_l3_config cfg;  /* copy of the caller's */
-	struct net_l3_ops ops;     /* copy of the caller's */
-	struct net_l3_counters c;  /* read back by the owner/control */
+	struct net_l3_config cfg; /* copy of the caller's */
+	struct net_l3_ops ops;	  /* copy of the caller's */
+	struct net_l3_counters c; /* read back by the owner/control */
 	struct net_arp arp;
 	struct net_icmp icmp;
 	uint16_t ip_id;

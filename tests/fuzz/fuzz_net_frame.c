@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NET_FUZZ_CHECK(cond, what)                                                                 \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_net_frame: invariant failed: %s (%s:%d)\n", what,   \
+			fprintf(stderr, "fuzz_net_frame: invariant failed: %s (%s:%d)\n", what,    \
 				__FILE__, __LINE__);                                               \
 			abort();                                                                   \
 		}                                                                                  \
@@ -70,7 +70,8 @@ static int net_fuzz_tx(void *ctx, const uint8_t *f, size_t len)
 	if (ip.proto == NET_IPV4_PROTO_ICMP) {
 		NET_FUZZ_CHECK(net_csum_buf(ip.payload, ip.payload_len) == 0, "tx ICMP checksum");
 		NET_FUZZ_CHECK(ip.payload_len >= NET_ICMP_HLEN, "tx ICMP length");
-		NET_FUZZ_CHECK(ip.payload[0] == NET_ICMP_ECHO_REPLY || ip.payload[0] == NET_ICMP_UNREACH,
+		NET_FUZZ_CHECK(ip.payload[0] == NET_ICMP_ECHO_REPLY ||
+				   ip.payload[0] == NET_ICMP_UNREACH,
 			       "tx ICMP type");
 		NET_FUZZ_CHECK(ip.total_len <= 576 || ip.payload[0] == NET_ICMP_ECHO_REPLY,
 			       "tx ICMP error within 576 bytes");
@@ -99,7 +100,7 @@ static void net_fuzz_event(void *ctx, const struct net_l3_event *ev)
 {
 	(void)ctx;
 	NET_FUZZ_CHECK(ev->type == NET_L3_EV_ARP_RESOLVED || ev->type == NET_L3_EV_ARP_FAILED ||
-			       ev->type == NET_L3_EV_ADDR_CONFLICT,
+			   ev->type == NET_L3_EV_ADDR_CONFLICT,
 		       "event type");
 }
 
@@ -119,7 +120,8 @@ static void net_fuzz_check_pool(const struct net_arp *arp)
 			NET_FUZZ_CHECK(k <= NET_ARP_PENDING_SLOTS, "pending list has no cycle");
 		}
 		NET_FUZZ_CHECK(k == e->npending, "npending matches the list");
-		NET_FUZZ_CHECK(k == 0 || e->state == NET_ARP_INCOMPLETE, "only resolving entries queue");
+		NET_FUZZ_CHECK(k == 0 || e->state == NET_ARP_INCOMPLETE,
+			       "only resolving entries queue");
 		NET_FUZZ_CHECK(k <= 4, "pending bounded per next hop");
 		n += k;
 	}
@@ -192,7 +194,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 2: {
 			uint8_t host = net_fuzz_u8(&data, &size);
 			size_t len = (size_t)net_fuzz_u8(&data, &size) * 6;
-			uint32_t dst = (op & 4) ? NET_IPV4(10, 0, 0, host) : NET_IPV4(192, 0, 2, host);
+			uint32_t dst =
+			    (op & 4) ? NET_IPV4(10, 0, 0, host) : NET_IPV4(192, 0, 2, host);
 			static uint8_t l4[255 * 6]; /* past the MTU: ip_tx_too_big */
 			memset(l4, op, len);
 			(void)net_ipv4_output(&l3, now, 0, dst, NET_IPV4_PROTO_TCP, l4, len);
@@ -201,7 +204,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		default:
 			if (last_len > NET_ETH_HLEN)
 				(void)net_l3_send_unreach(&l3, now, NET_ICMP_UNREACH_PORT,
-							  last + NET_ETH_HLEN, last_len - NET_ETH_HLEN);
+							  last + NET_ETH_HLEN,
+							  last_len - NET_ETH_HLEN);
 			break;
 		}
 		net_fuzz_check_pool(&l3.arp);

@@ -161,7 +161,8 @@ int main(int argc, char **argv)
 	arp(&f, US, PEER, 2, PEER, PEER_IP, US, OUR);
 	rec_frame(&g, &f);
 	{
-		uint8_t syn[20] = {0x9c, 0x40, 0x16, 0x28, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff};
+		uint8_t syn[20] = {0x9c, 0x40, 0x16, 0x28, 0,	 0,    0,    1,
+				   0,	 0,    0,    0,	   0x50, 0x02, 0xff, 0xff};
 		ipv4(&f, PEER_IP, OUR, 6, 0x4000, syn, sizeof syn);
 	}
 	rec_frame(&g, &f);

@@ -5,7 +5,8 @@
 
 using namespace netl3test;
 
-namespace {
+namespace
+{
 
 struct ArpFields {
 	net_mac eth_dst, eth_src;
@@ -91,11 +92,13 @@ TEST(NetArpBuild, LayoutPerRfc826)
 	EXPECT_EQ(Bytes(buf, buf + 42), want);
 }
 
-class NetArp : public L3Test {
+class NetArp : public L3Test
+{
       protected:
 	Bytes request_from_peer(uint32_t tpa, const net_mac &sha, uint32_t spa)
 	{
-		return eth_frame(net_mac_broadcast, sha, 0x0806, arp_pkt(1, sha, spa, net_mac_zero, tpa));
+		return eth_frame(net_mac_broadcast, sha, 0x0806,
+				 arp_pkt(1, sha, spa, net_mac_zero, tpa));
 	}
 	Bytes reply_from(const net_mac &sha, uint32_t spa)
 	{
@@ -364,7 +367,8 @@ TEST_F(NetArp, OwnLoopedAnnouncementIgnored)
 {
 	// a promiscuous port may hand us our own broadcast back (the Ethernet
 	// filter drops it by source MAC; ARP alone must not call it a conflict)
-	Bytes own = eth_frame(net_mac_broadcast, peer, 0x0806, arp_pkt(1, us, our_ip, net_mac_zero, our_ip));
+	Bytes own = eth_frame(net_mac_broadcast, peer, 0x0806,
+			      arp_pkt(1, us, our_ip, net_mac_zero, our_ip));
 	rx(own);
 	EXPECT_EQ(c().arp_conflict, 0u);
 	EXPECT_TRUE(cap.frames.empty());
@@ -373,7 +377,8 @@ TEST_F(NetArp, OwnLoopedAnnouncementIgnored)
 TEST_F(NetArp, ProbeForOurAddressIsAnsweredNothingCached)
 {
 	net_mac prober = mk_mac(0x44);
-	rx(eth_frame(net_mac_broadcast, prober, 0x0806, arp_pkt(1, prober, 0, net_mac_zero, our_ip)));
+	rx(eth_frame(net_mac_broadcast, prober, 0x0806,
+		     arp_pkt(1, prober, 0, net_mac_zero, our_ip)));
 	ASSERT_EQ(cap.frames.size(), 1u);
 	ArpFields r = arp_of(cap.frames[0]);
 	EXPECT_EQ(r.op, 2);
@@ -385,7 +390,8 @@ TEST_F(NetArp, ProbeForOurAddressIsAnsweredNothingCached)
 TEST_F(NetArp, GroupSenderIgnored)
 {
 	net_mac mc{{0x01, 0, 0x5e, 0, 0, 1}};
-	rx(eth_frame(net_mac_broadcast, peer, 0x0806, arp_pkt(1, mc, peer_ip, net_mac_zero, our_ip)));
+	rx(eth_frame(net_mac_broadcast, peer, 0x0806,
+		     arp_pkt(1, mc, peer_ip, net_mac_zero, our_ip)));
 	EXPECT_EQ(c().arp_rx_bad_sender, 1u);
 	EXPECT_TRUE(cap.frames.empty());
 	EXPECT_EQ(net_arp_find(&l3->arp, peer_ip), nullptr);

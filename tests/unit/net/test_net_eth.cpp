@@ -24,8 +24,9 @@ TEST(NetMac, ParseRejectsMalformed)
 {
 	net_mac m = mk_mac(7);
 	const net_mac before = m;
-	for (const char *s : {"", "02:ab:cd:ef:00", "02:ab:cd:ef:00:9f:", "02:ab:cd:ef:00:9", "0g:ab:cd:ef:00:9f",
-			      "02ab:cd:ef:00:9f:", "02:ab:cd:ef:00:9f0", "02;ab:cd:ef:00:9f"}) {
+	for (const char *s :
+	     {"", "02:ab:cd:ef:00", "02:ab:cd:ef:00:9f:", "02:ab:cd:ef:00:9", "0g:ab:cd:ef:00:9f",
+	      "02ab:cd:ef:00:9f:", "02:ab:cd:ef:00:9f0", "02;ab:cd:ef:00:9f"}) {
 		EXPECT_EQ(net_mac_parse(s, &m), -1) << s;
 		EXPECT_TRUE(net_mac_eq(&m, &before)) << "changed by " << s;
 	}
@@ -144,7 +145,8 @@ TEST(NetL3Counters, NamesUniqueAndStructInDefOrder)
 	std::set<std::string> names;
 	for (unsigned i = 0; i < NET_L3_C_COUNT; i++) {
 		ASSERT_NE(net_l3_counter_names[i], nullptr);
-		EXPECT_TRUE(names.insert(net_l3_counter_names[i]).second) << net_l3_counter_names[i];
+		EXPECT_TRUE(names.insert(net_l3_counter_names[i]).second)
+		    << net_l3_counter_names[i];
 		EXPECT_GT(strlen(net_l3_counter_descs[i]), 0u);
 	}
 	EXPECT_EQ(sizeof(net_l3_counters), NET_L3_C_COUNT * sizeof(uint64_t));
@@ -156,7 +158,9 @@ TEST(NetL3Counters, NamesUniqueAndStructInDefOrder)
 	EXPECT_STREQ(net_l3_counter_names[NET_L3_C_arp_conflict], "arp_conflict");
 }
 
-class NetEthRx : public L3Test {};
+class NetEthRx : public L3Test
+{
+};
 
 TEST_F(NetEthRx, ShortFrame)
 {

@@ -47,7 +47,8 @@ TEST(NetIcmpBucket, BurstThenRate)
 	EXPECT_TRUE(net_icmp_take_token(&icmp, UINT64_MAX));
 }
 
-class NetIcmp : public L3Test {
+class NetIcmp : public L3Test
+{
       protected:
 	void resolve_peer()
 	{
@@ -125,14 +126,15 @@ TEST_F(NetIcmp, OtherTypesCounted)
 	unreach[2] = uint8_t(cs >> 8);
 	unreach[3] = uint8_t(cs);
 	rx(ip_frame(peer_ip, our_ip, 1, unreach));
-	rx(ip_frame(peer_ip, our_ip, 1, icmp_echo(0, 5, 5, Bytes(4, 0)))); // a stray reply
+	rx(ip_frame(peer_ip, our_ip, 1, icmp_echo(0, 5, 5, Bytes(4, 0))));   // a stray reply
 	rx(ip_frame(peer_ip, our_ip, 1, icmp_echo(13, 5, 5, Bytes(12, 0)))); // timestamp
 	EXPECT_EQ(c().icmp_rx_unreach, 1u);
 	EXPECT_EQ(c().icmp_rx_other, 2u);
 	EXPECT_TRUE(cap.frames.empty());
 }
 
-class NetIcmpLimited : public NetIcmp {
+class NetIcmpLimited : public NetIcmp
+{
 	void tune(net_l3_config &c) override
 	{
 		c.icmp_rate = 2;
@@ -183,7 +185,8 @@ TEST_F(NetIcmp, UnreachableQuoteCappedAndPaddingNotQuoted)
 	Bytes small = ipv4_pkt(peer_ip, our_ip, 6, Bytes(20, 1));
 	Bytes padded = small;
 	padded.resize(46, 0xee);
-	ASSERT_TRUE(net_l3_send_unreach(l3, 0, NET_ICMP_UNREACH_PORT, padded.data(), padded.size()));
+	ASSERT_TRUE(
+	    net_l3_send_unreach(l3, 0, NET_ICMP_UNREACH_PORT, padded.data(), padded.size()));
 	EXPECT_EQ(get16(cap.frames.at(1), 14 + 2), 20 + 8 + 40);
 }
 

@@ -83,7 +83,8 @@ TEST(NetIpv4Parse, FragmentsAreUnsupported)
 	const uint32_t s = NET_IPV4(10, 0, 0, 2), d = NET_IPV4(10, 0, 0, 1);
 	net_ipv4_view v{};
 	unsigned why;
-	for (uint16_t frag : {uint16_t(0x2000), uint16_t(0x0001), uint16_t(0x2010), uint16_t(0x1fff)}) {
+	for (uint16_t frag :
+	     {uint16_t(0x2000), uint16_t(0x0001), uint16_t(0x2010), uint16_t(0x1fff)}) {
 		IpOpts o;
 		o.frag = frag;
 		Bytes p = ipv4_pkt(s, d, 6, Bytes(20, 0), o);
@@ -112,7 +113,8 @@ TEST(NetIpv4Build, HeaderFields)
 	EXPECT_EQ(ref_csum(h, 20), 0);
 }
 
-class NetIpv4 : public L3Test {
+class NetIpv4 : public L3Test
+{
       protected:
 	void resolve_peer(uint64_t now = 0)
 	{
@@ -253,7 +255,8 @@ TEST_F(NetIpv4, OutputFramesAreWellFormedWithDfAndIncreasingIds)
 	resolve_peer();
 	Bytes l4(31, 0x42);
 	for (int i = 0; i < 3; i++)
-		ASSERT_EQ(net_ipv4_output(l3, 0, our_ip, peer_ip, 6, l4.data(), l4.size()), NET_ARP_SENT);
+		ASSERT_EQ(net_ipv4_output(l3, 0, our_ip, peer_ip, 6, l4.data(), l4.size()),
+			  NET_ARP_SENT);
 	ASSERT_EQ(cap.frames.size(), 3u);
 	const uint16_t want_id[3] = {0xfffe, 0xffff, 0x0000};
 	for (int i = 0; i < 3; i++) {
@@ -318,7 +321,8 @@ TEST_F(NetIpv4, SendFrameInPlaceLeavesTheL4BytesAlone)
 	memset(frame, 0, sizeof frame);
 	for (int i = 0; i < 64; i++)
 		frame[NET_L3_HEADROOM + i] = uint8_t(i);
-	ASSERT_EQ(net_ipv4_send_frame(l3, 0, frame, sizeof frame, our_ip, peer_ip, 6), NET_ARP_SENT);
+	ASSERT_EQ(net_ipv4_send_frame(l3, 0, frame, sizeof frame, our_ip, peer_ip, 6),
+		  NET_ARP_SENT);
 	ASSERT_EQ(cap.frames.size(), 1u);
 	EXPECT_EQ(Bytes(cap.frames[0].begin() + NET_L3_HEADROOM, cap.frames[0].end()),
 		  Bytes(frame + NET_L3_HEADROOM, frame + sizeof frame));

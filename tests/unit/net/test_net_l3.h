@@ -14,7 +14,8 @@
 #include "net_csum.h"
 #include "net_ipv4.h"
 
-namespace netl3test {
+namespace netl3test
+{
 
 using Bytes = std::vector<uint8_t>;
 
@@ -135,7 +136,7 @@ struct IpOpts {
 	uint8_t ttl = 64;
 	uint16_t frag = 0x4000; // DF
 	uint16_t id = 0x1234;
-	Bytes options;          // multiple of 4 bytes
+	Bytes options; // multiple of 4 bytes
 	int version = 4;
 	bool bad_csum = false;
 };
@@ -185,7 +186,8 @@ constexpr uint64_t SEC = 1000000000ull;
 
 // An interface 10.0.0.1/24 (02:00:00:00:00:01), gateway 10.0.0.254, and a
 // peer 10.0.0.2 (02:00:00:00:00:02).
-class L3Test : public ::testing::Test {
+class L3Test : public ::testing::Test
+{
       protected:
 	net_l3 *l3 = nullptr;
 	Capture cap;
@@ -240,7 +242,8 @@ class L3Test : public ::testing::Test {
 			for (unsigned id : ids)
 				named |= (id == i);
 			if (!named) {
-				EXPECT_EQ(net_l3_counter_get(&l3->c, i), 0u) << net_l3_counter_names[i];
+				EXPECT_EQ(net_l3_counter_get(&l3->c, i), 0u)
+				    << net_l3_counter_names[i];
 			}
 		}
 	}
