@@ -271,10 +271,12 @@ static void net_arp_confirm(struct net_arp *arp, struct net_arp_entry *e, uint64
 	e->tries = 0;
 	e->expire_ns = now_ns + arp->reachable_ns;
 	e->next_ns = now_ns;
-	if (changed)
-		net_arp_event(arp, NET_L3_EV_ARP_RESOLVED, e->ip, mac, 0);
+	/* queued frames first, then the event: an owner that sends from
+	 * the event callback must not overtake what was waiting */
 	if (e->pend_head != NET_ARP_NONE)
 		net_arp_flush(arp, e);
+	if (changed)
+		net_arp_event(arp, NET_L3_EV_ARP_RESOLVED, e->ip, mac, 0);
 }
 
 void net_arp_input(struct net_arp *arp, uint64_t now_ns, const struct net_eth_view *eth)

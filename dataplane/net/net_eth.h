@@ -166,7 +166,9 @@ struct net_l3_event {
 
 /* Where frames, segments and events leave. Called synchronously from
  * net_l3_rx/net_l3_tick/net_ipv4_output on the owning worker; every
- * pointer passed is valid during the call only. */
+ * pointer passed is valid during the call only. tcp_rx and event may
+ * call net_ipv4_output/net_ipv4_send_frame (a TCP reply, a retry), never
+ * net_l3_rx or net_l3_tick; tx_frame must not call back at all. */
 struct net_l3_ops {
 	void *ctx; /* passed back to every callback; owned by the caller */
 	/* One complete frame (>= NET_ETH_MIN_FRAME bytes, no FCS): copy it

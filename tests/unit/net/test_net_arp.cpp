@@ -205,6 +205,21 @@ TEST_F(NetArp, ResolveQueuesSendsInOrderOnReply)
 	EXPECT_EQ(c().arp_cache_add, 1u);
 }
 
+TEST_F(NetArp, SendingFromTheResolvedEventDoesNotOvertakeQueuedFrames)
+{
+	EXPECT_EQ(send_to(peer_ip, 0, 1), NET_ARP_QUEUED);
+	EXPECT_EQ(send_to(peer_ip, 0, 2), NET_ARP_QUEUED);
+	cap.on_event = [this](const net_l3_event &ev) {
+		if (ev.type == NET_L3_EV_ARP_RESOLVED) {
+			EXPECT_EQ(send_to(ev.ip, MS, 3), NET_ARP_SENT);
+		}
+	};
+	rx(reply_from(peer, peer_ip), MS);
+	ASSERT_EQ(cap.frames.size(), 4u);
+	for (int i = 0; i < 3; i++)
+		EXPECT_EQ(cap.frames[1 + i].at(34), i + 1) << "order";
+}
+
 TEST_F(NetArp, PendingQueueIsBoundedPerNextHop)
 {
 	for (int i = 0; i < 4; i++)

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "net_csum.h"
@@ -29,7 +30,8 @@ struct Capture {
 	std::vector<Bytes> frames;
 	std::vector<net_l3_event> events;
 	std::vector<TcpSeg> tcp;
-	int refuse_tx = 0; // refuse this many next tx calls
+	int refuse_tx = 0;				    // refuse this many next tx calls
+	std::function<void(const net_l3_event &)> on_event; // runs inside the callback
 };
 
 inline int cap_tx(void *ctx, const uint8_t *f, size_t len)
@@ -51,7 +53,10 @@ inline void cap_tcp(void *ctx, uint32_t src, uint32_t dst, const uint8_t *seg, s
 
 inline void cap_event(void *ctx, const net_l3_event *ev)
 {
-	static_cast<Capture *>(ctx)->events.push_back(*ev);
+	Capture *c = static_cast<Capture *>(ctx);
+	c->events.push_back(*ev);
+	if (c->on_event)
+		c->on_event(*ev);
 }
 
 inline void put16(Bytes &b, uint16_t v)
