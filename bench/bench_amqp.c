@@ -799,9 +799,14 @@ static void handle_frame(struct bench_amqp_conn *c, struct amqp_frame *f)
 		fail_decode(c, AMQP_AMQP_ERROR_DECODE_ERROR, &d);
 		return;
 	}
-	/* part 2.4.3: after our Close, only the peer's Close matters */
-	if (AMQP_UNLIKELY(c->close_sent) && pf.code != AMQP_DESC_CLOSE)
+	/* part 2.4.3: after our Close, only the peer's Close matters; its Open
+	 * may still be on the way (we closed first) and is only noted, so the
+	 * Close behind it is not taken for a first frame that is no Open */
+	if (AMQP_UNLIKELY(c->close_sent) && pf.code != AMQP_DESC_CLOSE) {
+		if (pf.code == AMQP_DESC_OPEN)
+			c->open_rcvd = true;
 		return;
+	}
 	if (AMQP_LIKELY(pf.code == AMQP_DESC_TRANSFER && c->begin_rcvd)) {
 		/* the input is contiguous: the payload lies at the cursor */
 		bench_amqp_on_transfer(c, &pf.u.transfer, pf.payload.p,

@@ -187,6 +187,26 @@ TEST(BenchAmqpLinks, NothingDeliveredAfterOurClose)
 	EXPECT_EQ(pu.cli.closed, 1);
 }
 
+// A client that closes before the server's Open arrived (a run ending
+// while connections are still opening): the Open that crosses our Close is
+// noted, the peer's Close is taken as the answer, no error on either side.
+TEST(BenchAmqpLinks, CloseBeforeThePeersOpen)
+{
+	engine srv(BENCH_AMQP_SERVER, nullptr, "srv");
+	srv.create();
+	engine cli(BENCH_AMQP_CLIENT, nullptr, "cli");
+	cli.create();
+	bench_amqp_start(cli.c);
+	bench_amqp_close(cli.c, nullptr, nullptr);
+	pump(cli, srv);
+	EXPECT_TRUE(bench_amqp_is_closed(cli.c));
+	EXPECT_TRUE(bench_amqp_is_closed(srv.c));
+	EXPECT_EQ(cli.closed, 1);
+	EXPECT_EQ(cli.closed_cond, "");
+	EXPECT_STREQ(bench_amqp_error(cli.c), "");
+	EXPECT_EQ(srv.closed_cond, "");
+}
+
 // Dispositions in an output: (first, last, settled, state descriptor).
 std::vector<std::tuple<uint32_t, uint32_t, bool, uint64_t>> dispositions(const bytes &out)
 {
