@@ -329,7 +329,7 @@ start_rabbitmq() {
 	vm=$(rmq_env timeout 20 "$RABBITMQCTL" -n "$rmq_node" eval 'os:getpid().' 2>/dev/null </dev/null | tr -dc 0-9)
 	[ -n "$vm" ] && kill -0 "$vm" 2>/dev/null || vm=
 	TROUTERPID[rabbitmq]=$vm
-	TNOTE[rabbitmq]="RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null) with rabbitmq_amqp1_0, a private node, config bench/compare/rabbitmq.conf.in; router figures from its Erlang VM (pid ${vm:-unknown})"
+	TNOTE[rabbitmq]="RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null) with rabbitmq_amqp1_0, a private node, config bench/compare/rabbitmq.conf.in; router figures from its Erlang VM (pid ${vm:-unknown}). A \"failed: lost N\" cell here counts messages not delivered before the bench stopped waiting (its drain ends after 2 s without an arrival), not messages the broker dropped: checked once after such a run, most were still in the queue (docs/bench.md)"
 }
 
 ran_targets=()
