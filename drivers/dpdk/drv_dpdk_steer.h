@@ -1,0 +1,112 @@
+/* Software flow steering for the dpdk driver (issue 6): both directions of
+ * a TCP connection are handled by one worker.
+ *
+ * The vdevs used here (net_memif, net_af_packet, net_tap) have no Toeplitz
+ * RSS (docs/dpdk-notes.md section 4), so the driver computes, for every
+ * packet a worker receives, the worker that owns its flow, and passes it
+ * over a ring when that is another worker. The function is the one
+ * hardware RSS computes: the Toeplitz hash (rte_softrss() of DPDK's
+ * rte_thash.h, Microsoft RSS spec) of the IPv4 4-tuple with a *symmetric*
+ * key (0x6d5a repeated: its period is 16 bits, so swapping the two
+ * addresses and the two ports gives the same hash), its low bits indexing
+ * a redirection table (RETA) of 128 or 512 entries that maps to a worker.
+ * A port that has RSS, configured with drv_dpdk_steer.key and a RETA whose
+ * entry i is queue reta[i] (queue index == worker index), delivers every
+ * packet to the worker this function names, so software only re-checks.
+ *
+ * No EAL needed: everything here is plain arithmetic on the caller's
+ * struct (no rte_malloc), so it runs in unit tests without rte_eal_init.
+ *
+ * All addresses and ports are in HOST byte order (convert with
+ * rte_be_to_cpu_32/16 when reading them from a header).
+ *
+ * Threads: a struct drv_dpdk_steer is written once by drv_dpdk_steer_init
+ * (control, before workers start) and then only read, by any thread.
+ */
+#ifndef DRV_DPDK_STEER_H
+#define DRV_DPDK_STEER_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Toeplitz key length: 40 bytes, the rss_key_len most NICs take (ixgbe,
+ * ice, mlx5, virtio); rte_softrss reads 4 bytes past the tuple, so a
+ * 12-byte IPv4 L4 tuple needs only 16 of them. */
+#define DRV_DPDK_STEER_KEY_LEN 40
+/* largest RETA (the ice/i40e-class 512; ixgbe/virtio-class use 128) */
+#define DRV_DPDK_STEER_RETA_MAX 512
+/* at most one worker per RETA entry of the smallest table */
+#define DRV_DPDK_STEER_WORKERS_MAX 128
+
+struct drv_dpdk_steer {
+	/* the symmetric key, in the byte order a NIC takes it
+	 * (rte_eth_rss_conf.rss_key) */
+	uint8_t key[DRV_DPDK_STEER_KEY_LEN];
+	/* RETA: entry i -> worker (== rx queue) index; entries i mod nworkers */
+	uint16_t reta[DRV_DPDK_STEER_RETA_MAX];
+	uint32_t reta_size; /* power of two, 64..DRV_DPDK_STEER_RETA_MAX */
+	uint32_t nworkers;  /* 1..DRV_DPDK_STEER_WORKERS_MAX */
+};
+
+/* Fills *s: the 0x6d5a key, reta[i] = i % nworkers (what rte_eth_dev's
+ * default RETA is for nworkers queues). reta_size: 128 or 512 normally
+ * (any power of two 64..512; 0 means 128). Returns 0, or -EINVAL (nworkers
+ * 0 or above DRV_DPDK_STEER_WORKERS_MAX or above reta_size, reta_size not
+ * a power of two in range). */
+int drv_dpdk_steer_init(struct drv_dpdk_steer *s, unsigned nworkers, unsigned reta_size);
+
+/* The 32-bit Toeplitz hash of the IPv4 TCP/UDP 4-tuple, exactly
+ * rte_softrss() over struct rte_ipv4_tuple with s->key (what a NIC stores
+ * in mbuf->hash.rss for RTE_ETH_RSS_NONFRAG_IPV4_TCP). Symmetric. */
+uint32_t drv_dpdk_steer_hash(const struct drv_dpdk_steer *s, uint32_t saddr, uint32_t daddr,
+			     uint16_t sport, uint16_t dport);
+
+/* The worker for a hash: reta[hash & (reta_size - 1)]. Use it directly
+ * with mbuf->hash.rss when the port filled it (RTE_MBUF_F_RX_RSS_HASH) with
+ * this key. */
+static inline unsigned drv_dpdk_steer_worker_of_hash(const struct drv_dpdk_steer *s,
+						     uint32_t hash)
+{
+	return s->reta[hash & (s->reta_size - 1)];
+}
+
+/* The worker owning the flow (saddr:sport <-> daddr:dport), either
+ * direction. */
+unsigned drv_dpdk_steer_worker(const struct drv_dpdk_steer *s, uint32_t saddr, uint32_t daddr,
+			       uint16_t sport, uint16_t dport);
+
+/* The worker for a packet with no ports (ICMP, fragments): the L3-only
+ * Toeplitz hash (RTE_THASH_V4_L3_LEN), also symmetric. */
+unsigned drv_dpdk_steer_worker_l3(const struct drv_dpdk_steer *s, uint32_t saddr, uint32_t daddr);
+
+/* For an outgoing connection laddr:? -> raddr:rport opened by worker
+ * `worker`: a local port in [lo, hi] such that the connection's packets
+ * (both directions) steer to `worker`, and port_free (may be NULL = every
+ * port free) says it is free: port_free(arg, sport) returns 1 if local port
+ * sport is free for (laddr, raddr, rport) (not in the caller's connection
+ * table, not a listener), 0 if taken; arg is the caller's, passed through. The search starts at `start` (clamped into
+ * the range; pass the caller's ephemeral cursor and advance it past the
+ * result) and wraps once, so it is bounded by hi - lo + 1 hashes.
+ *
+ * Why a search and not rte_thash_get_complement/rte_thash_adjust_tuple:
+ * those need an rte_thash_ctx, which is created with rte_zmalloc (EAL
+ * memory) and which rewrites the key's bits under the helper's subtuple
+ * (an LFSR m-sequence), breaking the symmetric key that steering both
+ * directions relies on. With the 16-bit-periodic key, one in about
+ * nworkers ports lands on a given worker, so the search takes ~nworkers
+ * hashes (12-byte Toeplitz each) on average.
+ *
+ * Returns the port (lo..hi), -EINVAL (worker >= nworkers, lo > hi, lo 0),
+ * or -EADDRNOTAVAIL (no free port in the range steers to worker). */
+int drv_dpdk_steer_pick_sport(const struct drv_dpdk_steer *s, uint32_t laddr, uint32_t raddr,
+			      uint16_t rport, unsigned worker, uint16_t lo, uint16_t hi,
+			      uint16_t start, int (*port_free)(void *arg, uint16_t sport),
+			      void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
