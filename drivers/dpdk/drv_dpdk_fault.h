@@ -43,17 +43,17 @@ extern "C" {
 #endif
 
 /* counters, one per event (X(name, description)) */
-#define DRV_DPDK_FAULT_COUNTERS(X)                                                                  \
-	X(in, "packets given to apply")                                                             \
+#define DRV_DPDK_FAULT_COUNTERS(X)                                                                 \
+	X(in, "packets given to apply")                                                            \
 	X(out, "packets emitted by apply and flush")                                               \
-	X(drop, "packets dropped (freed)")                                                          \
-	X(dup, "duplicates made")                                                                   \
-	X(dup_fail, "duplicates not made: clone returned NULL")                                     \
-	X(reorder, "packets held back and emitted after a later one")                               \
-	X(reorder_timeout, "held packets emitted after the max hold with nothing behind them")       \
-	X(delay, "packets delayed")                                                                 \
-	X(delay_full, "packets not delayed: the delay queue was full")                              \
-	X(corrupt, "packets corrupted")                                                             \
+	X(drop, "packets dropped (freed)")                                                         \
+	X(dup, "duplicates made")                                                                  \
+	X(dup_fail, "duplicates not made: clone returned NULL")                                    \
+	X(reorder, "packets held back and emitted after a later one")                              \
+	X(reorder_timeout, "held packets emitted after the max hold with nothing behind them")     \
+	X(delay, "packets delayed")                                                                \
+	X(delay_full, "packets not delayed: the delay queue was full")                             \
+	X(corrupt, "packets corrupted")                                                            \
 	X(corrupt_fail, "packets not corrupted: the corrupt callback refused (empty packet)")
 
 struct drv_dpdk_fault_counters {
@@ -66,10 +66,10 @@ struct drv_dpdk_fault_counters {
  * 64-bit thresholds computed by drv_dpdk_fault_init. */
 struct drv_dpdk_fault_spec {
 	double drop, dup, reorder, delay, corrupt;
-	uint64_t delay_ns;       /* hold time of a delayed packet; > 0 when delay > 0 */
+	uint64_t delay_ns;	 /* hold time of a delayed packet; > 0 when delay > 0 */
 	uint64_t reorder_max_ns; /* max hold of a reordered packet (default 1 ms) */
-	uint64_t seed;           /* default 1 */
-	int any;                 /* 1 if some probability > 0 */
+	uint64_t seed;		 /* default 1 */
+	int any;		 /* 1 if some probability > 0 */
 };
 
 #define DRV_DPDK_FAULT_REORDER_MAX_NS_DEFAULT 1000000ull

@@ -43,7 +43,8 @@ extern "C" {
 
 struct drv_dpdk_steer {
 	/* the symmetric key, in the byte order a NIC takes it
-	 * (rte_eth_rss_conf.rss_key) */
+	 * (rte_eth_rss_conf.rss_key). First member: rte_softrss reads it as
+	 * uint32_t words, so it needs the struct's 4-byte alignment. */
 	uint8_t key[DRV_DPDK_STEER_KEY_LEN];
 	/* RETA: entry i -> worker (== rx queue) index; entries i mod nworkers */
 	uint16_t reta[DRV_DPDK_STEER_RETA_MAX];
@@ -67,8 +68,7 @@ uint32_t drv_dpdk_steer_hash(const struct drv_dpdk_steer *s, uint32_t saddr, uin
 /* The worker for a hash: reta[hash & (reta_size - 1)]. Use it directly
  * with mbuf->hash.rss when the port filled it (RTE_MBUF_F_RX_RSS_HASH) with
  * this key. */
-static inline unsigned drv_dpdk_steer_worker_of_hash(const struct drv_dpdk_steer *s,
-						     uint32_t hash)
+static inline unsigned drv_dpdk_steer_worker_of_hash(const struct drv_dpdk_steer *s, uint32_t hash)
 {
 	return s->reta[hash & (s->reta_size - 1)];
 }
@@ -87,8 +87,8 @@ unsigned drv_dpdk_steer_worker_l3(const struct drv_dpdk_steer *s, uint32_t saddr
  * (both directions) steer to `worker`, and port_free (may be NULL = every
  * port free) says it is free: port_free(arg, sport) returns 1 if local port
  * sport is free for (laddr, raddr, rport) (not in the caller's connection
- * table, not a listener), 0 if taken; arg is the caller's, passed through. The search starts at `start` (clamped into
- * the range; pass the caller's ephemeral cursor and advance it past the
+ * table, not a listener), 0 if taken; arg is the caller's, passed through. The search starts at
+ * `start` (clamped into the range; pass the caller's ephemeral cursor and advance it past the
  * result) and wraps once, so it is bounded by hi - lo + 1 hashes.
  *
  * Why a search and not rte_thash_get_complement/rte_thash_adjust_tuple:
