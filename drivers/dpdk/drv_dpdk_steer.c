@@ -19,6 +19,12 @@ static const uint8_t steer_key_sym[DRV_DPDK_STEER_KEY_LEN] = {
     0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 };
 
+void drv_dpdk_steer_key_fill(uint8_t *key, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		key[i] = steer_key_sym[i % 2];
+}
+
 int drv_dpdk_steer_init(struct drv_dpdk_steer *s, unsigned nworkers, unsigned reta_size)
 {
 	if (reta_size == 0)

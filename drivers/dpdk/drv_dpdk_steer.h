@@ -26,6 +26,7 @@
 #ifndef DRV_DPDK_STEER_H
 #define DRV_DPDK_STEER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -58,6 +59,12 @@ struct drv_dpdk_steer {
  * 0 or above DRV_DPDK_STEER_WORKERS_MAX or above reta_size, reta_size not
  * a power of two in range). */
 int drv_dpdk_steer_init(struct drv_dpdk_steer *s, unsigned nworkers, unsigned reta_size);
+
+/* Writes the symmetric key pattern (0x6d, 0x5a repeated) into key[0..len)
+ * for a device whose hash key is not 40 bytes (rte_eth_dev_info.hash_key_size,
+ * e.g. 52 on i40e): the hash of an IPv4 4-tuple reads only the first 16
+ * bytes, so every length gives the same hash as drv_dpdk_steer.key. */
+void drv_dpdk_steer_key_fill(uint8_t *key, size_t len);
 
 /* The 32-bit Toeplitz hash of the IPv4 TCP/UDP 4-tuple, exactly
  * rte_softrss() over struct rte_ipv4_tuple with s->key (what a NIC stores

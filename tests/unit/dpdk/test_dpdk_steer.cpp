@@ -88,6 +88,23 @@ TEST_F(steer_fixture, InitRejectsBadSizes)
 		ASSERT_EQ(s.key[i], i % 2 ? 0x5a : 0x6d) << i;
 }
 
+TEST_F(steer_fixture, KeyFillForOtherKeySizes)
+{
+	ASSERT_EQ(drv_dpdk_steer_init(&s, 4, 128), 0);
+	uint8_t k52[52 + 1];
+	memset(k52, 0xee, sizeof k52);
+	drv_dpdk_steer_key_fill(k52, 52);
+	EXPECT_EQ(memcmp(k52, s.key, DRV_DPDK_STEER_KEY_LEN), 0);
+	for (unsigned i = 0; i < 52; i++)
+		ASSERT_EQ(k52[i], i % 2 ? 0x5a : 0x6d) << i;
+	EXPECT_EQ(k52[52], 0xee) << "wrote past len";
+	// the hash over the longer key is the same (the spec's function reads
+	// 12 + 4 bytes of key for an IPv4 4-tuple)
+	uint8_t in[12] = {10, 0, 0, 1, 10, 0, 0, 2, 0x9c, 0x40, 0x16, 0x28};
+	EXPECT_EQ(toeplitz_ref(k52, 52, in, sizeof in),
+		  drv_dpdk_steer_hash(&s, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), 40000, 5672));
+}
+
 // The layout of the tuple and the key's byte order are those of a NIC: the
 // RSS spec's published IPv4 TCP verification vectors with its sample key.
 TEST_F(steer_fixture, MatchesRssSpecVectorsWithTheSampleKey)
