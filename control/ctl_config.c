@@ -1,5 +1,6 @@
 #include "ctl_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -552,6 +553,133 @@ out:
 	free(cpus);
 }
 
+/* "a.b.c.d" (with "/len" when prefix_len is not NULL) into a host-order
+ * address; false if malformed. */
+static bool parse_ipv4(const char *v, uint32_t *addr, uint8_t *prefix_len)
+{
+	char buf[32];
+	const char *slash = strchr(v, '/');
+	size_t n = slash ? (size_t)(slash - v) : strlen(v);
+	if (n == 0 || n >= sizeof(buf) || (slash != NULL) != (prefix_len != NULL))
+		return false;
+	memcpy(buf, v, n);
+	buf[n] = 0;
+	struct in_addr in;
+	if (inet_pton(AF_INET, buf, &in) != 1)
+		return false;
+	*addr = ntohl(in.s_addr);
+	if (prefix_len) {
+		char *end;
+		errno = 0;
+		unsigned long l = strtoul(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || l < 1 || l > 32)
+			return false;
+		*prefix_len = (uint8_t)l;
+	}
+	return true;
+}
+
+/* The dpdk* attributes (their syntax; what the dpdk driver requires is
+ * check_dpdk's, so that --driver dpdk checks the same). */
+static void load_dpdk(struct ctl_config *cfg, const struct ctl_entity *e)
+{
+	struct ctl_dpdk *d = &cfg->dataplane.dpdk;
+	d->line = e->section->line;
+	d->eal = e->values[CTL_DATAPLANE_DPDK_EAL];
+	d->ports = e->values[CTL_DATAPLANE_DPDK_PORTS];
+	d->fault = e->values[CTL_DATAPLANE_DPDK_FAULT_INJECTION];
+	const char *v = e->values[CTL_DATAPLANE_DPDK_ADDRESS];
+	if (v && (!parse_ipv4(v, &d->addr, &d->prefix_len) || d->addr == 0))
+		fail(cfg, RR_E_CONFIG_VALUE, ctl_entity_line(e, CTL_DATAPLANE_DPDK_ADDRESS),
+		     "dataplane: dpdkAddress '%.80s' is not an IPv4 address with a prefix length "
+		     "(e.g. dpdkAddress: 10.77.0.2/24)",
+		     v);
+	v = e->values[CTL_DATAPLANE_DPDK_GATEWAY];
+	if (v && (!parse_ipv4(v, &d->gateway, NULL) || d->gateway == 0))
+		fail(cfg, RR_E_CONFIG_VALUE, ctl_entity_line(e, CTL_DATAPLANE_DPDK_GATEWAY),
+		     "dataplane: dpdkGateway '%.80s' is not an IPv4 address (e.g. dpdkGateway: "
+		     "10.77.0.1)",
+		     v);
+	(void)get_ranged(cfg, e, CTL_DATAPLANE_DPDK_IDLE_BACKOFF_US, 0, 1000000, "",
+			 &d->idle_backoff_us);
+	if (d->eal && strlen(d->eal) > 4000)
+		fail(cfg, RR_E_CONFIG_VALUE, ctl_entity_line(e, CTL_DATAPLANE_DPDK_EAL),
+		     "dataplane: dpdkEal is longer than 4000 bytes");
+	if (d->ports && (d->ports[0] == 0 || strchr(d->ports, ' ')))
+		fail(cfg, RR_E_CONFIG_VALUE, ctl_entity_line(e, CTL_DATAPLANE_DPDK_PORTS),
+		     "dataplane: dpdkPorts '%.80s' is not one vdev spec or PCI address (e.g. "
+		     "dpdkPorts: net_tap0,iface=rrtap0)",
+		     d->ports);
+	if (cfg->dataplane.driver == CTL_DRIVER_DPDK && given(e, CTL_DATAPLANE_CPUS))
+		warn(cfg, ctl_entity_line(e, CTL_DATAPLANE_CPUS),
+		     "dataplane: cpus: the dpdk driver runs its workers on the EAL's lcores "
+		     "(dpdkEal -l), not on this list");
+	if (cfg->dataplane.driver != CTL_DRIVER_DPDK) {
+		static const unsigned attrs[] = {
+		    CTL_DATAPLANE_DPDK_EAL, CTL_DATAPLANE_DPDK_PORTS, CTL_DATAPLANE_DPDK_ADDRESS,
+		    CTL_DATAPLANE_DPDK_GATEWAY, CTL_DATAPLANE_DPDK_IDLE_BACKOFF_US,
+		    CTL_DATAPLANE_DPDK_FAULT_INJECTION};
+		for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+			if (given(e, attrs[i])) {
+				warn(cfg, ctl_entity_line(e, attrs[i]),
+				     "dataplane: %s applies to the dpdk driver only (ignored)",
+				     e->def->attrs[attrs[i]].name);
+				break;
+			}
+	}
+}
+
+/* What the dpdk driver needs: its EAL arguments, a port and an address, and
+ * listeners it can serve (the native TCP listens on dpdkAddress or on any
+ * address of the port; a listener on another host cannot be served). */
+static void check_dpdk(struct ctl_config *cfg)
+{
+	struct ctl_dpdk *d = &cfg->dataplane.dpdk;
+	unsigned line = d->line;
+	if (!d->eal)
+		fail(cfg, RR_E_CONFIG_VALUE, line,
+		     "dataplane: the dpdk driver needs dpdkEal (e.g. dpdkEal: -l 0,1 --no-huge -m "
+		     "512 --file-prefix rr1 --no-pci)");
+	if (!d->ports)
+		fail(cfg, RR_E_CONFIG_VALUE, line,
+		     "dataplane: the dpdk driver needs dpdkPorts (e.g. dpdkPorts: "
+		     "net_tap0,iface=rrtap0)");
+	if (!d->addr)
+		fail(cfg, RR_E_CONFIG_VALUE, line,
+		     "dataplane: the dpdk driver needs dpdkAddress (e.g. dpdkAddress: 10.77.0.2/24)");
+	for (size_t i = 0; i < cfg->n_listeners; i++) {
+		const struct ctl_endpoint *ep = &cfg->listeners[i];
+		const char *h = ep->host;
+		uint32_t a = 0;
+		if (h == NULL || h[0] == 0 || strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0)
+			continue;
+		if (parse_ipv4(h, &a, NULL) && d->addr && a == d->addr)
+			continue;
+		fail(cfg, RR_E_CONFIG_UNSUPPORTED, ep->line,
+		     "listener: host '%.80s': the dpdk driver listens on its own address only "
+		     "(dpdkAddress, or 0.0.0.0 for any)",
+		     h);
+	}
+	for (size_t i = 0; i < cfg->n_listeners; i++)
+		if (cfg->listeners[i].port == 0)
+			fail(cfg, RR_E_CONFIG_VALUE, cfg->listeners[i].line,
+			     "listener: port 0: the dpdk driver needs a fixed port");
+}
+
+enum rr_err ctl_config_set_driver(struct ctl_config *cfg, enum ctl_driver d)
+{
+	cfg->dataplane.driver = d;
+	cfg->dataplane.driver_line = 0;
+	if (!ctl_config_have_driver(d))
+		fail(cfg, RR_E_CONFIG_UNSUPPORTED, 0,
+		     "--driver %s: this rpcrouterd was built without it (DPDK not found; build "
+		     "with meson -Ddriver_dpdk=enabled)",
+		     ctl_driver_name(d));
+	else if (d == CTL_DRIVER_DPDK)
+		check_dpdk(cfg);
+	return cfg->diag.n_errors ? cfg->diag.first_error : RR_OK;
+}
+
 static void load_dataplane(struct ctl_config *cfg, const struct ctl_entity *e)
 {
 	struct ctl_limits *l = &cfg->dataplane.limits;
@@ -603,6 +731,9 @@ static void load_dataplane(struct ctl_config *cfg, const struct ctl_entity *e)
 		     sock, MAX_UNIX_PATH);
 	else if (sock)
 		cfg->dataplane.control_socket = sock;
+	if (given(e, CTL_DATAPLANE_DRIVER))
+		cfg->dataplane.driver_line = ctl_entity_line(e, CTL_DATAPLANE_DRIVER);
+	load_dpdk(cfg, e);
 }
 
 /* --- listeners and connectors ---------------------------------------------- */
@@ -1206,6 +1337,8 @@ static enum rr_err load(struct ctl_config *cfg, const char *text, size_t len)
 
 	for (size_t i = 0; i < cfg->n_listeners; i++)
 		check_supported(cfg, &cfg->listeners[i]);
+	if (cfg->dataplane.driver == CTL_DRIVER_DPDK && ctl_config_have_driver(CTL_DRIVER_DPDK))
+		check_dpdk(cfg);
 	warn_not_implemented(cfg);
 	return cfg->diag.n_errors ? cfg->diag.first_error : RR_OK;
 }

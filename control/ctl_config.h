@@ -150,8 +150,21 @@ struct ctl_limits {
 				   * when nothing arrives for the whole of it. */
 };
 
+/* The dpdk driver's settings (dataplane dpdk* attributes; docs/config.md). */
+struct ctl_dpdk {
+	const char *eal;	  /* dpdkEal: EAL arguments, space-separated; NULL: not given */
+	const char *ports;	  /* dpdkPorts: a vdev spec or a PCI address; NULL: not given */
+	uint32_t addr;		  /* dpdkAddress, host order; 0: not given */
+	uint8_t prefix_len;	  /* its prefix length, 1-32 */
+	uint32_t gateway;	  /* dpdkGateway, host order; 0: none */
+	uint32_t idle_backoff_us; /* dpdkIdleBackoffUs: sleep after empty polls; 0: busy poll */
+	const char *fault;	  /* dpdkFaultInjection spec; NULL: none */
+	unsigned line;		  /* of the dataplane section (0: none), for start-up errors */
+};
+
 struct ctl_dataplane {
 	enum ctl_driver driver;
+	unsigned driver_line; /* line of `driver` (0: not given, or --driver) */
 	unsigned workers; /* 1-256 */
 	bool hugepages;
 	unsigned *cpus; /* owned: the "cpus" list in order (may repeat); worker i is pinned
@@ -160,6 +173,7 @@ struct ctl_dataplane {
 	struct ctl_limits limits;   /* global values, the defaults of every listener */
 	const char *control_socket; /* unix socket rpcrouter-ctl talks to; default
 				     * "/run/rpcrouterd/rpcrouterd.sock" */
+	struct ctl_dpdk dpdk;
 };
 
 /* An `address` section. */
@@ -237,6 +251,12 @@ size_t ctl_config_count(const struct ctl_config *cfg, enum ctl_entity_type type)
 /* Whether this build has the driver. */
 bool ctl_config_have_driver(enum ctl_driver d);
 const char *ctl_driver_name(enum ctl_driver d);
+
+/* rpcrouterd --driver: use driver d whatever the file says, and check what
+ * that driver needs (the dpdk driver: dpdkEal, dpdkPorts, dpdkAddress, and
+ * listener hosts it can serve), reporting to cfg->diag with file:line.
+ * Loading a file that asks for the dpdk driver runs the same checks. */
+enum rr_err ctl_config_set_driver(struct ctl_config *cfg, enum ctl_driver d);
 
 /* The SASL mechanisms a listener offers: its saslMechanisms as given;
  * unset, "ANONYMOUS" without a router SASL configuration, or NULL with one

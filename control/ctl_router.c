@@ -22,6 +22,9 @@
 #include "ctl_log.h"
 #include "ctl_router_int.h"
 #include "drv_sock.h"
+#ifdef RR_HAVE_DPDK
+#include "drv_dpdk.h"
+#endif
 
 #define TAG_LISTENER 1u
 #define TAG_WAKE 2u
@@ -141,6 +144,36 @@ static void peer_name(const struct sockaddr_storage *ss, char *buf, size_t n)
 	}
 }
 
+/* maxConnections and a slot in worker wi's pool, and the handshake state;
+ * false (refused, counted and logged, or out of memory) if not. */
+static bool admit(struct ctl_rt *rt, unsigned wi, struct ctl_listener *li, const char *peer,
+		  uint32_t *idx_out, uint32_t *gen_out)
+{
+	struct ctl_slots *sl_ = &rt->slots[wi];
+	if (rt->conns_live >= rt->max_conns || sl_->n_free == 0) {
+		rt->refused_max_conns++;
+		ctl_log("SERVER", CTL_LEVEL_WARNING,
+			"Connection from %s refused: maxConnections (%llu) reached", peer,
+			(unsigned long long)rt->max_conns);
+		return false;
+	}
+	uint32_t idx = sl_->free_idx[--sl_->n_free];
+	uint32_t gen = ++sl_->gen[idx];
+	struct ctl_hs *hs = ctl_hs_new(rt, wi, idx, gen, li->idx, peer);
+	if (hs == NULL || dp_map_put(&rt->hs, ((uint64_t)wi << 32) | idx, hs) != 0) {
+		if (hs)
+			ctl_hs_free(rt, hs);
+		sl_->free_idx[sl_->n_free++] = idx;
+		return false;
+	}
+	sl_->live++;
+	rt->conns_live++;
+	rt->accepted++;
+	*idx_out = idx;
+	*gen_out = gen;
+	return true;
+}
+
 static void accept_on(struct ctl_rt *rt, struct ctl_listener *li)
 {
 	for (int k = 0; k < 256; k++) {
@@ -156,35 +189,39 @@ static void accept_on(struct ctl_rt *rt, struct ctl_listener *li)
 		char peer[64];
 		peer_name(&ss, peer, sizeof(peer));
 		unsigned wi = least_loaded(rt);
-		struct ctl_slots *sl_ = &rt->slots[wi];
-		if (rt->conns_live >= rt->max_conns || sl_->n_free == 0) {
-			rt->refused_max_conns++;
-			ctl_log("SERVER", CTL_LEVEL_WARNING,
-				"Connection from %s refused: maxConnections (%llu) reached", peer,
-				(unsigned long long)rt->max_conns);
+		uint32_t idx, gen;
+		if (!admit(rt, wi, li, peer, &idx, &gen)) {
 			close(fd);
 			continue;
 		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		uint32_t idx = sl_->free_idx[--sl_->n_free];
-		uint32_t gen = ++sl_->gen[idx];
-		struct ctl_hs *hs = ctl_hs_new(rt, wi, idx, gen, li->idx, peer);
-		if (hs == NULL || dp_map_put(&rt->hs, ((uint64_t)wi << 32) | idx, hs) != 0) {
-			if (hs)
-				ctl_hs_free(rt, hs);
-			sl_->free_idx[sl_->n_free++] = idx;
-			close(fd);
-			continue;
-		}
-		sl_->live++;
-		rt->conns_live++;
-		rt->accepted++;
 		struct dp_cmd_accept a = {fd, idx, gen, li->idx, (uint8_t)ss.ss_family};
 		ctl_post(rt, wi, DP_CMD_ACCEPT, &a, sizeof(a), NULL, 0);
 		ctl_log("SERVER", CTL_LEVEL_DEBUG, "[C%u.%u] Accepted connection from %s on %s", wi,
 			idx, peer, li->name);
 	}
+}
+
+/* A driver's own TCP accepted a connection on worker wi (the flow's owner:
+ * no choice of worker): the same accounting as accept_on, the answer by
+ * command (DESIGN.md handoff; docs/adr/0005-dpdk-driver.md). */
+static void on_native_new(struct ctl_rt *rt, unsigned wi, const struct dp_evt_native_new *e)
+{
+	char peer[64];
+	snprintf(peer, sizeof(peer), "%u.%u.%u.%u:%u", e->peer_addr >> 24, (e->peer_addr >> 16) & 255,
+		 (e->peer_addr >> 8) & 255, e->peer_addr & 255, e->peer_port);
+	uint32_t idx, gen;
+	struct ctl_listener *li = e->listener < rt->n_listeners ? &rt->listeners[e->listener] : NULL;
+	if (rt->stopping || li == NULL || !admit(rt, wi, li, peer, &idx, &gen)) {
+		struct dp_cmd_refuse r = {e->token};
+		ctl_post(rt, wi, DP_CMD_REFUSE, &r, sizeof(r), NULL, 0);
+		return;
+	}
+	struct dp_cmd_accept a = {-1, idx, gen, li->idx, AF_INET};
+	ctl_post(rt, wi, DP_CMD_ACCEPT, &a, sizeof(a), &e->token, sizeof(e->token));
+	ctl_log("SERVER", CTL_LEVEL_DEBUG, "[C%u.%u] Accepted connection from %s on %s", wi, idx,
+		peer, li->name);
 }
 
 /* --- events from workers ---------------------------------------------------- */
@@ -347,6 +384,9 @@ static void drain_worker_events(struct ctl_rt *rt)
 				on_link_gone(rt, wi, (const struct dp_evt_link_gone *)p);
 				break;
 			case DP_EVT_STOPPED: rt->stopped_workers++; break;
+			case DP_EVT_NATIVE_NEW:
+				on_native_new(rt, wi, (const struct dp_evt_native_new *)p);
+				break;
 			default: break;
 			}
 			dp_ring_next(r);
@@ -491,6 +531,10 @@ int ctl_router_run(const struct ctl_config *cfg, const char *version)
 		return 1;
 	int status = 1;
 	pthread_t *threads = NULL;
+#ifdef RR_HAVE_DPDK
+	bool dpdk_up = false;
+	unsigned n_launched = 0;
+#endif
 	rt->cfg = cfg;
 	rt->version = version;
 	rt->ep = rt->wake_fd = rt->sig_fd = rt->stats_fd = -1;
@@ -576,6 +620,45 @@ int ctl_router_run(const struct ctl_config *cfg, const char *version)
 	if (setup_routing(rt) != 0)
 		goto out;
 
+	/* the driver: the socket driver needs nothing here; the dpdk driver
+	 * initialises the EAL (this thread becomes the main lcore), the port
+	 * and its queues, and takes the listeners for its own TCP */
+	const struct drv_ops *ops = &drv_sock_ops;
+	bool dpdk = cfg->dataplane.driver == CTL_DRIVER_DPDK;
+#ifdef RR_HAVE_DPDK
+	if (dpdk) {
+		const struct ctl_dpdk *dd = &cfg->dataplane.dpdk;
+		struct drv_dpdk_config dc = {dd->eal, dd->ports, dd->addr, dd->prefix_len, dd->gateway,
+					     dd->idle_backoff_us, dd->fault, rt->n_workers};
+		char err[512];
+		dpdk_up = true; /* torn down at the end even when the set-up fails half way */
+		if (drv_dpdk_setup(&dc, err, sizeof(err)) != 0) {
+			ctl_log("SERVER", CTL_LEVEL_CRITICAL, "%s:%u: dataplane: dpdk driver: %s",
+				cfg->file, dd->line, err);
+			goto out;
+		}
+		for (size_t i = 0; i < rt->n_listeners; i++) {
+			const struct ctl_endpoint *ep = rt->listeners[i].ep;
+			struct in_addr in;
+			uint32_t a = 0; /* any: the config checked the host is ours or any */
+			if (ep->host && inet_pton(AF_INET, ep->host, &in) == 1)
+				a = ntohl(in.s_addr);
+			if (drv_dpdk_add_listener((uint16_t)i, a, ep->port) != 0) {
+				ctl_log("SERVER", CTL_LEVEL_CRITICAL,
+					"%s:%u: listener %s: the dpdk driver takes at most 16 listeners",
+					cfg->file, ep->line, rt->listeners[i].name);
+				goto out;
+			}
+		}
+		ops = &drv_dpdk_ops;
+	}
+#else
+	if (dpdk) {
+		ctl_log("SERVER", CTL_LEVEL_CRITICAL, "this rpcrouterd was built without DPDK");
+		goto out;
+	}
+#endif
+
 	/* workers */
 	uint32_t per = conns_per_worker(cfg, rt->n_workers);
 	rt->workers = (struct dp_worker *)aligned_alloc(64, rt->n_workers * sizeof(*rt->workers));
@@ -588,7 +671,11 @@ int ctl_router_run(const struct ctl_config *cfg, const char *version)
 	for (unsigned i = 0; i < rt->n_workers; i++) {
 		int cpu = cfg->dataplane.n_cpus ? (int)cfg->dataplane.cpus[i % cfg->dataplane.n_cpus]
 						: -1;
-		if (dp_worker_init(&rt->workers[i], &rt->sh, i, cpu, per, &drv_sock_ops) != 0) {
+#ifdef RR_HAVE_DPDK
+		if (dpdk)
+			cpu = drv_dpdk_worker_cpu(i); /* its lcore's (ADR 0005) */
+#endif
+		if (dp_worker_init(&rt->workers[i], &rt->sh, i, cpu, per, ops) != 0) {
 			ctl_log("SERVER", CTL_LEVEL_CRITICAL, "worker %u: cannot allocate its pools", i);
 			goto out;
 		}
@@ -601,21 +688,41 @@ int ctl_router_run(const struct ctl_config *cfg, const char *version)
 			s->free_idx[k] = per - 1 - k;
 		s->n_free = per;
 	}
-	for (size_t i = 0; i < rt->n_listeners; i++)
+	for (size_t i = 0; i < rt->n_listeners && !dpdk; i++)
 		if (listen_on(rt, &rt->listeners[i]) != 0)
 			goto out;
 	if (ctl_stats_listen(rt) != 0)
 		goto out;
 	for (unsigned i = 0; i < rt->n_workers; i++) {
+#ifdef RR_HAVE_DPDK
+		if (dpdk) {
+			if (drv_dpdk_launch(&rt->workers[i]) != 0) {
+				ctl_log("SERVER", CTL_LEVEL_CRITICAL, "cannot launch worker %u", i);
+				goto out;
+			}
+			n_launched++;
+			continue;
+		}
+#endif
 		if (pthread_create(&threads[i], NULL, dp_worker_main, &rt->workers[i]) != 0) {
 			ctl_log("SERVER", CTL_LEVEL_CRITICAL, "cannot start worker %u", i);
 			goto out;
 		}
 	}
 	ctl_log("SERVER", CTL_LEVEL_NOTICE,
-		"rpcrouterd %s: router %s (%s), %u worker%s (socket driver), %zu listener%s", version,
+		"rpcrouterd %s: router %s (%s), %u worker%s (%s driver), %zu listener%s", version,
 		rt->router_id, cfg->router.mode ? cfg->router.mode : "standalone", rt->n_workers,
-		rt->n_workers == 1 ? "" : "s", rt->n_listeners, rt->n_listeners == 1 ? "" : "s");
+		rt->n_workers == 1 ? "" : "s", ops->name, rt->n_listeners,
+		rt->n_listeners == 1 ? "" : "s");
+#ifdef RR_HAVE_DPDK
+	if (dpdk) {
+		char port[160];
+		ctl_log("SERVER", CTL_LEVEL_NOTICE, "dpdk port %s", drv_dpdk_describe(port, sizeof(port)));
+		for (size_t i = 0; i < rt->n_listeners; i++)
+			ctl_log("SERVER", CTL_LEVEL_NOTICE, "Listening on %s (native TCP)",
+				rt->listeners[i].name);
+	}
+#endif
 
 	/* the control loop */
 	for (;;) {
@@ -656,9 +763,13 @@ int ctl_router_run(const struct ctl_config *cfg, const char *version)
 		}
 	}
 	status = rt->stopped_workers == rt->n_workers ? 0 : 1;
-	for (unsigned i = 0; i < rt->n_workers; i++)
+	for (unsigned i = 0; i < rt->n_workers && !dpdk; i++)
 		if (status == 0)
 			pthread_join(threads[i], NULL);
+#ifdef RR_HAVE_DPDK
+	if (dpdk && status == 0)
+		drv_dpdk_wait();
+#endif
 	ctl_log("SERVER", CTL_LEVEL_NOTICE, "rpcrouterd stopped");
 out:
 	ctl_stats_close(rt);
@@ -702,5 +813,11 @@ out:
 		close(rt->sig_fd);
 		free(rt);
 	}
+#ifdef RR_HAVE_DPDK
+	/* the port and the EAL (its /var/run/dpdk files) after the workers'
+	 * pools are freed; never under workers still running */
+	if (dpdk_up && (status == 0 || n_launched == 0))
+		drv_dpdk_teardown();
+#endif
 	return status;
 }

@@ -128,12 +128,32 @@ static void json_counts(struct sbuf *b, const char *const *names, const uint64_t
 	sb_printf(b, "}");
 }
 
+/* A driver's own counters (dpdk: driver, net_l3, net_tcp), as
+ * "group": {"name": v, ...} members of the worker's object. */
+struct drv_emit {
+	struct sbuf *b;
+	const char *group; /* the open group, NULL before the first */
+	unsigned n;
+};
+
+static void emit_counter(void *arg, const char *group, const char *name, uint64_t v)
+{
+	struct drv_emit *e = (struct drv_emit *)arg;
+	if (e->group == NULL || strcmp(e->group, group) != 0) {
+		sb_printf(e->b, "%s\"%s\": {", e->group ? "}, " : ", ", group);
+		e->group = group;
+		e->n = 0;
+	}
+	sb_printf(e->b, "%s\"%s\": %llu", e->n++ ? ", " : "", name, (unsigned long long)v);
+}
+
 static void render_stats(struct ctl_rt *rt, struct sbuf *b)
 {
 	uint64_t tc[DP_C_COUNT] = {0}, td[DP_D_COUNT] = {0};
 	uint64_t tconns = 0;
-	sb_printf(b, "{\"version\": \"%s\", \"router_id\": \"%s\", \"driver\": \"socket\", \"workers\": [",
-		  rt->version, rt->router_id);
+	sb_printf(b, "{\"version\": \"%s\", \"router_id\": \"%s\", \"driver\": \"%s\", \"workers\": [",
+		  rt->version, rt->router_id,
+		  rt->n_workers ? rt->workers[0].drv->name : "socket");
 	for (unsigned i = 0; i < rt->n_workers; i++) {
 		struct dp_worker *w = &rt->workers[i];
 		uint64_t c[DP_C_COUNT], d[DP_D_COUNT];
@@ -152,6 +172,12 @@ static void render_stats(struct ctl_rt *rt, struct sbuf *b)
 		json_counts(b, dp_counter_names, c, DP_C_COUNT);
 		sb_printf(b, ", \"drops\": ");
 		json_counts(b, dp_drop_names, d, DP_D_COUNT);
+		if (w->drv->counters) {
+			struct drv_emit e = {b, NULL, 0};
+			w->drv->counters(w, emit_counter, &e);
+			if (e.group)
+				sb_printf(b, "}");
+		}
 		sb_printf(b, "}");
 	}
 	sb_printf(b, "], \"totals\": {\"connections\": %llu, \"counters\": ",

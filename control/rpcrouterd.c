@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctl_config.h"
 #include "ctl_log.h"
@@ -32,6 +33,9 @@ static void usage(FILE *out)
 		"  -c, --config FILE  read FILE (qdrouterd.conf syntax) instead of the embedded\n"
 		"                     default: one listener on 127.0.0.1:5672 (SASL ANONYMOUS),\n"
 		"                     socket driver, one worker, no hugepages\n"
+		"      --driver NAME  use this I/O driver whatever the configuration says:\n"
+		"                     socket (kernel TCP) or dpdk (needs the dataplane\n"
+		"                     dpdkEal, dpdkPorts and dpdkAddress settings)\n"
 		"      --check        check the configuration, print the result and exit\n"
 		"  -h, --help         print this help and exit\n"
 		"  -v, --version      print the version and exit\n"
@@ -50,17 +54,28 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"check", no_argument, NULL, 'C'},
+	    {"driver", required_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'v'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_file = NULL;
+	const char *driver = NULL;
 	int check_only = 0, opt;
 
 	while ((opt = getopt_long(argc, argv, "c:hv", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_file = optarg; break;
 		case 'C': check_only = 1; break;
+		case 'D':
+			if (strcmp(optarg, "socket") != 0 && strcmp(optarg, "dpdk") != 0) {
+				fprintf(stderr, "rpcrouterd: --driver '%s': socket or dpdk\nTry "
+						"'rpcrouterd --help'.\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			driver = optarg;
+			break;
 		case 'h': usage(stdout); return EXIT_SUCCESS;
 		case 'v': printf("rpcrouterd " RR_VERSION "\n"); return EXIT_SUCCESS;
 		default: fprintf(stderr, "Try 'rpcrouterd --help'.\n"); return EXIT_USAGE;
@@ -75,6 +90,9 @@ int main(int argc, char **argv)
 	struct ctl_config cfg;
 	enum rr_err err =
 	    config_file ? ctl_config_load_file(&cfg, config_file) : ctl_config_load_default(&cfg);
+	if (err == RR_OK && driver)
+		err = ctl_config_set_driver(&cfg, strcmp(driver, "dpdk") == 0 ? CTL_DRIVER_DPDK
+									  : CTL_DRIVER_SOCKET);
 	fflush(stdout);
 	ctl_diag_print(&cfg.diag, stderr);
 	if (err != RR_OK) {

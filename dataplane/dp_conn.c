@@ -132,9 +132,12 @@ void dp_conn_destroy(struct dp_worker *w, struct dp_conn *c)
 	free(c->sessions);
 	c->sessions = NULL;
 	c->sessions_cap = 0;
+	/* released before the output is dropped: a driver with its own TCP
+	 * tells a graceful close (all output written: FIN) from a forced one
+	 * (output left: RST) by it */
+	w->drv->conn_release(w, c);
 	dp_chain_clear(&w->blocks, &c->in);
 	dp_chain_clear(&w->blocks, &c->out);
-	w->drv->conn_release(w, c);
 	bool was_open = c->opened;
 	c->state = DP_CONN_FREE;
 	__atomic_store_n(&w->n_conns, w->n_conns - 1, __ATOMIC_RELAXED);

@@ -17,18 +17,20 @@ extern "C" {
 
 enum dp_msg_type {
 	/* control -> worker */
-	DP_CMD_ACCEPT = 1, /* dp_cmd_accept: a new socket is this worker's */
+	DP_CMD_ACCEPT = 1, /* dp_cmd_accept [+ u64 token]: a new connection is this worker's */
 	DP_CMD_WRITE,      /* dp_cmd_conn + bytes: pre-Open output (SASL, header) */
 	DP_CMD_CLOSE,      /* dp_cmd_close: flush and close a pre-Open connection */
 	DP_CMD_HANDOFF,    /* dp_cmd_handoff + Open output bytes */
 	DP_CMD_ATTACH,     /* dp_cmd_attach + assigned address bytes */
 	DP_CMD_SHUTDOWN,   /* no payload: close every connection (forced), exit */
+	DP_CMD_REFUSE,     /* dp_cmd_refuse: a native connection is refused (maxConnections) */
 	/* worker -> control */
 	DP_EVT_RAW = 32,   /* dp_evt_raw + bytes: pre-Open input copy */
 	DP_EVT_CONN_GONE,  /* dp_evt_conn_gone + reason text */
 	DP_EVT_ATTACH,     /* dp_evt_attach + address bytes */
 	DP_EVT_LINK_GONE,  /* dp_evt_link_gone + address bytes */
 	DP_EVT_STOPPED,    /* the worker has closed everything and exits */
+	DP_EVT_NATIVE_NEW, /* dp_evt_native_new: the driver's own TCP accepted a connection */
 	/* worker -> worker */
 	DP_XC_DELIVER = 64, /* dp_xc_deliver + message bytes */
 	DP_XC_SENT,         /* dp_xc_ack: the copy left on the consumer's link */
@@ -36,11 +38,27 @@ enum dp_msg_type {
 };
 
 struct dp_cmd_accept {
-	int fd;
+	int fd;        /* the socket; -1 for a driver's own connection */
 	uint32_t conn; /* index chosen by control in the worker's connection pool */
 	uint32_t gen;
 	uint16_t listener;
 	uint8_t family; /* AF_INET / AF_INET6, for logs */
+	/* then, answering a dp_evt_native_new: its uint64_t token */
+};
+
+/* A connection accepted by a driver's own TCP stack (dpdk): control owns
+ * the accounting (maxConnections, slot) and answers with DP_CMD_ACCEPT
+ * (fd -1, this token) or DP_CMD_REFUSE. The token means something to the
+ * worker's driver only (its TCP block and generation). */
+struct dp_evt_native_new {
+	uint64_t token;
+	uint32_t peer_addr; /* IPv4, host order */
+	uint16_t peer_port;
+	uint16_t listener;  /* control's listener index */
+};
+
+struct dp_cmd_refuse {
+	uint64_t token;
 };
 
 struct dp_cmd_conn {

@@ -274,10 +274,17 @@ void dp_worker_fini(struct dp_worker *w)
 
 /* --- commands ------------------------------------------------------------- */
 
-static void cmd_accept(struct dp_worker *w, const struct dp_cmd_accept *a)
+static void cmd_accept(struct dp_worker *w, const struct dp_cmd_accept *a, uint32_t len)
 {
+	uint64_t token = 0;
+	if (len >= sizeof(*a) + sizeof(token))
+		memcpy(&token, a + 1, sizeof(token));
 	if (a->conn >= w->max_conns || w->conns[a->conn].state != DP_CONN_FREE) {
-		close(a->fd); /* control's bookkeeping went wrong: never reuse a live slot */
+		/* control's bookkeeping went wrong: never reuse a live slot */
+		if (a->fd >= 0)
+			close(a->fd);
+		else if (w->drv->conn_refuse)
+			w->drv->conn_refuse(w, token);
 		return;
 	}
 	struct dp_conn *c = &w->conns[a->conn];
@@ -285,6 +292,7 @@ static void cmd_accept(struct dp_worker *w, const struct dp_cmd_accept *a)
 	c->idx = a->conn;
 	c->gen = a->gen;
 	c->fd = a->fd;
+	c->drv_token = token;
 	c->listener = a->listener;
 	c->lim = &w->sh->limits[a->listener < w->sh->n_limits ? a->listener : 0];
 	c->state = DP_CONN_PREOPEN;
@@ -294,7 +302,8 @@ static void cmd_accept(struct dp_worker *w, const struct dp_cmd_accept *a)
 	dp_chain_init(&c->in);
 	dp_chain_init(&c->out);
 	if (w->drv->conn_attach(w, c) != 0) {
-		close(a->fd);
+		if (a->fd >= 0)
+			close(a->fd);
 		c->state = DP_CONN_FREE;
 		struct dp_evt_conn_gone e;
 		memset(&e, 0, sizeof(e));
@@ -376,7 +385,7 @@ static void process_commands(struct dp_worker *w)
 	unsigned n = 0;
 	while (n++ < 4096 && (p = dp_ring_peek(&w->from_control, &type, &len)) != NULL) {
 		switch (type) {
-		case DP_CMD_ACCEPT: cmd_accept(w, (const struct dp_cmd_accept *)p); break;
+		case DP_CMD_ACCEPT: cmd_accept(w, (const struct dp_cmd_accept *)p, len); break;
 		case DP_CMD_WRITE:
 			cmd_write(w, (const struct dp_cmd_conn *)p,
 				  (const uint8_t *)p + sizeof(struct dp_cmd_conn),
@@ -397,6 +406,10 @@ static void process_commands(struct dp_worker *w)
 					       len - (uint32_t)sizeof(struct dp_cmd_attach));
 			break;
 		case DP_CMD_SHUTDOWN: shutdown_begin(w); break;
+		case DP_CMD_REFUSE:
+			if (w->drv->conn_refuse)
+				w->drv->conn_refuse(w, ((const struct dp_cmd_refuse *)p)->token);
+			break;
 		default: break;
 		}
 		dp_ring_next(&w->from_control);

@@ -201,7 +201,8 @@ struct dp_conn {
 	bool close_sent;
 	bool close_when_flushed;
 	bool reading_blocked; /* input over its limit: stop reading */
-	int fd;
+	int fd;             /* socket driver; -1 under a driver with its own TCP */
+	uint64_t drv_token; /* such a driver's handle of the connection (the token after dp_cmd_accept) */
 	uint16_t listener;
 	struct dp_chain in;  /* unparsed input */
 	uint64_t in_base;    /* absolute stream offset of in's first byte */
@@ -236,6 +237,14 @@ struct drv_ops {
 	void (*conn_flush)(struct dp_worker *w, struct dp_conn *c); /* write c->out */
 	void (*conn_release)(struct dp_worker *w, struct dp_conn *c); /* close the fd */
 	void (*wake)(struct dp_worker *w); /* from another thread */
+	/* Optional (drivers with their own TCP): control refused the
+	 * connection of this token (DP_CMD_REFUSE): reset it. */
+	void (*conn_refuse)(struct dp_worker *w, uint64_t token);
+	/* Optional: the driver's own per-worker counters, for `rpcrouter-ctl
+	 * stats`; called by control (relaxed reads of the worker's values). */
+	void (*counters)(struct dp_worker *w,
+			 void (*emit)(void *arg, const char *group, const char *name, uint64_t v),
+			 void *arg);
 };
 
 struct dp_shared;

@@ -501,7 +501,9 @@ TEST(CtlConfig, SecureSettingsTurnedOffAreFine)
 
 TEST(CtlConfig, DpdkDriverNeedsADpdkBuild)
 {
-	loaded_config c("dataplane {\n  driver: dpdk\n  hugepages: yes\n}\n");
+	/* the dpdk driver needs its EAL arguments, a port and an address */
+	loaded_config c("dataplane {\n  driver: dpdk\n  hugepages: yes\n  dpdkEal: -l 0,1\n"
+			"  dpdkPorts: net_tap0\n  dpdkAddress: 10.77.0.2/24\n}\n");
 	if (ctl_config_have_driver(CTL_DRIVER_DPDK)) {
 		EXPECT_EQ(c.err, RR_OK);
 		EXPECT_EQ(c.diags(), lines{});

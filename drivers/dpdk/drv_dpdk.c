@@ -1,0 +1,262 @@
+/* The dpdk driver, process-wide part: EAL, the port, queues and mempools,
+ * listeners, lcore launch. See drv_dpdk.h; the per-worker poll loop is
+ * drv_dpdk_worker.c. */
+#include "drv_dpdk.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "drv_dpdk_int.h"
+
+struct drv_dpdk_global drv_dpdk_g;
+
+#define MAX_EAL_ARGS 128
+
+static void errf(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+}
+
+/* argv for rte_eal_init: our name, the configured arguments split at
+ * spaces, and the port (a vdev, or a PCI address to allow). */
+static int build_argv(const struct drv_dpdk_config *cfg, char *buf, size_t bufn, char **argv,
+		      char *portarg, size_t portn)
+{
+	int argc = 0;
+	argv[argc++] = (char *)(uintptr_t) "rpcrouterd";
+	snprintf(buf, bufn, "%s", cfg->eal ? cfg->eal : "");
+	for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t;
+	     t = strtok_r(NULL, " \t", &save)) {
+		if (argc >= MAX_EAL_ARGS - 4)
+			return -1;
+		argv[argc++] = t;
+	}
+	if (strncmp(cfg->ports, "net_", 4) == 0) {
+		snprintf(portarg, portn, "--vdev=%s", cfg->ports);
+		argv[argc++] = portarg;
+	} else {
+		argv[argc++] = (char *)(uintptr_t) "-a";
+		snprintf(portarg, portn, "%s", cfg->ports);
+		argv[argc++] = portarg;
+	}
+	argv[argc] = NULL;
+	return argc;
+}
+
+int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
+{
+	struct drv_dpdk_global *g = &drv_dpdk_g;
+	memset(g, 0, sizeof(*g));
+	g->cfg = *cfg;
+	if (cfg->n_workers == 0 || cfg->n_workers > DP_MAX_WORKERS) {
+		errf(err, errlen, "%u workers", cfg->n_workers);
+		return -1;
+	}
+	static char buf[4096], portarg[512];
+	static char *argv[MAX_EAL_ARGS];
+	int argc = build_argv(cfg, buf, sizeof(buf), argv, portarg, sizeof(portarg));
+	if (argc < 0) {
+		errf(err, errlen, "dpdkEal: more than %d arguments", MAX_EAL_ARGS - 4);
+		return -1;
+	}
+	/* rte_eal_init consumes (permutes) argv; it stays ours (static) */
+	if (rte_eal_init(argc, argv) < 0) {
+		errf(err, errlen, "EAL initialisation failed (dpdkEal '%s'): %s", cfg->eal,
+		     rte_strerror(rte_errno));
+		return -1;
+	}
+	g->eal_up = true;
+	/* worker i runs on the i-th worker lcore (the main lcore is control's) */
+	unsigned n = 0;
+	unsigned lc;
+	RTE_LCORE_FOREACH_WORKER(lc)
+	{
+		if (n < DP_MAX_WORKERS)
+			g->lcores[n++] = lc;
+	}
+	if (n < cfg->n_workers) {
+		errf(err, errlen,
+		     "dpdkEal gives %u worker lcore%s besides the main one (control's); %u "
+		     "worker%s need as many (e.g. -l 0,1 for 1 worker)",
+		     n, n == 1 ? "" : "s", cfg->n_workers, cfg->n_workers == 1 ? "" : "s");
+		return -1;
+	}
+	char name[256];
+	snprintf(name, sizeof(name), "%s", cfg->ports);
+	char *comma = strchr(name, ',');
+	if (comma)
+		*comma = 0;
+	uint16_t port;
+	if (rte_eth_dev_get_port_by_name(name, &port) != 0) {
+		if (rte_eth_dev_count_avail() != 1) {
+			errf(err, errlen, "dpdkPorts '%s': no such port (%u ports found)",
+			     cfg->ports, (unsigned)rte_eth_dev_count_avail());
+			return -1;
+		}
+		RTE_ETH_FOREACH_DEV(port) break;
+	}
+	g->port = port;
+	snprintf(g->port_name, sizeof(g->port_name), "%.63s", name);
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(port, &info) != 0) {
+		errf(err, errlen, "port %s: no device info", name);
+		return -1;
+	}
+	uint16_t nq = (uint16_t)cfg->n_workers;
+	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
+		errf(err, errlen,
+		     "port %s has %u rx / %u tx queues; %u workers need one pair each (af_packet: "
+		     "qpairs=N)",
+		     name, info.max_rx_queues, info.max_tx_queues, nq);
+		return -1;
+	}
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	/* no RSS: the vdevs here have none that works (docs/dpdk-notes.md 4);
+	 * the driver steers flows to their worker in software */
+	conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+	int rc = rte_eth_dev_configure(port, nq, nq, &conf);
+	if (rc != 0) {
+		errf(err, errlen, "port %s: configure %u queues: %s", name, nq, rte_strerror(-rc));
+		return -1;
+	}
+	uint16_t nrx = DRV_DPDK_RX_DESC, ntx = DRV_DPDK_TX_DESC;
+	rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
+	int sock = rte_eth_dev_socket_id(port);
+	if (sock < 0)
+		sock = (int)rte_socket_id(); /* a vdev has no NUMA node: ours */
+	for (uint16_t q = 0; q < nq; q++) {
+		char pname[RTE_MEMPOOL_NAMESIZE];
+		snprintf(pname, sizeof(pname), "rr_mbuf_%u", q);
+		/* on the port's socket (NUMA): the NIC DMAs into it */
+		g->pools[q] = rte_pktmbuf_pool_create(pname, DRV_DPDK_MBUFS, DRV_DPDK_MBUF_CACHE, 0,
+						      RTE_MBUF_DEFAULT_BUF_SIZE, sock);
+		if (g->pools[q] == NULL) {
+			errf(err, errlen,
+			     "mempool for queue %u (%u mbufs on socket %d): %s (more EAL memory: "
+			     "-m)",
+			     q, DRV_DPDK_MBUFS, sock, rte_strerror(rte_errno));
+			return -1;
+		}
+		rc = rte_eth_rx_queue_setup(port, q, nrx, (unsigned)sock, NULL, g->pools[q]);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(port, q, ntx, (unsigned)sock, NULL);
+		if (rc != 0) {
+			errf(err, errlen, "port %s: queue %u setup: %s", name, q,
+			     rte_strerror(-rc));
+			return -1;
+		}
+	}
+	rc = rte_eth_dev_start(port);
+	if (rc != 0) {
+		errf(err, errlen, "port %s: start: %s", name, rte_strerror(-rc));
+		return -1;
+	}
+	g->port_started = true;
+	struct rte_ether_addr ea;
+	rte_eth_macaddr_get(port, &ea);
+	memcpy(g->mac.b, ea.addr_bytes, 6);
+	if (strncmp(name, "net_tap", 7) == 0) {
+		/* net_tap gives the kernel's side of the tap the port's own MAC
+		 * (its mac= devarg sets both), so the kernel's frames would carry
+		 * our source MAC and be dropped as looped (RFC 826 has no rule
+		 * for it; net_eth counts eth_rx_bad_src). The tap delivers every
+		 * frame the kernel sends to the PMD whatever its destination, so
+		 * the native stack answers ARP with a MAC of its own: the port's,
+		 * locally administered, last byte changed. */
+		g->mac.b[0] = (uint8_t)((g->mac.b[0] | 0x02) & ~0x01);
+		g->mac.b[5] ^= 0x5a;
+	}
+	g->n_queues = nq;
+	g->tsc_hz = rte_get_tsc_hz();
+	return 0;
+}
+
+int drv_dpdk_add_listener(uint16_t listener, uint32_t addr, uint16_t port)
+{
+	struct drv_dpdk_global *g = &drv_dpdk_g;
+	if (g->n_listeners >= NET_TCP_MAX_LISTENERS)
+		return -1;
+	g->listeners[g->n_listeners].idx = listener;
+	g->listeners[g->n_listeners].addr = addr;
+	g->listeners[g->n_listeners].port = port;
+	g->n_listeners++;
+	return 0;
+}
+
+int drv_dpdk_worker_cpu(unsigned i)
+{
+	struct drv_dpdk_global *g = &drv_dpdk_g;
+	if (!g->eal_up || i >= g->cfg.n_workers)
+		return -1;
+	return (int)rte_lcore_to_cpu_id((int)g->lcores[i]);
+}
+
+static int lcore_main(void *arg)
+{
+	dp_worker_main(arg);
+	return 0;
+}
+
+int drv_dpdk_launch(struct dp_worker *w)
+{
+	struct drv_dpdk_global *g = &drv_dpdk_g;
+	if (w->id >= g->cfg.n_workers)
+		return -1;
+	if (rte_eal_remote_launch(lcore_main, w, g->lcores[w->id]) != 0)
+		return -1;
+	g->launched[w->id] = true;
+	return 0;
+}
+
+void drv_dpdk_wait(void)
+{
+	struct drv_dpdk_global *g = &drv_dpdk_g;
+	for (unsigned i = 0; i < g->cfg.n_workers; i++)
+		if (g->launched[i]) {
+			rte_eal_wait_lcore(g->lcores[i]);
+			g->launched[i] = false;
+		}
+}
+
+void drv_dpdk_teardown(void)
+{
+	struct drv_dpdk_global *g = &drv_dpdk_g;
+	if (!g->eal_up)
+		return;
+	if (g->port_started) {
+		rte_eth_dev_stop(g->port);
+		rte_eth_dev_close(g->port);
+		g->port_started = false;
+	}
+	for (unsigned q = 0; q < DP_MAX_WORKERS; q++)
+		if (g->pools[q]) {
+			rte_mempool_free(g->pools[q]);
+			g->pools[q] = NULL;
+		}
+	rte_eal_cleanup();
+	g->eal_up = false;
+}
+
+const char *drv_dpdk_describe(char *buf, size_t n)
+{
+	struct drv_dpdk_global *g = &drv_dpdk_g;
+	char mac[18];
+	net_mac_format(&g->mac, mac, sizeof(mac));
+	snprintf(buf, n, "%s (port %u, %u queue pair%s, %s)", g->port_name, g->port, g->n_queues,
+		 g->n_queues == 1 ? "" : "s", mac);
+	return buf;
+}

@@ -1,0 +1,42 @@
+/* Internals shared by the dpdk driver's files. */
+#ifndef DRV_DPDK_INT_H
+#define DRV_DPDK_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "drv_dpdk.h"
+#include "net_ipv4.h"
+#include "net_tcp.h"
+
+#define DRV_DPDK_BURST	    32 /* rx and tx bursts */
+#define DRV_DPDK_RX_DESC    1024
+#define DRV_DPDK_TX_DESC    1024
+#define DRV_DPDK_MBUFS	    8191 /* per queue: 2^n - 1, as rte_mempool prefers */
+#define DRV_DPDK_MBUF_CACHE 256
+#define DRV_DPDK_IDLE_POLLS 256 /* empty polls before the idle back-off sleeps */
+
+struct rte_mempool;
+
+/* Written by control before the workers launch, read-only after. */
+struct drv_dpdk_global {
+	struct drv_dpdk_config cfg;
+	bool eal_up, port_started;
+	uint16_t port, n_queues;
+	char port_name[64];
+	struct net_mac mac;
+	uint64_t tsc_hz;
+	unsigned lcores[DP_MAX_WORKERS];
+	bool launched[DP_MAX_WORKERS];
+	struct rte_mempool *pools[DP_MAX_WORKERS]; /* per queue (= worker) */
+	struct {
+		uint16_t idx; /* control's listener index */
+		uint16_t port;
+		uint32_t addr;
+	} listeners[NET_TCP_MAX_LISTENERS];
+	unsigned n_listeners;
+};
+
+extern struct drv_dpdk_global drv_dpdk_g;
+
+#endif

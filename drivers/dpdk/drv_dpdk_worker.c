@@ -1,0 +1,686 @@
+/* The dpdk driver, per worker: the poll loop (rx burst -> net_l3 -> TCP ->
+ * the AMQP engine; engine output -> TCP -> net_l3 -> tx burst), the flow
+ * table (4-tuple -> TCP block, rte_hash), and the handoff of a native TCP
+ * connection to control (docs/adr/0005-dpdk-driver.md).
+ *
+ * Everything here runs on the worker's lcore, except worker_init/fini and
+ * counters (control thread, before the launch / after the stop / relaxed
+ * reads). No locks and no system calls in the loop; the only sleep is the
+ * configured idle back-off. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+
+#include "drv_dpdk_int.h"
+
+#define STASH_MAX   4096u      /* bytes kept per connection before control's answer */
+#define IN_HOLD_MAX (1u << 20) /* input kept while an Attach waits on control (as socket) */
+#define MAX_IOV	    64
+#define L3_TICK_NS  10000000ull /* net_l3_tick every 10 ms */
+#define TCP_BLOCK   2048u	/* TCP data block (send queues, out-of-order) */
+
+/* the driver's own counters, per worker */
+#define DRV_COUNTERS(X)                                                                            \
+	X(rx_packets, "packets received from the rx queue")                                        \
+	X(rx_bursts, "rx bursts that returned packets")                                            \
+	X(rx_multiseg, "dropped: packets in more than one mbuf (jumbo / scattered rx)")            \
+	X(tx_packets, "packets accepted by the tx queue")                                          \
+	X(tx_full, "dropped: tx queue full (TCP retransmits)")                                     \
+	X(tx_no_mbuf, "dropped: no mbuf free for a frame to send")                                 \
+	X(native_new, "connections accepted by the native TCP and posted to control")              \
+	X(native_post_fail, "connections reset: the ring to control was full")                     \
+	X(native_refused, "connections reset: control refused them (maxConnections)")              \
+	X(stash_full, "bytes refused before control's answer (stash full: the peer resends)")      \
+	X(idle_sleeps, "idle back-off sleeps")
+
+enum drv_counter_id {
+#define X(n, d) DRV_C_##n,
+	DRV_COUNTERS(X)
+#undef X
+	    DRV_C_COUNT
+};
+static const char *const drv_counter_names[DRV_C_COUNT] = {
+#define X(n, d) #n,
+    DRV_COUNTERS(X)
+#undef X
+};
+
+enum ext_state { EXT_NONE, EXT_WAIT, EXT_ATTACHED, EXT_DETACHED };
+
+/* The driver's side of a TCP block (same index). */
+struct ext {
+	uint32_t dp_idx, dp_gen; /* the dp_conn, when ATTACHED */
+	uint8_t st;		 /* enum ext_state */
+	bool peer_fin;		 /* the peer's FIN arrived */
+	bool tcp_closed;	 /* CLOSED event seen: no more TCP calls on it */
+	bool rcv_pending;	 /* on the window-reopen list */
+	uint16_t listener;	 /* TCP listener slot of a passive open (the stack forgets it) */
+	struct dp_chain stash;	 /* bytes before control's answer (bounded by STASH_MAX) */
+};
+
+struct flow_key {
+	uint32_t raddr, laddr;
+	uint16_t rport, lport;
+} __attribute__((packed));
+
+struct dw {
+	struct dp_worker *w;
+	uint16_t port, queue;
+	struct rte_mempool *pool;
+	struct rte_hash *flows;
+	bool started;
+	struct net_l3 l3;
+	struct net_tcp_stack tcp;
+	struct net_tcp_conn *tcbs;
+	struct ext *ext;
+	uint32_t ntcb;
+	struct net_tcp_pool tpool;
+	void *tpool_mem;
+	uint32_t *wheel;
+	uint16_t listener_of_slot[NET_TCP_MAX_LISTENERS]; /* TCP slot -> control's listener */
+	uint32_t *rcv_list; /* TCP blocks whose receive window to reopen after the burst */
+	uint32_t n_rcv;
+	struct rte_mbuf *tx[DRV_DPDK_BURST];
+	unsigned n_tx;
+	uint64_t tsc_hz;
+	uint64_t now_ns, now_us;
+	uint64_t next_tick_ns;
+	unsigned empty_polls;
+	uint64_t c[DRV_C_COUNT];
+	uint8_t frame[NET_ETH_MAX_FRAME + 64]; /* segments are built here */
+};
+
+static struct dw *dw_of(struct dp_worker *w)
+{
+	return (struct dw *)w->drv_state;
+}
+
+static inline void cnt(struct dw *d, enum drv_counter_id i, uint64_t n)
+{
+	__atomic_store_n(&d->c[i], d->c[i] + n, __ATOMIC_RELAXED);
+}
+
+static void clock_read(struct dw *d)
+{
+	uint64_t t = rte_get_tsc_cycles();
+	/* 128-bit product: TSC counts overflow 64-bit nanoseconds times hz */
+	d->now_ns = (uint64_t)((unsigned __int128)t * 1000000000u / d->tsc_hz);
+	d->now_us = d->now_ns / 1000u;
+}
+
+/* --- tx ------------------------------------------------------------------- */
+
+static void tx_flush(struct dw *d)
+{
+	if (d->n_tx == 0)
+		return;
+	uint16_t sent = rte_eth_tx_burst(d->port, d->queue, d->tx, (uint16_t)d->n_tx);
+	cnt(d, DRV_C_tx_packets, sent);
+	if (sent < d->n_tx) {
+		/* like a full wire: the frames are lost, TCP retransmits */
+		cnt(d, DRV_C_tx_full, d->n_tx - sent);
+		rte_pktmbuf_free_bulk(d->tx + sent, d->n_tx - sent);
+	}
+	d->n_tx = 0;
+}
+
+static int l3_tx_frame(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct dw *d = (struct dw *)ctx;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
+	if (m == NULL) {
+		cnt(d, DRV_C_tx_no_mbuf, 1);
+		return -1;
+	}
+	char *p = rte_pktmbuf_append(m, (uint16_t)len);
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		cnt(d, DRV_C_tx_no_mbuf, 1);
+		return -1;
+	}
+	memcpy(p, frame, len);
+	d->tx[d->n_tx++] = m;
+	if (d->n_tx == DRV_DPDK_BURST)
+		tx_flush(d);
+	return 0;
+}
+
+/* TCP segment out: headers and payload into one frame, then IPv4/ARP. */
+static void tcp_output(void *ctx, const struct net_tcp_seg_out *seg)
+{
+	struct dw *d = (struct dw *)ctx;
+	uint8_t *f = d->frame;
+	size_t off = NET_L3_HEADROOM;
+	if (off + seg->hdr_len + seg->payload_len > NET_ETH_MAX_FRAME)
+		return; /* the stack keeps segments within the MTU; never here */
+	memcpy(f + off, seg->hdr, seg->hdr_len);
+	off += seg->hdr_len;
+	for (uint32_t i = 0; i < seg->iovcnt; i++) {
+		memcpy(f + off, seg->iov[i].base, seg->iov[i].len);
+		off += seg->iov[i].len;
+	}
+	(void)net_ipv4_send_frame(&d->l3, d->now_ns, f, off, seg->saddr, seg->daddr,
+				  NET_IPV4_PROTO_TCP);
+}
+
+/* --- TCP -> engine ---------------------------------------------------------- */
+
+static uint32_t tcb_index(struct dw *d, const struct net_tcp_conn *c)
+{
+	return net_tcp_conn_index(&d->tcp, c);
+}
+
+static struct dp_conn *ext_conn(struct dw *d, struct ext *e)
+{
+	if (e->st != EXT_ATTACHED)
+		return NULL;
+	return dp_conn_lookup(d->w, e->dp_idx, e->dp_gen);
+}
+
+static void rcv_later(struct dw *d, uint32_t i)
+{
+	struct ext *e = &d->ext[i];
+	if (e->rcv_pending)
+		return;
+	e->rcv_pending = true;
+	d->rcv_list[d->n_rcv++] = i; /* at most one entry per block: never overflows */
+}
+
+static size_t tcp_recv(void *ctx, struct net_tcp_conn *tc, const uint8_t *p, size_t len)
+{
+	struct dw *d = (struct dw *)ctx;
+	struct dp_worker *w = d->w;
+	uint32_t i = tcb_index(d, tc);
+	struct ext *e = &d->ext[i];
+	rcv_later(d, i);
+	if (e->st == EXT_WAIT) {
+		size_t room = STASH_MAX - (size_t)e->stash.len;
+		size_t take = len < room ? len : room;
+		if (take && dp_chain_append_copy(&w->blocks, &e->stash, p, take) != 0)
+			take = 0;
+		if (take < len)
+			cnt(d, DRV_C_stash_full, len - take);
+		return take;
+	}
+	struct dp_conn *c = ext_conn(d, e);
+	if (c == NULL)
+		return len; /* closing: what the peer still sends is not read */
+	if (c->paused && c->in.len > IN_HOLD_MAX) {
+		c->reading_blocked = true; /* the window closes; reopened by the flush */
+		return 0;
+	}
+	if (dp_chain_append_copy(&w->blocks, &c->in, p, len) != 0) {
+		c->reading_blocked = true;
+		return 0;
+	}
+	dp_count(w, DP_C_rx_bytes, len);
+	c->rx += len;
+	c->last_rx_ms = w->now_ms;
+	dp_conn_input(w, c);
+	return len;
+}
+
+static const char *close_text(enum net_tcp_close_reason r)
+{
+	switch (r) {
+	case NET_TCP_CLOSE_NORMAL: return "closed";
+	case NET_TCP_CLOSE_RESET: return "connection reset by the peer";
+	case NET_TCP_CLOSE_REFUSED: return "connection refused";
+	case NET_TCP_CLOSE_TIMEOUT: return "TCP retransmissions timed out";
+	case NET_TCP_CLOSE_KEEPALIVE: return "TCP keepalive timed out";
+	case NET_TCP_CLOSE_ABORTED: return "aborted";
+	}
+	return "closed";
+}
+
+static int flow_key_of(const struct net_tcp_conn *tc, struct flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->raddr = tc->raddr;
+	k->laddr = tc->laddr;
+	k->rport = tc->rport;
+	k->lport = tc->lport;
+	return 0;
+}
+
+static void tcp_event(void *ctx, struct net_tcp_conn *tc, enum net_tcp_event ev,
+		      enum net_tcp_close_reason why)
+{
+	struct dw *d = (struct dw *)ctx;
+	struct dp_worker *w = d->w;
+	uint32_t i = tcb_index(d, tc);
+	struct ext *e = &d->ext[i];
+	struct flow_key k;
+	switch (ev) {
+	case NET_TCP_EV_NEW:
+		flow_key_of(tc, &k);
+		if (rte_hash_add_key_data(d->flows, &k, (void *)(uintptr_t)i) != 0)
+			net_tcp_abort(&d->tcp, tc, d->now_us); /* sized for every block: never */
+		e->st = EXT_NONE;
+		e->listener = tc->listener; /* NEW: passive opens only */
+		e->peer_fin = e->tcp_closed = false;
+		dp_chain_init(&e->stash);
+		break;
+	case NET_TCP_EV_ESTABLISHED: {
+		if (e->listener >= NET_TCP_MAX_LISTENERS || e->st != EXT_NONE)
+			break; /* our own connect (none yet), or reported already */
+		struct dp_evt_native_new n;
+		memset(&n, 0, sizeof(n));
+		n.token = (uint64_t)i | (uint64_t)tc->gen << 32;
+		n.peer_addr = tc->raddr;
+		n.peer_port = tc->rport;
+		n.listener = d->listener_of_slot[e->listener];
+		if (w->stopping || !dp_post_control(w, DP_EVT_NATIVE_NEW, &n, sizeof(n), NULL, 0)) {
+			cnt(d, DRV_C_native_post_fail, 1);
+			e->st = EXT_DETACHED;
+			net_tcp_abort(&d->tcp, tc, d->now_us);
+			break;
+		}
+		cnt(d, DRV_C_native_new, 1);
+		e->st = EXT_WAIT;
+		break;
+	}
+	case NET_TCP_EV_SENDABLE: {
+		struct dp_conn *c = ext_conn(d, e);
+		if (c && c->out.len)
+			dp_conn_mark_dirty(w, c);
+		break;
+	}
+	case NET_TCP_EV_PEER_FIN: {
+		e->peer_fin = true;
+		struct dp_conn *c = ext_conn(d, e);
+		if (c) {
+			/* as the socket driver on read() == 0 */
+			dp_conn_set_reason(
+			    c, "%s",
+			    c->state == DP_CONN_CLOSING ? "closed" : "the peer closed the socket");
+			dp_conn_destroy(w, c);
+		}
+		break;
+	}
+	case NET_TCP_EV_CLOSED: {
+		e->tcp_closed = true;
+		struct dp_conn *c = ext_conn(d, e);
+		if (c) {
+			dp_conn_set_reason(c, "%s", close_text(why));
+			dp_conn_destroy(w, c);
+		}
+		if (e->st == EXT_WAIT)
+			e->st = EXT_DETACHED; /* control's answer finds the token stale */
+		break;
+	}
+	case NET_TCP_EV_FREE: {
+		struct dp_conn *c = ext_conn(d, e);
+		e->listener = UINT16_MAX;
+		e->tcp_closed = true;
+		if (c) {
+			dp_conn_set_reason(c, "%s", "connection lost");
+			dp_conn_destroy(w, c);
+		}
+		flow_key_of(tc, &k);
+		rte_hash_del_key(d->flows, &k);
+		dp_chain_clear(&w->blocks, &e->stash);
+		e->st = EXT_NONE;
+		break;
+	}
+	}
+}
+
+/* A TCP segment for one of our addresses: find its block, run TCP. */
+static void l3_tcp_rx(void *ctx, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len,
+		      uint64_t now_ns)
+{
+	struct dw *d = (struct dw *)ctx;
+	(void)now_ns;
+	struct net_tcp_conn *tc = NULL;
+	if (len >= 4) {
+		struct flow_key k;
+		memset(&k, 0, sizeof(k));
+		k.raddr = src;
+		k.laddr = dst;
+		k.rport = (uint16_t)(seg[0] << 8 | seg[1]);
+		k.lport = (uint16_t)(seg[2] << 8 | seg[3]);
+		void *v;
+		if (rte_hash_lookup_data(d->flows, &k, &v) >= 0)
+			tc = &d->tcbs[(uint32_t)(uintptr_t)v];
+	}
+	net_tcp_input(&d->tcp, tc, src, dst, seg, len, d->now_us);
+}
+
+/* Windows of connections that received: what the engine can take next. */
+static void rcv_reopen(struct dw *d)
+{
+	for (uint32_t k = 0; k < d->n_rcv; k++) {
+		uint32_t i = d->rcv_list[k];
+		struct ext *e = &d->ext[i];
+		e->rcv_pending = false;
+		if (e->tcp_closed || e->st == EXT_NONE || e->st == EXT_DETACHED)
+			continue;
+		uint32_t space = d->tcp.cfg.rcv_space;
+		struct dp_conn *c = ext_conn(d, e);
+		if (c && c->paused)
+			space = c->in.len < IN_HOLD_MAX ? IN_HOLD_MAX - (uint32_t)c->in.len : 0;
+		if (c && c->reading_blocked)
+			continue; /* reopened by the flush once the engine takes input again */
+		net_tcp_set_rcv_space(&d->tcp, &d->tcbs[i], space, d->now_us);
+	}
+	d->n_rcv = 0;
+}
+
+/* --- drv_ops ---------------------------------------------------------------- */
+
+static int dpdk_worker_init(struct dp_worker *w)
+{
+	struct drv_dpdk_global *g = &drv_dpdk_g;
+	struct dw *d = (struct dw *)calloc(1, sizeof(*d));
+	if (d == NULL)
+		return -1;
+	w->drv_state = d;
+	d->w = w;
+	d->port = g->port;
+	d->queue = (uint16_t)w->id;
+	d->pool = g->pools[w->id];
+	d->tsc_hz = g->tsc_hz;
+	clock_read(d);
+	/* TCP blocks: every connection slot of the worker, plus room for
+	 * handshakes and TIME-WAIT (blocks are freed later than dp_conns) */
+	d->ntcb = w->max_conns + w->max_conns / 2 + 64;
+	d->tcbs = (struct net_tcp_conn *)calloc(d->ntcb, sizeof(*d->tcbs));
+	d->ext = (struct ext *)calloc(d->ntcb, sizeof(*d->ext));
+	d->rcv_list = (uint32_t *)calloc(d->ntcb, sizeof(uint32_t));
+	/* data blocks: 8 per connection slot on average (16 KB), at least 4096,
+	 * at most 65536 (128 MB, touched only as used) */
+	uint64_t nb = (uint64_t)w->max_conns * 8;
+	nb = nb < 4096 ? 4096 : nb > 65536 ? 65536 : nb;
+	size_t mem = net_tcp_pool_mem_size((uint32_t)nb, TCP_BLOCK);
+	d->tpool_mem = malloc(mem);
+	const uint32_t slots = 4096;
+	d->wheel = (uint32_t *)calloc(slots + 1, sizeof(uint32_t));
+	if (!d->tcbs || !d->ext || !d->rcv_list || !d->tpool_mem || !d->wheel)
+		return -1;
+	for (uint32_t i = 0; i < d->ntcb; i++)
+		d->ext[i].listener = UINT16_MAX;
+	if (net_tcp_pool_init(&d->tpool, d->tpool_mem, mem, TCP_BLOCK) != 0)
+		return -1;
+	char hname[RTE_HASH_NAMESIZE];
+	snprintf(hname, sizeof(hname), "rr_flows_%u", w->id);
+	struct rte_hash_parameters hp;
+	memset(&hp, 0, sizeof(hp));
+	hp.name = hname;
+	hp.entries = d->ntcb < 64 ? 64 : d->ntcb;
+	hp.key_len = sizeof(struct flow_key);
+	hp.hash_func = rte_hash_crc;
+	hp.socket_id = (int)rte_socket_id();
+	d->flows = rte_hash_create(&hp);
+	if (d->flows == NULL)
+		return -1;
+
+	struct net_l3_config lc;
+	memset(&lc, 0, sizeof(lc));
+	lc.mac = g->mac;
+	lc.addrs[0].addr = g->cfg.addr;
+	lc.addrs[0].prefix_len = g->cfg.prefix_len;
+	lc.n_addrs = 1;
+	lc.gateway = g->cfg.gateway;
+	lc.ip_id_seed = (uint16_t)rte_rand();
+	struct net_l3_ops lo = {
+	    .ctx = d, .tx_frame = l3_tx_frame, .tcp_rx = l3_tcp_rx, .event = NULL};
+	net_l3_init(&d->l3, &lc, &lo);
+
+	struct net_tcp_cfg tcfg;
+	net_tcp_cfg_default(&tcfg);
+	for (int i = 0; i < 16; i += 8) {
+		uint64_t r = rte_rand(); /* RFC 6528: a secret per stack */
+		memcpy(tcfg.isn_key + i, &r, 8);
+	}
+	struct net_tcp_ops to = {.output = tcp_output, .recv = tcp_recv, .event = tcp_event};
+	if (net_tcp_stack_init(&d->tcp, &tcfg, &to, d, d->tcbs, d->ntcb, &d->tpool, d->wheel, slots,
+			       d->now_us) != 0)
+		return -1;
+	for (unsigned i = 0; i < g->n_listeners; i++) {
+		int slot =
+		    net_tcp_listen(&d->tcp, g->listeners[i].addr, g->listeners[i].port, 1024);
+		if (slot < 0)
+			return -1;
+		d->listener_of_slot[slot] = g->listeners[i].idx;
+	}
+	return 0;
+}
+
+static void dpdk_worker_fini(struct dp_worker *w)
+{
+	struct dw *d = dw_of(w);
+	if (d == NULL)
+		return;
+	if (d->ext)
+		for (uint32_t i = 0; i < d->ntcb; i++)
+			if (d->ext[i].st != EXT_NONE || d->ext[i].stash.n)
+				dp_chain_clear(&w->blocks, &d->ext[i].stash);
+	/* the worker's loop ended (control thread now, the queue has no other
+	 * user): frames built in its last iteration (a Close, a FIN) go out */
+	if (d->n_tx)
+		tx_flush(d);
+	if (d->flows)
+		rte_hash_free(d->flows);
+	free(d->tcbs);
+	free(d->ext);
+	free(d->rcv_list);
+	free(d->tpool_mem);
+	free(d->wheel);
+	free(d);
+	w->drv_state = NULL;
+}
+
+static void dpdk_wake(struct dp_worker *w)
+{
+	(void)w; /* the worker polls; at worst it sleeps one idle back-off */
+}
+
+static struct ext *ext_of_token(struct dw *d, uint64_t token)
+{
+	uint32_t i = (uint32_t)token;
+	if (i >= d->ntcb || d->tcbs[i].gen != (uint32_t)(token >> 32))
+		return NULL;
+	return &d->ext[i];
+}
+
+static int dpdk_conn_attach(struct dp_worker *w, struct dp_conn *c)
+{
+	struct dw *d = dw_of(w);
+	struct ext *e = ext_of_token(d, c->drv_token);
+	if (e == NULL || e->st != EXT_WAIT || e->tcp_closed)
+		return -1; /* gone while control decided: it gets CONN_GONE */
+	e->st = EXT_ATTACHED;
+	e->dp_idx = c->idx;
+	e->dp_gen = c->gen;
+	c->fd = -1;
+	dp_conn_mark_dirty(w, c); /* the flush feeds the stash to the engine */
+	return 0;
+}
+
+static void dpdk_conn_refuse(struct dp_worker *w, uint64_t token)
+{
+	struct dw *d = dw_of(w);
+	struct ext *e = ext_of_token(d, token);
+	if (e == NULL || e->st != EXT_WAIT)
+		return;
+	e->st = EXT_DETACHED;
+	cnt(d, DRV_C_native_refused, 1);
+	if (!e->tcp_closed)
+		net_tcp_abort(&d->tcp, &d->tcbs[(uint32_t)token], d->now_us);
+}
+
+static void dpdk_conn_release(struct dp_worker *w, struct dp_conn *c)
+{
+	struct dw *d = dw_of(w);
+	struct ext *e = ext_of_token(d, c->drv_token);
+	if (e == NULL || e->st != EXT_ATTACHED || e->dp_idx != c->idx || e->dp_gen != c->gen)
+		return;
+	e->st = EXT_DETACHED;
+	if (e->tcp_closed)
+		return;
+	struct net_tcp_conn *tc = &d->tcbs[(uint32_t)c->drv_token];
+	if (c->out.len)
+		net_tcp_abort(&d->tcp, tc, d->now_us); /* forced: output left unwritten */
+	else
+		net_tcp_shutdown(&d->tcp, tc, d->now_us); /* FIN after what TCP holds */
+}
+
+static void dpdk_conn_flush(struct dp_worker *w, struct dp_conn *c)
+{
+	struct dw *d = dw_of(w);
+	struct ext *e = ext_of_token(d, c->drv_token);
+	if (e == NULL || e->st != EXT_ATTACHED || e->dp_idx != c->idx || e->dp_gen != c->gen)
+		return;
+	struct net_tcp_conn *tc = &d->tcbs[(uint32_t)c->drv_token];
+	if (e->stash.len) {
+		/* bytes that arrived before control's answer, in order */
+		uint64_t n = e->stash.len;
+		if (dp_chain_move(&c->in, &e->stash) != 0) {
+			dp_conn_set_reason(c, "out of memory");
+			dp_conn_destroy(w, c);
+			return;
+		}
+		dp_count(w, DP_C_rx_bytes, n);
+		c->rx += n;
+		c->last_rx_ms = w->now_ms;
+		dp_conn_input(w, c);
+		if (c->state == DP_CONN_FREE)
+			return;
+	}
+	if (e->peer_fin) {
+		dp_conn_set_reason(c, "%s", "the peer closed the socket");
+		dp_conn_destroy(w, c);
+		return;
+	}
+	uint64_t moved = 0;
+	while (c->out.len > 0) {
+		struct iovec iov[MAX_IOV];
+		int n_iov = dp_chain_iov(&c->out, iov, MAX_IOV);
+		size_t took = 0;
+		bool full = false;
+		for (int k = 0; k < n_iov; k++) {
+			size_t t = net_tcp_send(&d->tcp, tc, iov[k].iov_base, iov[k].iov_len);
+			took += t;
+			if (t < iov[k].iov_len) {
+				full = true;
+				break;
+			}
+		}
+		if (took) {
+			uint64_t before = c->out.len;
+			dp_chain_consume(&w->blocks, &c->out, took);
+			moved += took;
+			if (before >= DP_OUT_WATERMARK / 2 && c->out.len < DP_OUT_WATERMARK / 2)
+				dp_conn_output_drained(w, c);
+		}
+		if (full || took == 0)
+			break; /* the rest waits for SENDABLE */
+	}
+	if (moved) {
+		dp_count(w, DP_C_tx_bytes, moved);
+		c->tx += moved;
+		if (c->state != DP_CONN_CLOSING)
+			c->stall_ms = 0;
+		net_tcp_flush(&d->tcp, tc, d->now_us);
+	}
+	if (c->out.len && c->stall_ms == 0)
+		c->stall_ms = w->now_ms;
+	if (c->close_when_flushed && c->out.len == 0) {
+		dp_conn_set_reason(c, "closed");
+		dp_conn_destroy(w, c);
+		return;
+	}
+	if (c->reading_blocked && !c->paused) {
+		c->reading_blocked = false;
+		net_tcp_set_rcv_space(&d->tcp, tc, d->tcp.cfg.rcv_space, d->now_us);
+	}
+}
+
+static int dpdk_poll(struct dp_worker *w, int timeout_ms)
+{
+	struct dw *d = dw_of(w);
+	struct drv_dpdk_global *g = &drv_dpdk_g;
+	if (timeout_ms != 0 && g->cfg.idle_backoff_us && d->empty_polls >= DRV_DPDK_IDLE_POLLS) {
+		/* idle back-off (tests, CI): the only system call of the loop */
+		cnt(d, DRV_C_idle_sleeps, 1);
+		rte_delay_us_sleep(g->cfg.idle_backoff_us);
+	}
+	dp_worker_resume(w); /* online, newest table: before any packet runs the engine */
+	clock_read(d);
+	if (!d->started) {
+		d->started = true;
+		net_l3_start(&d->l3, d->now_ns); /* gratuitous ARP (RFC 5227 2.3) */
+		d->next_tick_ns = d->now_ns + L3_TICK_NS;
+	}
+	struct rte_mbuf *pk[DRV_DPDK_BURST];
+	uint16_t n = rte_eth_rx_burst(d->port, d->queue, pk, DRV_DPDK_BURST);
+	if (n) {
+		d->empty_polls = 0;
+		cnt(d, DRV_C_rx_bursts, 1);
+		cnt(d, DRV_C_rx_packets, n);
+		for (uint16_t i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pk[i + 1], void *));
+			struct rte_mbuf *m = pk[i];
+			if (m->nb_segs == 1)
+				net_l3_rx(&d->l3, d->now_ns, rte_pktmbuf_mtod(m, const uint8_t *),
+					  m->data_len);
+			else
+				cnt(d, DRV_C_rx_multiseg, 1);
+		}
+		rte_pktmbuf_free_bulk(pk, n);
+		rcv_reopen(d);
+	} else if (d->empty_polls < DRV_DPDK_IDLE_POLLS) {
+		d->empty_polls++;
+	}
+	net_tcp_advance(&d->tcp, d->now_us);
+	if (d->now_ns >= d->next_tick_ns) {
+		d->next_tick_ns = d->now_ns + L3_TICK_NS;
+		net_l3_tick(&d->l3, d->now_ns);
+	}
+	/* what the engine wrote during rx goes out in this iteration's flush
+	 * (dp_worker_step); frames built so far leave now */
+	tx_flush(d);
+	return n;
+}
+
+static void dpdk_counters(struct dp_worker *w,
+			  void (*emit)(void *arg, const char *group, const char *name, uint64_t v),
+			  void *arg)
+{
+	struct dw *d = dw_of(w);
+	if (d == NULL)
+		return;
+	for (unsigned i = 0; i < DRV_C_COUNT; i++)
+		emit(arg, "driver", drv_counter_names[i],
+		     __atomic_load_n(&d->c[i], __ATOMIC_RELAXED));
+	for (unsigned i = 0; i < NET_L3_C_COUNT; i++) {
+		const uint64_t *v = (const uint64_t *)(const void *)&d->l3.c;
+		emit(arg, "net_l3", net_l3_counter_names[i],
+		     __atomic_load_n(&v[i], __ATOMIC_RELAXED));
+	}
+	for (unsigned i = 0; i < NET_TCP_C_COUNT; i++)
+		emit(arg, "net_tcp", net_tcp_counter_names[i],
+		     __atomic_load_n(&d->tcp.counters[i], __ATOMIC_RELAXED));
+}
+
+const struct drv_ops drv_dpdk_ops = {
+    .name = "dpdk",
+    .worker_init = dpdk_worker_init,
+    .worker_fini = dpdk_worker_fini,
+    .poll = dpdk_poll,
+    .conn_attach = dpdk_conn_attach,
+    .conn_flush = dpdk_conn_flush,
+    .conn_release = dpdk_conn_release,
+    .wake = dpdk_wake,
+    .conn_refuse = dpdk_conn_refuse,
+    .counters = dpdk_counters,
+};

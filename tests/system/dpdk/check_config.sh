@@ -1,0 +1,137 @@
+#!/bin/bash
+# The dpdk driver's configuration (docs/config.md, dataplane dpdk*): every
+# invalid value stops rpcrouterd --check with exit 1 and FILE:LINE, a valid
+# one passes, and --driver dpdk runs the same checks on any file. Needs a
+# DPDK build only (no root, no EAL: --check does not start the driver).
+# Usage: check_config.sh RPCROUTERD
+set -u
+RPCROUTERD=${1:?rpcrouterd}
+TMP=$(mktemp -d /tmp/rrdpdkcfg.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+
+# expect NAME STATUS PATTERN [rpcrouterd args...]: config text on stdin
+expect() {
+	local name=$1 want=$2 pat=$3
+	shift 3
+	cat >"$TMP/$name.conf"
+	out=$("$RPCROUTERD" -c "$TMP/$name.conf" --check "$@" 2>&1)
+	rc=$?
+	if [ "$rc" != "$want" ] || ! grep -qE -- "$pat" <<<"$out"; then
+		echo "FAIL: $name: exit $rc (want $want), output:"
+		echo "$out" | sed 's/^/    /'
+		echo "  want a line matching: $pat"
+		fail=1
+	else
+		echo "ok: $name"
+	fi
+}
+
+good='dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1 --no-huge -m 512 --file-prefix rr1 --no-pci
+    dpdkPorts: net_tap0,iface=rrtap0
+    dpdkAddress: 10.77.0.2/24'
+listener='listener {
+    host: 0.0.0.0
+    port: 5672
+}'
+
+expect valid 0 'dataplane: dpdk driver, 1 worker' <<EOF
+$listener
+$good
+    dpdkGateway: 10.77.0.1
+    dpdkIdleBackoffUs: 100
+}
+EOF
+expect bad_address 1 'bad_address.conf:9: error: dataplane: dpdkAddress .10\.77\.0\.300/24.' <<EOF
+$listener
+dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1
+    dpdkPorts: net_tap0
+    dpdkAddress: 10.77.0.300/24
+}
+EOF
+expect no_prefix 1 'no_prefix.conf:9: error: dataplane: dpdkAddress' <<EOF
+$listener
+dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1
+    dpdkPorts: net_tap0
+    dpdkAddress: 10.77.0.2
+}
+EOF
+expect prefix_33 1 'prefix_33.conf:9: error: dataplane: dpdkAddress' <<EOF
+$listener
+dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1
+    dpdkPorts: net_tap0
+    dpdkAddress: 10.77.0.2/33
+}
+EOF
+expect bad_gateway 1 'bad_gateway.conf:10: error: dataplane: dpdkGateway .gw.' <<EOF
+$listener
+$good
+    dpdkGateway: gw
+}
+EOF
+expect backoff_range 1 'backoff_range.conf:10: error: dataplane: dpdkIdleBackoffUs 2000000 is out of range' <<EOF
+$listener
+$good
+    dpdkIdleBackoffUs: 2000000
+}
+EOF
+expect two_ports 1 'two_ports.conf:8: error: dataplane: dpdkPorts' <<EOF
+$listener
+dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1
+    dpdkPorts: net_tap0 net_tap1
+    dpdkAddress: 10.77.0.2/24
+}
+EOF
+expect missing 1 'missing.conf:5: error: dataplane: the dpdk driver needs dpdkAddress' <<EOF
+$listener
+dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1
+    dpdkPorts: net_tap0
+}
+EOF
+expect foreign_host 1 'foreign_host.conf:1: error: listener: host .127\.0\.0\.1.: the dpdk driver' <<EOF
+listener {
+    host: 127.0.0.1
+    port: 5672
+}
+$good
+}
+EOF
+expect own_host 0 'configuration OK' <<EOF
+listener {
+    host: 10.77.0.2
+    port: 5672
+}
+$good
+}
+EOF
+expect socket_warns 0 'socket_warns.conf:6: warning: dataplane: dpdkEal applies to the dpdk driver only' <<EOF
+$listener
+dataplane {
+    dpdkEal: -l 0,1
+}
+EOF
+expect flag_checks 1 'flag_checks.conf:1: error: listener: host .127\.0\.0\.1.' --driver dpdk <<EOF
+listener {
+    host: 127.0.0.1
+    port: 5672
+}
+EOF
+# the file must be valid as written: the flag then changes the driver
+expect flag_socket 0 'dataplane: socket driver' --driver socket <<EOF
+$listener
+$good
+}
+EOF
+exit $fail

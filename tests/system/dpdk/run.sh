@@ -1,0 +1,152 @@
+#!/bin/bash
+# System test of the dpdk driver (issue 6): rpcrouterd on net_tap inside a
+# network namespace of its own, a real python3-qpid-proton client in the
+# same namespace (the tap's kernel side is 10.77.0.1/24, the router owns
+# 10.77.0.2/24 on its native stack):
+#   ping 10.77.0.2 (ARP + ICMP echo of dataplane/net)
+#   1000 pre-settled and 1000 unsettled messages, and RPC calls through a
+#   dynamic reply address (tests/system/dpdk/dpdk_client.py)
+#   rpcrouter-ctl stats: the worker's driver, net_l3 and net_tcp counters
+#   SIGTERM to rpcrouterd by pid: exit 0
+# Skipped (exit 77) unless root, a DPDK build, `ip netns` and the net_tap
+# PMD are usable. Everything it creates (namespace, EAL runtime directory,
+# temporary files) is removed on exit; the only processes it ends are its
+# own, by pid.
+#
+# Usage: run.sh RPCROUTERD RPCROUTER_CTL [WORKERS]
+set -u
+RPCROUTERD=${1:?rpcrouterd}
+RPCROUTER_CTL=${2:?rpcrouter-ctl}
+WORKERS=${3:-1}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, tap devices)"
+command -v ip >/dev/null || skip "no ip command (iproute2)"
+command -v ping >/dev/null || skip "no ping (iputils-ping)"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+"$PY" -c 'import proton' 2>/dev/null || skip "no python3-qpid-proton"
+pmd=$(ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_net_tap.so* 2>/dev/null | head -1)
+[ -n "$pmd" ] || skip "no net_tap PMD (apt-get install dpdk)"
+
+NS=rrdpdk-$$
+PREFIX=rrdpdk$$
+TMP=$(mktemp -d /tmp/rrdpdk.XXXXXX)
+TPID=
+fail=0
+cleanup() {
+	if [ -n "$TPID" ] && kill -0 "$TPID" 2>/dev/null; then
+		kill -TERM "$TPID" 2>/dev/null
+		sleep 1
+		kill -KILL "$TPID" 2>/dev/null
+	fi
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "/var/run/dpdk/$PREFIX" "$TMP"
+}
+trap cleanup EXIT
+check() { # check WHAT COND...
+	local what=$1
+	shift
+	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
+}
+
+ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace"
+lcores=0
+for ((i = 1; i <= WORKERS; i++)); do lcores="$lcores,$i"; done
+cat >"$TMP/rr.conf" <<EOF
+router {
+    mode: standalone
+    id: rrdpdk
+}
+listener {
+    host: 0.0.0.0
+    port: 5672
+    saslMechanisms: ANONYMOUS
+}
+dataplane {
+    driver: dpdk
+    workers: $WORKERS
+    dpdkEal: -l $lcores --no-huge -m 512 --file-prefix $PREFIX --no-pci
+    dpdkPorts: net_tap0,iface=rrtap0
+    dpdkAddress: 10.77.0.2/24
+    dpdkIdleBackoffUs: 100
+    controlSocket: $TMP/ctl.sock
+}
+EOF
+timeout -k 5 60 ip netns exec "$NS" "$RPCROUTERD" -c "$TMP/rr.conf" >"$TMP/rr.log" 2>&1 &
+TPID=$!
+up=0
+for _ in $(seq 100); do
+	if ip netns exec "$NS" ip link show rrtap0 >/dev/null 2>&1 && [ -S "$TMP/ctl.sock" ]; then
+		up=1
+		break
+	fi
+	kill -0 "$TPID" 2>/dev/null || break
+	sleep 0.1
+done
+if [ $up = 0 ]; then
+	echo "FAIL: rpcrouterd did not come up"
+	cat "$TMP/rr.log"
+	exit 1
+fi
+ip netns exec "$NS" ip link set rrtap0 up
+ip netns exec "$NS" ip addr add 10.77.0.1/24 dev rrtap0
+
+check "ping 10.77.0.2" ip netns exec "$NS" ping -c 3 -i 0.2 -W 2 10.77.0.2
+check "proton exchange (1000 pre-settled, 1000 unsettled, RPC)" \
+	ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/dpdk_client.py" \
+	--url amqp://10.77.0.2:5672 --messages 1000 --calls 20 --timeout 15
+
+"$RPCROUTER_CTL" --socket "$TMP/ctl.sock" stats --json >"$TMP/stats.json"
+check "stats: driver, native stack and engine counters" "$PY" - "$TMP/stats.json" "$WORKERS" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+workers = int(sys.argv[2])
+ok = True
+def need(cond, what):
+    global ok
+    if not cond:
+        print('  stats: ' + what)
+        ok = False
+need(s['driver'] == 'dpdk', 'driver is %r' % s['driver'])
+need(len(s['workers']) == workers, '%d workers' % len(s['workers']))
+tot = {}
+for w in s['workers']:
+    for g in ('driver', 'net_l3', 'net_tcp'):
+        need(g in w, 'worker %s has no %s counters' % (w['id'], g))
+        for k, v in w.get(g, {}).items():
+            tot[g + '.' + k] = tot.get(g + '.' + k, 0) + v
+c = s['totals']['counters']
+need(c['transfers_in'] >= 2020, 'transfers_in %d' % c['transfers_in'])
+need(c['transfers_out'] >= 2020, 'transfers_out %d' % c['transfers_out'])
+need(c['presettled_in'] >= 1000, 'presettled_in %d' % c['presettled_in'])
+need(c['outcome_accepted'] >= 1000, 'outcome_accepted %d' % c['outcome_accepted'])
+need(tot.get('net_l3.icmp_tx_echo_reply', 0) >= 3, 'echo replies %s' % tot.get('net_l3.icmp_tx_echo_reply'))
+need(tot.get('net_l3.arp_tx_reply', 0) >= 1, 'no ARP reply sent')
+need(tot.get('net_tcp.passive_opens', 0) >= 6, 'passive_opens %s' % tot.get('net_tcp.passive_opens'))
+need(tot.get('driver.native_new', 0) >= 6, 'native_new %s' % tot.get('driver.native_new'))
+need(tot.get('net_tcp.rx_bytes', 0) >= c['rx_bytes'], 'TCP rx_bytes %s < engine rx_bytes %s'
+     % (tot.get('net_tcp.rx_bytes'), c['rx_bytes']))
+need(s['control']['connections_accepted'] >= 6, 'control accepted %d' % s['control']['connections_accepted'])
+sys.exit(0 if ok else 1)
+EOF
+
+# stop by pid: SIGTERM to rpcrouterd itself (timeout's child; ip netns
+# exec execs it), then its exit status through timeout's
+RPID=$(pgrep -P "$TPID" -x rpcrouterd)
+if [ -n "$RPID" ]; then
+	kill -TERM "$RPID"
+	wait "$TPID"
+	rc=$?
+	TPID=
+	check "SIGTERM: exit 0 (got $rc)" [ "$rc" = 0 ]
+else
+	echo "FAIL: rpcrouterd is not running"
+	fail=1
+fi
+if [ $fail != 0 ]; then
+	echo "--- rpcrouterd log"
+	cat "$TMP/rr.log"
+fi
+exit $fail
