@@ -14,6 +14,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include "drv_dpdk_int.h"
 
@@ -160,6 +161,22 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	/* both directions of a connection on one worker (DESIGN.md): the
+	 * vdevs here pick rx queues by their own hash, so a packet that lands
+	 * on another worker's queue crosses to its owner on a ring */
+	if (drv_dpdk_steer_init(&g->steer, nq, 128) != 0) {
+		errf(err, errlen, "flow steering for %u workers", nq);
+		return -1;
+	}
+	for (uint16_t q = 0; q < nq && nq > 1; q++) {
+		char rname[RTE_RING_NAMESIZE];
+		snprintf(rname, sizeof(rname), "rr_steer_%u", q);
+		g->rings[q] = rte_ring_create(rname, DRV_DPDK_STEER_RING, sock, RING_F_SC_DEQ);
+		if (g->rings[q] == NULL) {
+			errf(err, errlen, "steering ring %u: %s", q, rte_strerror(rte_errno));
+			return -1;
+		}
+	}
 	rc = rte_eth_dev_start(port);
 	if (rc != 0) {
 		errf(err, errlen, "port %s: start: %s", name, rte_strerror(-rc));
@@ -242,6 +259,14 @@ void drv_dpdk_teardown(void)
 		rte_eth_dev_close(g->port);
 		g->port_started = false;
 	}
+	for (unsigned q = 0; q < DP_MAX_WORKERS; q++)
+		if (g->rings[q]) {
+			struct rte_mbuf *m;
+			while (rte_ring_sc_dequeue(g->rings[q], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(g->rings[q]);
+			g->rings[q] = NULL;
+		}
 	for (unsigned q = 0; q < DP_MAX_WORKERS; q++)
 		if (g->pools[q]) {
 			rte_mempool_free(g->pools[q]);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "drv_dpdk.h"
+#include "drv_dpdk_steer.h"
 #include "net_ipv4.h"
 #include "net_tcp.h"
 
@@ -14,9 +15,11 @@
 #define DRV_DPDK_TX_DESC    1024
 #define DRV_DPDK_MBUFS	    8191 /* per queue: 2^n - 1, as rte_mempool prefers */
 #define DRV_DPDK_MBUF_CACHE 256
-#define DRV_DPDK_IDLE_POLLS 256 /* empty polls before the idle back-off sleeps */
+#define DRV_DPDK_IDLE_POLLS 256	 /* empty polls before the idle back-off sleeps */
+#define DRV_DPDK_STEER_RING 4096 /* packets waiting for their owning worker */
 
 struct rte_mempool;
+struct rte_ring;
 
 /* Written by control before the workers launch, read-only after. */
 struct drv_dpdk_global {
@@ -29,6 +32,11 @@ struct drv_dpdk_global {
 	unsigned lcores[DP_MAX_WORKERS];
 	bool launched[DP_MAX_WORKERS];
 	struct rte_mempool *pools[DP_MAX_WORKERS]; /* per queue (= worker) */
+	/* software flow steering: which worker owns a flow, and each worker's
+	 * ring of packets other workers received for it (multi-producer,
+	 * single-consumer; lock-free) */
+	struct drv_dpdk_steer steer;
+	struct rte_ring *rings[DP_MAX_WORKERS];
 	struct {
 		uint16_t idx; /* control's listener index */
 		uint16_t port;

@@ -17,6 +17,7 @@
 #include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 #include <rte_random.h>
+#include <rte_ring.h>
 
 #include "drv_dpdk_int.h"
 
@@ -38,7 +39,11 @@
 	X(native_post_fail, "connections reset: the ring to control was full")                     \
 	X(native_refused, "connections reset: control refused them (maxConnections)")              \
 	X(stash_full, "bytes refused before control's answer (stash full: the peer resends)")      \
-	X(idle_sleeps, "idle back-off sleeps")
+	X(idle_sleeps, "idle back-off sleeps")                                                     \
+	X(steered_out, "packets of another worker's flow passed to it over its ring")              \
+	X(steered_in, "packets of this worker's flows received from another worker's queue")       \
+	X(steer_ring_full, "dropped: the owning worker's steering ring was full")                  \
+	X(arp_copies, "ARP frames copied to every other worker (each keeps its own cache)")
 
 enum drv_counter_id {
 #define X(n, d) DRV_C_##n,
@@ -354,6 +359,48 @@ static void l3_tcp_rx(void *ctx, uint32_t src, uint32_t dst, const uint8_t *seg,
 	net_tcp_input(&d->tcp, tc, src, dst, seg, len, d->now_us);
 }
 
+/* Software flow steering (docs/adr/0005-dpdk-driver.md): the worker that
+ * owns a TCP flow (drv_dpdk_steer: symmetric Toeplitz, so both directions
+ * agree) handles all its packets. Returns the owner of frame f; ARP is
+ * everyone's (each worker resolves its own next hops); everything else
+ * (ICMP, fragments, garbage) is handled where it landed. */
+enum { OWNER_ALL = -1 };
+
+static int frame_owner(const struct dw *d, const uint8_t *f, uint32_t len)
+{
+	const struct drv_dpdk_global *g = &drv_dpdk_g;
+	if (len < NET_ETH_HLEN)
+		return (int)d->w->id;
+	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
+	if (et == NET_ETHERTYPE_ARP)
+		return OWNER_ALL;
+	if (et != NET_ETHERTYPE_IPV4 || len < NET_ETH_HLEN + NET_IPV4_HLEN)
+		return (int)d->w->id;
+	const uint8_t *ip = f + NET_ETH_HLEN;
+	uint32_t ihl = (uint32_t)(ip[0] & 15u) * 4u;
+	uint16_t frag = (uint16_t)(ip[6] << 8 | ip[7]);
+	if (ip[9] != NET_IPV4_PROTO_TCP || ihl < NET_IPV4_HLEN ||
+	    (frag & (NET_IPV4_MF | NET_IPV4_OFF_MASK)) || len < NET_ETH_HLEN + ihl + 4)
+		return (int)d->w->id;
+	uint32_t src =
+	    (uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 | (uint32_t)ip[14] << 8 | ip[15];
+	uint32_t dst =
+	    (uint32_t)ip[16] << 24 | (uint32_t)ip[17] << 16 | (uint32_t)ip[18] << 8 | ip[19];
+	const uint8_t *l4 = ip + ihl;
+	uint16_t sport = (uint16_t)(l4[0] << 8 | l4[1]), dport = (uint16_t)(l4[2] << 8 | l4[3]);
+	return (int)drv_dpdk_steer_worker(&g->steer, src, dst, sport, dport);
+}
+
+static void steer_to(struct dw *d, unsigned owner, struct rte_mbuf *m)
+{
+	if (rte_ring_mp_enqueue(drv_dpdk_g.rings[owner], m) != 0) {
+		cnt(d, DRV_C_steer_ring_full, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	cnt(d, DRV_C_steered_out, 1);
+}
+
 /* Windows of connections that received: what the engine can take next. */
 static void rcv_reopen(struct dw *d)
 {
@@ -622,19 +669,56 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 	}
 	struct rte_mbuf *pk[DRV_DPDK_BURST];
 	uint16_t n = rte_eth_rx_burst(d->port, d->queue, pk, DRV_DPDK_BURST);
+	unsigned nw = g->n_queues;
 	if (n) {
-		d->empty_polls = 0;
 		cnt(d, DRV_C_rx_bursts, 1);
 		cnt(d, DRV_C_rx_packets, n);
+		uint16_t keep = 0;
+		for (uint16_t i = 0; i < n; i++) {
+			struct rte_mbuf *m = pk[i];
+			if (m->nb_segs != 1) {
+				cnt(d, DRV_C_rx_multiseg, 1);
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			if (nw > 1) {
+				int owner = frame_owner(d, rte_pktmbuf_mtod(m, const uint8_t *),
+							m->data_len);
+				if (owner == OWNER_ALL) {
+					for (unsigned j = 0; j < nw; j++) {
+						if (j == w->id)
+							continue;
+						struct rte_mbuf *cp =
+						    rte_pktmbuf_copy(m, d->pool, 0, UINT32_MAX);
+						if (cp) {
+							cnt(d, DRV_C_arp_copies, 1);
+							steer_to(d, j, cp);
+						}
+					}
+				} else if ((unsigned)owner != w->id) {
+					steer_to(d, (unsigned)owner, m);
+					continue;
+				}
+			}
+			pk[keep++] = m;
+		}
+		n = keep;
+	}
+	if (nw > 1 && n < DRV_DPDK_BURST) {
+		/* this worker's packets that landed on other queues */
+		unsigned got = rte_ring_sc_dequeue_burst(drv_dpdk_g.rings[w->id], (void **)(pk + n),
+							 DRV_DPDK_BURST - n, NULL);
+		cnt(d, DRV_C_steered_in, got);
+		n = (uint16_t)(n + got);
+	}
+	if (n) {
+		d->empty_polls = 0;
 		for (uint16_t i = 0; i < n; i++) {
 			if (i + 1 < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pk[i + 1], void *));
 			struct rte_mbuf *m = pk[i];
-			if (m->nb_segs == 1)
-				net_l3_rx(&d->l3, d->now_ns, rte_pktmbuf_mtod(m, const uint8_t *),
-					  m->data_len);
-			else
-				cnt(d, DRV_C_rx_multiseg, 1);
+			net_l3_rx(&d->l3, d->now_ns, rte_pktmbuf_mtod(m, const uint8_t *),
+				  m->data_len);
 		}
 		rte_pktmbuf_free_bulk(pk, n);
 		rcv_reopen(d);

@@ -181,16 +181,41 @@ class Rpc(Phase):
             self.call(self.answered)
 
 
+class Connections(Phase):
+    """n connections opened together, then closed: with several workers,
+    flows land on every one of them (steering spreads them by hash)."""
+
+    def __init__(self, url, timeout, n):
+        super().__init__(url, timeout)
+        self.n = n
+        self.opened = 0
+
+    def progress(self):
+        return '%d of %d connections opened' % (self.opened, self.n)
+
+    def begin(self, event):
+        for _ in range(self.n):
+            self.connect(event)
+
+    def on_connection_opened(self, event):
+        self.opened += 1
+        if self.opened == self.n:
+            self.finish()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--url', required=True)
     ap.add_argument('--messages', type=int, default=1000)
     ap.add_argument('--calls', type=int, default=20)
     ap.add_argument('--timeout', type=float, default=30)
+    ap.add_argument('--connections', type=int, default=0)
     a = ap.parse_args()
     phases = [('presettled', Transfer(a.url, a.timeout, a.messages, True)),
               ('unsettled', Transfer(a.url, a.timeout, a.messages, False)),
               ('rpc', Rpc(a.url, a.timeout, a.calls))]
+    if a.connections:
+        phases.append(('connections', Connections(a.url, a.timeout, a.connections)))
     failed = 0
     for name, h in phases:
         Container(h).run()

@@ -52,8 +52,14 @@ check() { # check WHAT COND...
 }
 
 ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace"
-lcores=0
-for ((i = 1; i <= WORKERS; i++)); do lcores="$lcores,$i"; done
+# lcore 0 (control) on CPU 0, worker lcores 1..N on the other CPUs (shared
+# when there are fewer: the idle back-off lets them take turns)
+ncpu=$(nproc)
+lcores=--lcores=0@0
+for ((i = 1; i <= WORKERS; i++)); do
+	if [ "$ncpu" -gt 1 ]; then cpu=$((1 + (i - 1) % (ncpu - 1))); else cpu=0; fi
+	lcores="$lcores,$i@$cpu"
+done
 cat >"$TMP/rr.conf" <<EOF
 router {
     mode: standalone
@@ -67,7 +73,7 @@ listener {
 dataplane {
     driver: dpdk
     workers: $WORKERS
-    dpdkEal: -l $lcores --no-huge -m 512 --file-prefix $PREFIX --no-pci
+    dpdkEal: $lcores --no-huge -m 512 --file-prefix $PREFIX --no-pci
     dpdkPorts: net_tap0,iface=rrtap0
     dpdkAddress: 10.77.0.2/24
     dpdkIdleBackoffUs: 100
@@ -96,7 +102,7 @@ ip netns exec "$NS" ip addr add 10.77.0.1/24 dev rrtap0
 check "ping 10.77.0.2" ip netns exec "$NS" ping -c 3 -i 0.2 -W 2 10.77.0.2
 check "proton exchange (1000 pre-settled, 1000 unsettled, RPC)" \
 	ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/dpdk_client.py" \
-	--url amqp://10.77.0.2:5672 --messages 1000 --calls 20 --timeout 15
+	--url amqp://10.77.0.2:5672 --messages 1000 --calls 20 --timeout 15 --connections 24
 
 "$RPCROUTER_CTL" --socket "$TMP/ctl.sock" stats --json >"$TMP/stats.json"
 check "stats: driver, native stack and engine counters" "$PY" - "$TMP/stats.json" "$WORKERS" <<'EOF'
@@ -124,11 +130,22 @@ need(c['presettled_in'] >= 1000, 'presettled_in %d' % c['presettled_in'])
 need(c['outcome_accepted'] >= 1000, 'outcome_accepted %d' % c['outcome_accepted'])
 need(tot.get('net_l3.icmp_tx_echo_reply', 0) >= 3, 'echo replies %s' % tot.get('net_l3.icmp_tx_echo_reply'))
 need(tot.get('net_l3.arp_tx_reply', 0) >= 1, 'no ARP reply sent')
-need(tot.get('net_tcp.passive_opens', 0) >= 6, 'passive_opens %s' % tot.get('net_tcp.passive_opens'))
-need(tot.get('driver.native_new', 0) >= 6, 'native_new %s' % tot.get('driver.native_new'))
+need(tot.get('net_tcp.passive_opens', 0) >= 30, 'passive_opens %s' % tot.get('net_tcp.passive_opens'))
+need(tot.get('driver.native_new', 0) >= 30, 'native_new %s' % tot.get('driver.native_new'))
 need(tot.get('net_tcp.rx_bytes', 0) >= c['rx_bytes'], 'TCP rx_bytes %s < engine rx_bytes %s'
      % (tot.get('net_tcp.rx_bytes'), c['rx_bytes']))
-need(s['control']['connections_accepted'] >= 6, 'control accepted %d' % s['control']['connections_accepted'])
+need(s['control']['connections_accepted'] >= 30, 'control accepted %d' % s['control']['connections_accepted'])
+if workers > 1:
+    # 30 connections spread by the steering hash: every worker owns some
+    # (all on one of 2 workers: probability 2^-29)
+    for w in s['workers']:
+        need(w['net_tcp']['passive_opens'] > 0, 'worker %d owns no connection' % w['id'])
+    print('  steered: %d packets out, %d in, %d ARP copies' % (
+        tot.get('driver.steered_out', 0), tot.get('driver.steered_in', 0),
+        tot.get('driver.arp_copies', 0)))
+    # a packet may still be on a ring while the counters are read
+    need(tot.get('driver.steered_in', 0) + tot.get('driver.steer_ring_full', 0) <=
+         tot.get('driver.steered_out', 0), 'more packets steered in than out')
 sys.exit(0 if ok else 1)
 EOF
 
