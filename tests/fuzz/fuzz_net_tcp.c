@@ -18,9 +18,11 @@
  *                from RCV.NXT, or from the peer's own ISN before a
  *                connection exists), ack delta (2, signed, from SND.UNA,
  *                SND.NXT or SND.MAX by op bit 5/6), window (2), an options
- *                byte (low 6 bits: that many raw option bytes follow, cut
+ *                byte (low 5 bits: that many raw option bytes follow, cut
  *                to 40 and padded with EOL to a multiple of 4; bit 7: a
  *                valid timestamp option first; bit 6: a valid MSS first),
+ *                bit 5: a SACK block aimed from SND.UNA, 2 bytes: start
+ *                offset x 64, length - 1 x 64; low 5 bits raw count),
  *                a payload length byte (x 8 bytes of pattern)
  *   op & 7 == 1  raw segment from peer k: 2 length bytes (LE, mod 1600), the
  *                bytes; ports are kept as given; the checksum is fixed
@@ -34,8 +36,10 @@
  *   op & 7 == 5  active open to peer k from local port 33000 + next byte
  *   op & 7 == 6  decoder alone: length byte, then that many bytes parsed
  *                with net_tcp_parse (checked, not fed to the stack)
- *   op & 7 == 7  the receive policy: a byte (0 take all, 1 take half,
- *                2 take none, 3 take one)
+ *   op & 7 == 7  the application policy: a byte & 7 (0 take all, 1 take
+ *                half, 2 take none, 3 take one; 4 abort from inside recv,
+ *                5 send from inside ESTABLISHED/SENDABLE, 6 shut down from
+ *                inside PEER_FIN, 7 abort from inside SENDABLE)
  * Every segment is copied into a malloc'd block of exactly its size, so
  * ASan sees any read past its end. Seeds: fuzz_net_tcp_gen_corpus.c. */
 #include <stdbool.h>
@@ -160,6 +164,9 @@ static size_t tf_recv(void *ctx, struct net_tcp_conn *c, const uint8_t *p, size_
 		x ^= p[k];
 	(void)x;
 	switch (t->policy) {
+	case 4: /* the application aborts from inside recv (deferred) */
+		net_tcp_abort(&t->st, c, t->now);
+		return len;
 	case 1: return len / 2;
 	case 2: return 0;
 	case 3: return 1;
@@ -181,8 +188,20 @@ static void tf_event(void *ctx, struct net_tcp_conn *c, enum net_tcp_event ev,
 		return;
 	}
 	TF_CHECK(t->live[i], "event on a freed block");
-	if (ev == NET_TCP_EV_FREE)
+	if (ev == NET_TCP_EV_FREE) {
 		t->live[i] = false;
+		return;
+	}
+	/* the application calling back into the stack, as a driver does */
+	if (t->policy == 5 && (ev == NET_TCP_EV_ESTABLISHED || ev == NET_TCP_EV_SENDABLE)) {
+		static const uint8_t msg[700];
+		(void)net_tcp_send(&t->st, c, msg, sizeof msg);
+		net_tcp_flush(&t->st, c, t->now);
+	} else if (t->policy == 6 && ev == NET_TCP_EV_PEER_FIN) {
+		net_tcp_shutdown(&t->st, c, t->now);
+	} else if (t->policy == 7 && ev == NET_TCP_EV_SENDABLE) {
+		net_tcp_abort(&t->st, c, t->now);
+	}
 }
 
 static struct net_tcp_conn *tf_lookup(struct tf *t, uint32_t src, uint16_t sport, uint16_t dport)
@@ -304,7 +323,18 @@ static void tf_crafted(struct tf *t, uint8_t op, const uint8_t **d, size_t *n)
 		net_put32(seg + o + 4, pe->ts_seen);
 		o += 8;
 	}
-	size_t raw = ob & 0x3f;
+	if ((ob & 0x20) && c != NULL) { /* NOP NOP SACK, one block from SND.UNA */
+		uint32_t st = c->snd_una + (uint32_t)tf_u8(d, n) * 64;
+		uint32_t en = st + ((uint32_t)tf_u8(d, n) + 1) * 64;
+		seg[o++] = NET_TCPOPT_NOP;
+		seg[o++] = NET_TCPOPT_NOP;
+		seg[o++] = NET_TCPOPT_SACK;
+		seg[o++] = 10;
+		net_put32(seg + o, st);
+		net_put32(seg + o + 4, en);
+		o += 8;
+	}
+	size_t raw = ob & 0x1f;
 	if (o + raw > 60)
 		raw = 60 - o;
 	for (size_t i = 0; i < raw; i++)
@@ -477,7 +507,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(copy);
 			break;
 		}
-		default: t.policy = tf_u8(&data, &size) & 3; break;
+		default: t.policy = tf_u8(&data, &size) & 7; break;
 		}
 		tf_check_conns(&t);
 	}

@@ -30,7 +30,7 @@ enum { F = 0x01, S = 0x02, R = 0x04, P = 0x08, A = 0x10 };
 /* op bits of a crafted segment: which send variable the ack is relative to */
 enum { ACK_UNA = 0, ACK_NXT = 0x20, ACK_MAX = 0x40 };
 /* the options byte */
-enum { OPT_TS = 0x80, OPT_MSS = 0x40 };
+enum { OPT_TS = 0x80, OPT_MSS = 0x40, OPT_SACK = 0x20 };
 
 /* op 0: crafted segment from peer k */
 static void seg(struct gen *g, unsigned k, unsigned ackrel, unsigned flags, int seqd, int ackd,
@@ -45,6 +45,20 @@ static void seg(struct gen *g, unsigned k, unsigned ackrel, unsigned flags, int 
 	for (unsigned i = 0; i < nraw; i++)
 		g_u8(g, raw[i]);
 	g_u8(g, dlen8);
+}
+
+/* op 0 with an aimed SACK block [SND.UNA + a*64, + (b+1)*64) and TS */
+static void seg_sack(struct gen *g, unsigned k, unsigned a, unsigned b)
+{
+	g_u8(g, 0 | (k << 3) | ACK_UNA);
+	g_u8(g, A);
+	g_le16(g, 0);
+	g_le16(g, 0);
+	g_le16(g, 65535);
+	g_u8(g, OPT_TS | OPT_SACK);
+	g_u8(g, a);
+	g_u8(g, b);
+	g_u8(g, 0);
 }
 
 /* op 2: time; b as in the target */
@@ -162,6 +176,36 @@ int main(int argc, char **argv)
 	seg(&g, 0, ACK_UNA, A, 0, 1460, 65535, OPT_TS, NULL, 0, 0);
 	seg(&g, 0, ACK_MAX, A, 0, 0, 65535, OPT_TS, NULL, 0, 0);
 	rc |= write_seed(dir, "rto-fast-rexmit", &g);
+
+	/* SACK from the peer: our flight with a hole at SND.UNA, three dup
+	 * ACKs each SACKing more, fast retransmit and recovery, then all acked */
+	memset(&g, 0, sizeof g);
+	g_u8(&g, 0);
+	handshake(&g, 0, 1);
+	app_send(&g, 0, 255);
+	seg_sack(&g, 0, 23, 22);
+	seg_sack(&g, 0, 23, 45);
+	seg_sack(&g, 0, 23, 68);
+	seg_sack(&g, 0, 92, 10);
+	seg(&g, 0, ACK_UNA, A, 0, 1460, 65535, OPT_TS, NULL, 0, 0);
+	seg(&g, 0, ACK_MAX, A, 0, 0, 65535, OPT_TS, NULL, 0, 0);
+	rc |= write_seed(dir, "sack-recovery", &g);
+
+	/* the application calling back from inside the stack's callbacks */
+	for (unsigned pol = 4; pol < 8; pol++) {
+		char name[32];
+		memset(&g, 0, sizeof g);
+		g_u8(&g, 0);
+		policy(&g, pol);
+		handshake(&g, 0, 1);
+		app_send(&g, 0, 30);
+		seg(&g, 0, ACK_NXT, P | A, 0, 0, 65535, OPT_TS, NULL, 0, 40);
+		seg(&g, 0, ACK_NXT, F | A, 0, 0, 65535, OPT_TS, NULL, 0, 0);
+		seg(&g, 0, ACK_NXT, A, 0, 0, 65535, OPT_TS, NULL, 0, 0);
+		wait(&g, S100(10));
+		snprintf(name, sizeof name, "callback-policy-%u", pol);
+		rc |= write_seed(dir, name, &g);
+	}
 
 	/* out of order data in: a hole, then the fill; the app takes half */
 	memset(&g, 0, sizeof g);
