@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "ctl_addr.h"
+#ifdef RR_HAVE_DPDK
+#include "drv_dpdk_fault.h"
+#endif
 
 /* Files larger than this are not configuration files. */
 #define CTL_CONFIG_MAX_BYTES (16u << 20)
@@ -605,6 +608,16 @@ static void load_dpdk(struct ctl_config *cfg, const struct ctl_entity *e)
 	if (d->eal && strlen(d->eal) > 4000)
 		fail(cfg, RR_E_CONFIG_VALUE, ctl_entity_line(e, CTL_DATAPLANE_DPDK_EAL),
 		     "dataplane: dpdkEal is longer than 4000 bytes");
+#ifdef RR_HAVE_DPDK
+	if (d->fault) {
+		struct drv_dpdk_fault_spec sp;
+		char why[256];
+		if (drv_dpdk_fault_parse(d->fault, &sp, why, sizeof(why)) != 0)
+			fail(cfg, RR_E_CONFIG_VALUE,
+			     ctl_entity_line(e, CTL_DATAPLANE_DPDK_FAULT_INJECTION),
+			     "dataplane: dpdkFaultInjection: %s", why);
+	}
+#endif
 	if (d->ports && (d->ports[0] == 0 || strchr(d->ports, ' ')))
 		fail(cfg, RR_E_CONFIG_VALUE, ctl_entity_line(e, CTL_DATAPLANE_DPDK_PORTS),
 		     "dataplane: dpdkPorts '%.80s' is not one vdev spec or PCI address (e.g. "

@@ -661,6 +661,10 @@ int ctl_router_run(const struct ctl_config *cfg, const char *version)
 
 	/* workers */
 	uint32_t per = conns_per_worker(cfg, rt->n_workers);
+	/* the dpdk driver's flows go to the worker the steering hash picks,
+	 * not the least loaded: any worker may own every connection */
+	if (dpdk)
+		per = cfg->dataplane.limits.max_connections + 1;
 	rt->workers = (struct dp_worker *)aligned_alloc(64, rt->n_workers * sizeof(*rt->workers));
 	rt->slots = (struct ctl_slots *)calloc(rt->n_workers, sizeof(*rt->slots));
 	threads = (pthread_t *)calloc(rt->n_workers, sizeof(*threads));

@@ -117,6 +117,11 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	uint16_t nq = (uint16_t)cfg->n_workers;
+	char why[256];
+	if (drv_dpdk_fault_parse(cfg->fault, &g->fault, why, sizeof(why)) != 0) {
+		errf(err, errlen, "dpdkFaultInjection: %s", why);
+		return -1;
+	}
 	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
 		errf(err, errlen,
 		     "port %s has %u rx / %u tx queues; %u workers need one pair each (af_packet: "

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "drv_dpdk.h"
+#include "drv_dpdk_fault.h"
 #include "drv_dpdk_steer.h"
 #include "net_ipv4.h"
 #include "net_tcp.h"
@@ -36,6 +37,8 @@ struct drv_dpdk_global {
 	 * ring of packets other workers received for it (multi-producer,
 	 * single-consumer; lock-free) */
 	struct drv_dpdk_steer steer;
+	/* fault injection (tests): dpdkFaultInjection, parsed once */
+	struct drv_dpdk_fault_spec fault;
 	struct rte_ring *rings[DP_MAX_WORKERS];
 	struct {
 		uint16_t idx; /* control's listener index */

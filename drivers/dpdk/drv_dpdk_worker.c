@@ -21,11 +21,13 @@
 
 #include "drv_dpdk_int.h"
 
-#define STASH_MAX   4096u      /* bytes kept per connection before control's answer */
-#define IN_HOLD_MAX (1u << 20) /* input kept while an Attach waits on control (as socket) */
-#define MAX_IOV	    64
-#define L3_TICK_NS  10000000ull /* net_l3_tick every 10 ms */
-#define TCP_BLOCK   2048u	/* TCP data block (send queues, out-of-order) */
+#define STASH_MAX	4096u	   /* bytes kept per connection before control's answer */
+#define IN_HOLD_MAX	(1u << 20) /* input kept while an Attach waits on control (as socket) */
+#define MAX_IOV		64
+#define L3_TICK_NS	10000000ull /* net_l3_tick every 10 ms */
+#define TCP_BLOCK	2048u	    /* TCP data block (send queues, out-of-order) */
+#define FAULT_DELAY_CAP 256u	    /* packets a fault injector may hold back per direction */
+#define FAULT_OUT_CAP	(2u * DRV_DPDK_BURST + 1u + 64u) /* a faulted burst + due delayed ones */
 
 /* the driver's own counters, per worker */
 #define DRV_COUNTERS(X)                                                                            \
@@ -94,6 +96,10 @@ struct dw {
 	uint32_t n_rcv;
 	struct rte_mbuf *tx[DRV_DPDK_BURST];
 	unsigned n_tx;
+	/* fault injection (dpdkFaultInjection): rx after the queue, tx before it */
+	bool fault_on;
+	struct drv_dpdk_fault frx, ftx;
+	struct rte_mbuf *rx_f[FAULT_OUT_CAP], *tx_f[FAULT_OUT_CAP];
 	uint64_t tsc_hz;
 	uint64_t now_ns, now_us;
 	uint64_t next_tick_ns;
@@ -124,16 +130,49 @@ static void clock_read(struct dw *d)
 
 static void tx_flush(struct dw *d)
 {
-	if (d->n_tx == 0)
-		return;
-	uint16_t sent = rte_eth_tx_burst(d->port, d->queue, d->tx, (uint16_t)d->n_tx);
-	cnt(d, DRV_C_tx_packets, sent);
-	if (sent < d->n_tx) {
-		/* like a full wire: the frames are lost, TCP retransmits */
-		cnt(d, DRV_C_tx_full, d->n_tx - sent);
-		rte_pktmbuf_free_bulk(d->tx + sent, d->n_tx - sent);
+	struct rte_mbuf **out = d->tx;
+	unsigned n = d->n_tx;
+	if (d->fault_on) {
+		/* with n 0 too: delayed and held frames leave when due */
+		n = drv_dpdk_fault_apply(&d->ftx, (void *const *)d->tx, d->n_tx, (void **)d->tx_f,
+					 FAULT_OUT_CAP, d->now_ns);
+		out = d->tx_f;
 	}
 	d->n_tx = 0;
+	if (n == 0)
+		return;
+	uint16_t sent = rte_eth_tx_burst(d->port, d->queue, out, (uint16_t)n);
+	cnt(d, DRV_C_tx_packets, sent);
+	if (sent < n) {
+		/* like a full wire: the frames are lost, TCP retransmits */
+		cnt(d, DRV_C_tx_full, n - sent);
+		rte_pktmbuf_free_bulk(out + sent, n - sent);
+	}
+}
+
+/* --- fault injection (tests) ------------------------------------------------ */
+
+static void *fault_clone(void *ctx, void *pkt)
+{
+	struct dw *d = (struct dw *)ctx;
+	return rte_pktmbuf_copy((struct rte_mbuf *)pkt, d->pool, 0, UINT32_MAX);
+}
+
+static void fault_free(void *ctx, void *pkt)
+{
+	(void)ctx;
+	rte_pktmbuf_free((struct rte_mbuf *)pkt);
+}
+
+static int fault_corrupt(void *ctx, void *pkt, uint64_t rnd)
+{
+	(void)ctx;
+	struct rte_mbuf *m = (struct rte_mbuf *)pkt;
+	if (m->data_len == 0)
+		return -1;
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	p[rnd % m->data_len] ^= (uint8_t)((rnd >> 32) | 1u); /* always changes the byte */
+	return 0;
 }
 
 static int l3_tx_frame(void *ctx, const uint8_t *frame, size_t len)
@@ -469,6 +508,19 @@ static int dpdk_worker_init(struct dp_worker *w)
 	if (d->flows == NULL)
 		return -1;
 
+	if (g->fault.any) {
+		const struct drv_dpdk_fault_ops fo = {fault_clone, fault_free, fault_corrupt};
+		struct drv_dpdk_fault_spec sp = g->fault;
+		sp.seed = g->fault.seed + 2u * w->id; /* each direction of each worker its own */
+		if (drv_dpdk_fault_init(&d->frx, &sp, &fo, d, FAULT_DELAY_CAP) != 0)
+			return -1;
+		sp.seed++;
+		if (drv_dpdk_fault_init(&d->ftx, &sp, &fo, d, FAULT_DELAY_CAP) != 0) {
+			drv_dpdk_fault_fini(&d->frx);
+			return -1;
+		}
+		d->fault_on = true;
+	}
 	struct net_l3_config lc;
 	memset(&lc, 0, sizeof(lc));
 	lc.mac = g->mac;
@@ -512,6 +564,17 @@ static void dpdk_worker_fini(struct dp_worker *w)
 				dp_chain_clear(&w->blocks, &d->ext[i].stash);
 	/* the worker's loop ended (control thread now, the queue has no other
 	 * user): frames built in its last iteration (a Close, a FIN) go out */
+	if (d->fault_on) {
+		unsigned n = drv_dpdk_fault_flush(&d->ftx, (void **)d->tx_f, FAULT_OUT_CAP);
+		if (n) {
+			uint16_t sent = rte_eth_tx_burst(d->port, d->queue, d->tx_f, (uint16_t)n);
+			if (sent < n)
+				rte_pktmbuf_free_bulk(d->tx_f + sent, n - sent);
+		}
+		drv_dpdk_fault_fini(&d->frx);
+		drv_dpdk_fault_fini(&d->ftx);
+		d->fault_on = false;
+	}
 	if (d->n_tx)
 		tx_flush(d);
 	if (d->flows)
@@ -667,8 +730,16 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 		net_l3_start(&d->l3, d->now_ns); /* gratuitous ARP (RFC 5227 2.3) */
 		d->next_tick_ns = d->now_ns + L3_TICK_NS;
 	}
-	struct rte_mbuf *pk[DRV_DPDK_BURST];
-	uint16_t n = rte_eth_rx_burst(d->port, d->queue, pk, DRV_DPDK_BURST);
+	struct rte_mbuf *raw[DRV_DPDK_BURST], **pk = raw;
+	uint16_t n = rte_eth_rx_burst(d->port, d->queue, raw, DRV_DPDK_BURST);
+	unsigned cap = DRV_DPDK_BURST;
+	if (d->fault_on) {
+		/* drop, duplicate, reorder, delay, corrupt what the wire brought */
+		n = (uint16_t)drv_dpdk_fault_apply(&d->frx, (void *const *)raw, n, (void **)d->rx_f,
+						   FAULT_OUT_CAP, d->now_ns);
+		pk = d->rx_f;
+		cap = FAULT_OUT_CAP;
+	}
 	unsigned nw = g->n_queues;
 	if (n) {
 		cnt(d, DRV_C_rx_bursts, 1);
@@ -704,10 +775,11 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 		}
 		n = keep;
 	}
-	if (nw > 1 && n < DRV_DPDK_BURST) {
+	if (nw > 1 && n < cap) {
 		/* this worker's packets that landed on other queues */
+		unsigned room = cap - n < DRV_DPDK_BURST ? cap - n : DRV_DPDK_BURST;
 		unsigned got = rte_ring_sc_dequeue_burst(drv_dpdk_g.rings[w->id], (void **)(pk + n),
-							 DRV_DPDK_BURST - n, NULL);
+							 room, NULL);
 		cnt(d, DRV_C_steered_in, got);
 		n = (uint16_t)(n + got);
 	}
@@ -754,6 +826,19 @@ static void dpdk_counters(struct dp_worker *w,
 	for (unsigned i = 0; i < NET_TCP_C_COUNT; i++)
 		emit(arg, "net_tcp", net_tcp_counter_names[i],
 		     __atomic_load_n(&d->tcp.counters[i], __ATOMIC_RELAXED));
+	if (d->fault_on) {
+		static const char *const fnames[] = {
+#define FX(name, desc) #name,
+		    DRV_DPDK_FAULT_COUNTERS(FX)
+#undef FX
+		};
+		const uint64_t *rx = (const uint64_t *)(const void *)&d->frx.cnt;
+		const uint64_t *tx = (const uint64_t *)(const void *)&d->ftx.cnt;
+		for (unsigned i = 0; i < sizeof(fnames) / sizeof(fnames[0]); i++)
+			emit(arg, "fault_rx", fnames[i], __atomic_load_n(&rx[i], __ATOMIC_RELAXED));
+		for (unsigned i = 0; i < sizeof(fnames) / sizeof(fnames[0]); i++)
+			emit(arg, "fault_tx", fnames[i], __atomic_load_n(&tx[i], __ATOMIC_RELAXED));
+	}
 }
 
 const struct drv_ops drv_dpdk_ops = {

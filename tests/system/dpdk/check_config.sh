@@ -92,6 +92,18 @@ dataplane {
     dpdkAddress: 10.77.0.2/24
 }
 EOF
+expect bad_fault 1 'bad_fault.conf:10: error: dataplane: dpdkFaultInjection: fault spec: .drop=2.' <<EOF
+$listener
+$good
+    dpdkFaultInjection: drop=2
+}
+EOF
+expect good_fault 0 'configuration OK' <<EOF
+$listener
+$good
+    dpdkFaultInjection: drop=0.01,dup=0.01,reorder=0.01:1ms,delay=0.01:200us,seed=3
+}
+EOF
 expect missing 1 'missing.conf:5: error: dataplane: the dpdk driver needs dpdkAddress' <<EOF
 $listener
 dataplane {

@@ -203,6 +203,49 @@ class Connections(Phase):
             self.finish()
 
 
+class Limit(Phase):
+    """the router's maxConnections (n) connections open at once, then one
+    more: it must be refused (the dpdk driver resets it) while the n stay
+    open."""
+
+    def __init__(self, url, timeout, n):
+        super().__init__(url, timeout)
+        self.n = n
+        self.opened = 0
+        self.extra = None
+        self.refused = False
+
+    def progress(self):
+        return '%d of %d connections opened, one more %s' % (
+            self.opened, self.n, 'refused' if self.refused else 'not refused')
+
+    def begin(self, event):
+        for _ in range(self.n):
+            self.connect(event)
+
+    def on_connection_opened(self, event):
+        if self.extra is not None and event.connection == self.extra:
+            self.fail('connection %d was accepted beyond maxConnections' % (self.n + 1))
+            return
+        self.opened += 1
+        if self.opened == self.n:
+            self.extra = self.connect(event)
+
+    def on_transport_error(self, event):
+        if self.extra is not None and event.connection == self.extra and \
+                self.opened == self.n:
+            self.refused = True
+            self.finish()
+            return
+        super().on_transport_error(event)
+
+    def on_disconnected(self, event):
+        if self.extra is not None and event.connection == self.extra and \
+                self.opened == self.n and not self.done:
+            self.refused = True
+            self.finish()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--url', required=True)
@@ -210,12 +253,20 @@ def main():
     ap.add_argument('--calls', type=int, default=20)
     ap.add_argument('--timeout', type=float, default=30)
     ap.add_argument('--connections', type=int, default=0)
+    ap.add_argument('--limit', type=int, default=0,
+                    help="the router's maxConnections: check the one beyond is refused "
+                    "(run it alone, with no other connection open: --only limit)")
+    ap.add_argument('--only', default='', help='comma-separated phases to run (default: all)')
     a = ap.parse_args()
     phases = [('presettled', Transfer(a.url, a.timeout, a.messages, True)),
               ('unsettled', Transfer(a.url, a.timeout, a.messages, False)),
               ('rpc', Rpc(a.url, a.timeout, a.calls))]
     if a.connections:
         phases.append(('connections', Connections(a.url, a.timeout, a.connections)))
+    if a.limit:
+        phases.append(('limit', Limit(a.url, a.timeout, a.limit)))
+    if a.only:
+        phases = [p for p in phases if p[0] in a.only.split(',')]
     failed = 0
     for name, h in phases:
         Container(h).run()

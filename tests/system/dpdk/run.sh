@@ -13,11 +13,17 @@
 # temporary files) is removed on exit; the only processes it ends are its
 # own, by pid.
 #
-# Usage: run.sh RPCROUTERD RPCROUTER_CTL [WORKERS]
+# With FAULTS (a dpdkFaultInjection spec, e.g. drop=0.01,dup=0.01,
+# reorder=0.01,seed=7) the driver drops, duplicates and reorders frames
+# both ways: the exchange must still deliver every message once, in order,
+# and the fault and TCP retransmission counters must show it happened.
+#
+# Usage: run.sh RPCROUTERD RPCROUTER_CTL [WORKERS [FAULTS]]
 set -u
 RPCROUTERD=${1:?rpcrouterd}
 RPCROUTER_CTL=${2:?rpcrouter-ctl}
 WORKERS=${3:-1}
+FAULTS=${4:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 
@@ -77,10 +83,12 @@ dataplane {
     dpdkPorts: net_tap0,iface=rrtap0
     dpdkAddress: 10.77.0.2/24
     dpdkIdleBackoffUs: 100
+    maxConnections: 26
     controlSocket: $TMP/ctl.sock
-}
 EOF
-timeout -k 5 60 ip netns exec "$NS" "$RPCROUTERD" -c "$TMP/rr.conf" >"$TMP/rr.log" 2>&1 &
+[ -n "$FAULTS" ] && echo "    dpdkFaultInjection: $FAULTS" >>"$TMP/rr.conf"
+echo "}" >>"$TMP/rr.conf"
+timeout -k 5 120 ip netns exec "$NS" "$RPCROUTERD" -c "$TMP/rr.conf" >"$TMP/rr.log" 2>&1 &
 TPID=$!
 up=0
 for _ in $(seq 100); do
@@ -99,16 +107,29 @@ fi
 ip netns exec "$NS" ip link set rrtap0 up
 ip netns exec "$NS" ip addr add 10.77.0.1/24 dev rrtap0
 
-check "ping 10.77.0.2" ip netns exec "$NS" ping -c 3 -i 0.2 -W 2 10.77.0.2
+# with faults a ping may be lost: 3 answers within at most 10 s
+check "ping 10.77.0.2" ip netns exec "$NS" ping -c 3 -w 10 -i 0.2 -W 2 10.77.0.2
 check "proton exchange (1000 pre-settled, 1000 unsettled, RPC)" \
 	ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/dpdk_client.py" \
-	--url amqp://10.77.0.2:5672 --messages 1000 --calls 20 --timeout 15 --connections 24
+	--url amqp://10.77.0.2:5672 --messages 1000 --calls 20 --timeout 30 --connections 24
+
+# maxConnections (26) with no other connection left: 26 open, the 27th
+# is refused by control and reset by the driver
+conns() {
+	"$RPCROUTER_CTL" --socket "$TMP/ctl.sock" stats --json |
+		"$PY" -c 'import json, sys; print(json.load(sys.stdin)["totals"]["connections"])'
+}
+for _ in $(seq 100); do [ "$(conns)" = 0 ] && break; sleep 0.1; done
+check "maxConnections: the connection beyond is refused" \
+	ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/dpdk_client.py" \
+	--url amqp://10.77.0.2:5672 --timeout 30 --limit 26 --only limit
 
 "$RPCROUTER_CTL" --socket "$TMP/ctl.sock" stats --json >"$TMP/stats.json"
-check "stats: driver, native stack and engine counters" "$PY" - "$TMP/stats.json" "$WORKERS" <<'EOF'
+check "stats: driver, native stack and engine counters" "$PY" - "$TMP/stats.json" "$WORKERS" "$FAULTS" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 workers = int(sys.argv[2])
+faults = sys.argv[3]
 ok = True
 def need(cond, what):
     global ok
@@ -119,7 +140,10 @@ need(s['driver'] == 'dpdk', 'driver is %r' % s['driver'])
 need(len(s['workers']) == workers, '%d workers' % len(s['workers']))
 tot = {}
 for w in s['workers']:
-    for g in ('driver', 'net_l3', 'net_tcp'):
+    for g in ('driver', 'net_l3', 'net_tcp', 'fault_rx', 'fault_tx'):
+        if g.startswith('fault') and not faults:
+            need(g not in w, 'fault counters without faults')
+            continue
         need(g in w, 'worker %s has no %s counters' % (w['id'], g))
         for k, v in w.get(g, {}).items():
             tot[g + '.' + k] = tot.get(g + '.' + k, 0) + v
@@ -130,11 +154,25 @@ need(c['presettled_in'] >= 1000, 'presettled_in %d' % c['presettled_in'])
 need(c['outcome_accepted'] >= 1000, 'outcome_accepted %d' % c['outcome_accepted'])
 need(tot.get('net_l3.icmp_tx_echo_reply', 0) >= 3, 'echo replies %s' % tot.get('net_l3.icmp_tx_echo_reply'))
 need(tot.get('net_l3.arp_tx_reply', 0) >= 1, 'no ARP reply sent')
-need(tot.get('net_tcp.passive_opens', 0) >= 30, 'passive_opens %s' % tot.get('net_tcp.passive_opens'))
-need(tot.get('driver.native_new', 0) >= 30, 'native_new %s' % tot.get('driver.native_new'))
+need(tot.get('net_tcp.passive_opens', 0) >= 57, 'passive_opens %s' % tot.get('net_tcp.passive_opens'))
+need(tot.get('driver.native_new', 0) >= 57, 'native_new %s' % tot.get('driver.native_new'))
 need(tot.get('net_tcp.rx_bytes', 0) >= c['rx_bytes'], 'TCP rx_bytes %s < engine rx_bytes %s'
      % (tot.get('net_tcp.rx_bytes'), c['rx_bytes']))
-need(s['control']['connections_accepted'] >= 30, 'control accepted %d' % s['control']['connections_accepted'])
+# the 27th connection of the limit phase (maxConnections 26)
+need(s['control']['refused_max_connections'] >= 1, 'nothing refused at maxConnections')
+need(tot.get('driver.native_refused', 0) == s['control']['refused_max_connections'],
+     'driver reset %s connections, control refused %d' % (tot.get('driver.native_refused'),
+                                                          s['control']['refused_max_connections']))
+if faults:
+    for k in ('drop', 'dup', 'reorder'):
+        n = tot.get('fault_rx.' + k, 0) + tot.get('fault_tx.' + k, 0)
+        print('  faults: %s %d' % (k, n))
+        need(n > 0, 'no %s injected' % k)
+    print('  TCP: %d retransmits, %d out of order, %d duplicate' % (
+        tot.get('net_tcp.retransmits', 0), tot.get('net_tcp.rx_out_of_order', 0),
+        tot.get('net_tcp.rx_dup_data', 0)))
+    need(tot.get('net_tcp.retransmits', 0) > 0, 'no TCP retransmission')
+need(s['control']['connections_accepted'] >= 56, 'control accepted %d' % s['control']['connections_accepted'])
 if workers > 1:
     # 30 connections spread by the steering hash: every worker owns some
     # (all on one of 2 workers: probability 2^-29)
