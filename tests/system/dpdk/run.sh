@@ -1,6 +1,7 @@
 #!/bin/bash
-# System test of the dpdk driver (issue 6): rpcrouterd on net_tap inside a
-# network namespace of its own, a real python3-qpid-proton client in the
+# System test of the dpdk driver (issue 6): rpcrouterd on net_tap (or
+# net_af_packet over a veth pair: PORT af_packet) inside a network
+# namespace of its own, a real python3-qpid-proton client in the
 # same namespace (the tap's kernel side is 10.77.0.1/24, the router owns
 # 10.77.0.2/24 on its native stack):
 #   ping 10.77.0.2 (ARP + ICMP echo of dataplane/net)
@@ -18,12 +19,17 @@
 # both ways: the exchange must still deliver every message once, in order,
 # and the fault and TCP retransmission counters must show it happened.
 #
-# Usage: run.sh RPCROUTERD RPCROUTER_CTL [WORKERS [FAULTS]]
+# PORT af_packet: the router's port is net_af_packet on veth-d (qpairs =
+# WORKERS), the kernel's side veth-k with its tx checksum offload off (a
+# veth hands AF_PACKET partial checksums otherwise: tx_csum_off.py).
+#
+# Usage: run.sh RPCROUTERD RPCROUTER_CTL [WORKERS [FAULTS [PORT]]]
 set -u
 RPCROUTERD=${1:?rpcrouterd}
 RPCROUTER_CTL=${2:?rpcrouter-ctl}
 WORKERS=${3:-1}
 FAULTS=${4:-}
+PORT=${5:-tap}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 
@@ -33,8 +39,8 @@ command -v ip >/dev/null || skip "no ip command (iproute2)"
 command -v ping >/dev/null || skip "no ping (iputils-ping)"
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
 "$PY" -c 'import proton' 2>/dev/null || skip "no python3-qpid-proton"
-pmd=$(ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_net_tap.so* 2>/dev/null | head -1)
-[ -n "$pmd" ] || skip "no net_tap PMD (apt-get install dpdk)"
+pmd=$(ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_net_$PORT.so* 2>/dev/null | head -1)
+[ -n "$pmd" ] || skip "no net_$PORT PMD (apt-get install dpdk)"
 
 NS=rrdpdk-$$
 PREFIX=rrdpdk$$
@@ -58,6 +64,22 @@ check() { # check WHAT COND...
 }
 
 ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace"
+case $PORT in
+tap)
+	KIF=rrtap0 # created by the PMD, in the router's namespace
+	SPEC=net_tap0,iface=rrtap0
+	;;
+af_packet)
+	KIF=veth-k
+	SPEC=net_af_packet0,iface=veth-d,qpairs=$WORKERS
+	ip netns exec "$NS" ip link add veth-k type veth peer name veth-d || exit 1
+	ip netns exec "$NS" ip link set veth-d up
+	;;
+*)
+	echo "FAIL: port $PORT: tap or af_packet"
+	exit 1
+	;;
+esac
 # lcore 0 (control) on CPU 0, worker lcores 1..N on the other CPUs (shared
 # when there are fewer: the idle back-off lets them take turns)
 ncpu=$(nproc)
@@ -80,7 +102,7 @@ dataplane {
     driver: dpdk
     workers: $WORKERS
     dpdkEal: $lcores --no-huge -m 512 --file-prefix $PREFIX --no-pci
-    dpdkPorts: net_tap0,iface=rrtap0
+    dpdkPorts: $SPEC
     dpdkAddress: 10.77.0.2/24
     dpdkIdleBackoffUs: 100
     maxConnections: 26
@@ -92,7 +114,7 @@ timeout -k 5 120 ip netns exec "$NS" "$RPCROUTERD" -c "$TMP/rr.conf" >"$TMP/rr.l
 TPID=$!
 up=0
 for _ in $(seq 100); do
-	if ip netns exec "$NS" ip link show rrtap0 >/dev/null 2>&1 && [ -S "$TMP/ctl.sock" ]; then
+	if ip netns exec "$NS" ip link show "$KIF" >/dev/null 2>&1 && [ -S "$TMP/ctl.sock" ]; then
 		up=1
 		break
 	fi
@@ -104,8 +126,11 @@ if [ $up = 0 ]; then
 	cat "$TMP/rr.log"
 	exit 1
 fi
-ip netns exec "$NS" ip link set rrtap0 up
-ip netns exec "$NS" ip addr add 10.77.0.1/24 dev rrtap0
+ip netns exec "$NS" ip link set "$KIF" up
+ip netns exec "$NS" ip addr add 10.77.0.1/24 dev "$KIF"
+if [ "$PORT" = af_packet ]; then
+	ip netns exec "$NS" "$PY" "$HERE/tx_csum_off.py" "$KIF" || exit 1
+fi
 
 # with faults a ping may be lost: 3 answers within at most 10 s
 check "ping 10.77.0.2" ip netns exec "$NS" ping -c 3 -w 10 -i 0.2 -W 2 10.77.0.2
