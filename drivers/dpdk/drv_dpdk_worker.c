@@ -234,7 +234,10 @@ static void rcv_later(struct dw *d, uint32_t i)
 	if (e->rcv_pending)
 		return;
 	e->rcv_pending = true;
-	d->rcv_list[d->n_rcv++] = i; /* at most one entry per block: never overflows */
+	/* once per block while pending; a drain while the list is walked may
+	 * add a block again: room for two rounds */
+	if (d->n_rcv < 2 * d->ntcb)
+		d->rcv_list[d->n_rcv++] = i;
 }
 
 static size_t tcp_recv(void *ctx, struct net_tcp_conn *tc, const uint8_t *p, size_t len)
@@ -270,6 +273,8 @@ static size_t tcp_recv(void *ctx, struct net_tcp_conn *tc, const uint8_t *p, siz
 	dp_conn_input(w, c);
 	return len;
 }
+
+static void out_to_tcp(struct dw *d, struct dp_conn *c, struct net_tcp_conn *tc);
 
 static const char *close_text(enum net_tcp_close_reason r)
 {
@@ -341,7 +346,10 @@ static void tcp_event(void *ctx, struct net_tcp_conn *tc, enum net_tcp_event ev,
 		e->peer_fin = true;
 		struct dp_conn *c = ext_conn(d, e);
 		if (c) {
-			/* as the socket driver on read() == 0 */
+			/* as the socket driver on read() == 0, but what the engine
+			 * answered to the peer's last bytes (its Close: a peer may
+			 * half-close after it) goes first, then our FIN */
+			out_to_tcp(d, c, tc);
 			dp_conn_set_reason(
 			    c, "%s",
 			    c->state == DP_CONN_CLOSING ? "closed" : "the peer closed the socket");
@@ -480,7 +488,7 @@ static int dpdk_worker_init(struct dp_worker *w)
 	d->ntcb = w->max_conns + w->max_conns / 2 + 64;
 	d->tcbs = (struct net_tcp_conn *)calloc(d->ntcb, sizeof(*d->tcbs));
 	d->ext = (struct ext *)calloc(d->ntcb, sizeof(*d->ext));
-	d->rcv_list = (uint32_t *)calloc(d->ntcb, sizeof(uint32_t));
+	d->rcv_list = (uint32_t *)calloc(2 * (size_t)d->ntcb, sizeof(uint32_t));
 	/* data blocks: 8 per connection slot on average (16 KB), at least 4096,
 	 * at most 65536 (128 MB, touched only as used) */
 	uint64_t nb = (uint64_t)w->max_conns * 8;
@@ -670,6 +678,25 @@ static void dpdk_conn_flush(struct dp_worker *w, struct dp_conn *c)
 		dp_conn_destroy(w, c);
 		return;
 	}
+	out_to_tcp(d, c, tc);
+	if (c->out.len && c->stall_ms == 0)
+		c->stall_ms = w->now_ms;
+	if (c->close_when_flushed && c->out.len == 0) {
+		dp_conn_set_reason(c, "closed");
+		dp_conn_destroy(w, c);
+		return;
+	}
+	if (c->reading_blocked && !c->paused) {
+		c->reading_blocked = false;
+		net_tcp_set_rcv_space(&d->tcp, tc, d->tcp.cfg.rcv_space, d->now_us);
+	}
+}
+
+/* c->out into TCP's send queue, as much as it takes (the rest waits for
+ * SENDABLE), then onto the wire. */
+static void out_to_tcp(struct dw *d, struct dp_conn *c, struct net_tcp_conn *tc)
+{
+	struct dp_worker *w = d->w;
 	uint64_t moved = 0;
 	while (c->out.len > 0) {
 		struct iovec iov[MAX_IOV];
@@ -700,17 +727,6 @@ static void dpdk_conn_flush(struct dp_worker *w, struct dp_conn *c)
 		if (c->state != DP_CONN_CLOSING)
 			c->stall_ms = 0;
 		net_tcp_flush(&d->tcp, tc, d->now_us);
-	}
-	if (c->out.len && c->stall_ms == 0)
-		c->stall_ms = w->now_ms;
-	if (c->close_when_flushed && c->out.len == 0) {
-		dp_conn_set_reason(c, "closed");
-		dp_conn_destroy(w, c);
-		return;
-	}
-	if (c->reading_blocked && !c->paused) {
-		c->reading_blocked = false;
-		net_tcp_set_rcv_space(&d->tcp, tc, d->tcp.cfg.rcv_space, d->now_us);
 	}
 }
 
