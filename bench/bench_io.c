@@ -7,6 +7,9 @@
  * accepted ones (direct mode) belong to the thread that accepted them.
  */
 #include "bench_run.h"
+#ifdef BENCH_HAVE_DPDK
+#include "bench_io_dpdk.h"
+#endif
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -107,6 +110,10 @@ static int open_listener(struct bench_run *r)
 
 int bench_io_init(struct bench_run *r)
 {
+#ifdef BENCH_HAVE_DPDK
+	if (r->o.dpdk.eal)
+		return bench_io_dpdk_init(r);
+#endif
 	int n = r->o.threads;
 	r->nthreads = n;
 	r->threads = calloc((size_t)n, sizeof *r->threads);
@@ -247,6 +254,12 @@ static void conn_fail(struct bench_conn *c, const char *what, int err)
 
 void bench_io_flush(struct bench_conn *c)
 {
+#ifdef BENCH_HAVE_DPDK
+	if (c->th->run->io_dpdk) {
+		bench_io_dpdk_flush(c);
+		return;
+	}
+#endif
 	if (c->state != BENCH_CS_UP || !c->a)
 		return;
 	bool blocked = false;
@@ -278,7 +291,7 @@ static void check_engine(struct bench_conn *c)
 		engine_ended(c);
 }
 
-static bool make_engine(struct bench_conn *c, enum bench_amqp_role role)
+bool bench_io_make_engine(struct bench_conn *c, enum bench_amqp_role role)
 {
 	struct bench_run *r = c->th->run;
 	char cid[96];
@@ -348,7 +361,7 @@ static void on_connected(struct bench_conn *c)
 		conn_fail(c, "connect", err);
 		return;
 	}
-	if (!make_engine(c, BENCH_AMQP_CLIENT)) {
+	if (!bench_io_make_engine(c, BENCH_AMQP_CLIENT)) {
 		conn_fail(c, "engine", ENOMEM);
 		return;
 	}
@@ -361,6 +374,12 @@ static void on_connected(struct bench_conn *c)
 
 void bench_io_restart(struct bench_conn *c)
 {
+#ifdef BENCH_HAVE_DPDK
+	if (c->th->run->io_dpdk) {
+		bench_io_dpdk_restart(c);
+		return;
+	}
+#endif
 	if (c->a) {
 		bench_amqp_free(c->a);
 		c->a = NULL;
@@ -440,7 +459,7 @@ static void on_accept(struct bench_thread *th)
 		BENCH_ADD(th, conns_live, 1);
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 		epoll_ctl(th->ep, EPOLL_CTL_ADD, fd, &ev);
-		if (!make_engine(c, BENCH_AMQP_SERVER)) {
+		if (!bench_io_make_engine(c, BENCH_AMQP_SERVER)) {
 			finish_conn(c);
 			continue;
 		}
@@ -606,6 +625,10 @@ static void *thread_main(void *arg)
 
 int bench_io_start(struct bench_run *r)
 {
+#ifdef BENCH_HAVE_DPDK
+	if (r->io_dpdk)
+		return bench_io_dpdk_start(r);
+#endif
 	for (int i = 0; i < r->nthreads; i++)
 		if (pthread_create(&r->threads[i].tid, NULL, thread_main, &r->threads[i]) != 0)
 			return -1;
@@ -620,6 +643,12 @@ void bench_io_join(struct bench_run *r)
 
 void bench_io_free(struct bench_run *r)
 {
+#ifdef BENCH_HAVE_DPDK
+	if (r->io_dpdk || r->o.dpdk.eal) {
+		bench_io_dpdk_free(r);
+		return;
+	}
+#endif
 	if (!r->threads)
 		return;
 	for (int t = 0; t < r->nthreads; t++) {

@@ -37,6 +37,19 @@ enum bench_scenario {
 
 #define BENCH_MAX_THREADS 64
 
+/* --dpdk: the generator's connections go through the project's native
+ * TCP/IP (dataplane/net) on a DPDK port of its own instead of kernel
+ * sockets (bench_io_dpdk.c; only in a build with DPDK). eal NULL: sockets. */
+struct bench_dpdk_opts {
+	const char *eal;      /* EAL arguments, split at spaces */
+	const char *port;     /* a vdev (net_...) or a PCI address */
+	uint32_t addr;	      /* our IPv4 address, host order */
+	uint8_t prefix_len;   /* its on-link prefix */
+	uint32_t gateway;     /* next hop off-link, 0: none */
+	int router_workers;   /* the router's workers: source ports steer to each */
+	uint32_t idle_us;     /* sleep after many empty polls (tests), 0: never */
+};
+
 struct bench_opts {
 	enum bench_scenario scenario;
 	const char *scenario_name;
@@ -74,6 +87,7 @@ struct bench_opts {
 	const char *out_path;
 	bool progress; /* the live line (a terminal and not --quiet) */
 	uint32_t max_frame;
+	struct bench_dpdk_opts dpdk;
 };
 
 enum bench_phase {
@@ -138,6 +152,7 @@ struct bench_conn {
 	struct bench_amqp_conn *a;
 	void *sc; /* scenario state, owned by the scenario */
 	struct bench_conn *next_pump;
+	void *io; /* dpdk: the connection's native TCP block (bench_io_dpdk.c) */
 };
 
 struct bench_thread {
@@ -201,6 +216,7 @@ struct bench_run {
 	pthread_mutex_t err_lock;
 	char error[512]; /* first error, under err_lock */
 	int sc_int[8];	 /* scenario scratch set in setup, read-only after */
+	void *io_dpdk;	 /* the dpdk backend's state (bench_io_dpdk.c), NULL: sockets */
 };
 
 static inline int bench_phase_of(const struct bench_run *r)
@@ -221,6 +237,8 @@ void bench_io_free(struct bench_run *r);
 void bench_io_flush(struct bench_conn *c);
 /* Handshake cycles: a fresh engine and socket for an ended connection. */
 void bench_io_restart(struct bench_conn *c);
+/* A fresh engine for c (its config from the scenario); false: out of memory. */
+bool bench_io_make_engine(struct bench_conn *c, enum bench_amqp_role role);
 /* Thread roles: the sending half and the receiving half of the threads. */
 int bench_io_thread_for(const struct bench_run *r, bool sending, int i);
 void bench_counters_sum(const struct bench_run *r, struct bench_counters *out);

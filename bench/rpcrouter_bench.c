@@ -18,6 +18,9 @@
 #include "bench_env.h"
 #include "bench_out.h"
 #include "bench_run.h"
+#ifdef BENCH_HAVE_DPDK
+#include "bench_io_dpdk.h"
+#endif
 
 /* bench/meson.build defines BENCH_HAVE_REPORT when it links the
  * renderer's sources (bench_report_sources) in. */
@@ -102,7 +105,15 @@ static void usage(FILE *f)
 	    "  --max-frame N            max-frame-size offered (default 65536)\n"
 	    "  --out FILE               append the JSON line to FILE instead of stdout\n"
 	    "  --quiet                  no progress line\n"
-	    "  --allow-remote           allow a non-loopback target\n");
+	    "  --allow-remote           allow a non-loopback target\n"
+	    "DPDK mode (a build with DPDK; docs/bench.md \"DPDK mode\"):\n"
+	    "  --dpdk \"EAL ARGS\"        drive the connections through the native TCP/IP on\n"
+	    "                           a DPDK port of our own (one I/O thread), not sockets\n"
+	    "  --dpdk-port VDEV|PCI     the port, e.g. net_memif0,role=client,socket=PATH\n"
+	    "  --dpdk-address A/P       our IPv4 address and prefix on that port\n"
+	    "  --dpdk-gateway G         next hop for an off-link --url address\n"
+	    "  --dpdk-router-workers N  the router's workers: source ports steer to each (1)\n"
+	    "  --dpdk-idle-us U         sleep U us after 256 empty polls (tests; default 0)\n");
 }
 
 enum {
@@ -140,6 +151,12 @@ enum {
 	OPT_QUIET,
 	OPT_MAX_FRAME,
 	OPT_HELP,
+	OPT_DPDK,
+	OPT_DPDK_PORT,
+	OPT_DPDK_ADDRESS,
+	OPT_DPDK_GATEWAY,
+	OPT_DPDK_WORKERS,
+	OPT_DPDK_IDLE,
 };
 
 static const struct option long_opts[] = {
@@ -178,6 +195,12 @@ static const struct option long_opts[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
     {"help", no_argument, NULL, OPT_HELP},
+    {"dpdk", required_argument, NULL, OPT_DPDK},
+    {"dpdk-port", required_argument, NULL, OPT_DPDK_PORT},
+    {"dpdk-address", required_argument, NULL, OPT_DPDK_ADDRESS},
+    {"dpdk-gateway", required_argument, NULL, OPT_DPDK_GATEWAY},
+    {"dpdk-router-workers", required_argument, NULL, OPT_DPDK_WORKERS},
+    {"dpdk-idle-us", required_argument, NULL, OPT_DPDK_IDLE},
     {NULL, 0, NULL, 0},
 };
 
@@ -299,6 +322,27 @@ static bool parse_cpus(struct bench_opts *o, const char *s)
 	return o->ncpus > 0;
 }
 
+/* A.B.C.D[/P] (host order); P defaults to 32. */
+static bool parse_ipv4(const char *s, bool prefix, uint32_t *addr, uint8_t *plen)
+{
+	char buf[64];
+	snprintf(buf, sizeof buf, "%s", s);
+	char *slash = strchr(buf, '/');
+	int p = 32;
+	if (slash) {
+		*slash = 0;
+		if (!prefix || !parse_int(slash + 1, 1, 32, &p))
+			return false;
+	}
+	struct in_addr in;
+	if (inet_pton(AF_INET, buf, &in) != 1)
+		return false;
+	*addr = ntohl(in.s_addr);
+	if (plen)
+		*plen = (uint8_t)p;
+	return *addr != 0;
+}
+
 static bool is_loopback(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET) {
@@ -316,7 +360,7 @@ static bool is_loopback(const struct sockaddr_storage *ss)
 
 static int resolve(struct bench_run *r)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	struct addrinfo hints = {.ai_family = r->o.dpdk.eal ? AF_INET : AF_UNSPEC,
 				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_NUMERICSERV | (r->o.direct ? AI_PASSIVE : 0)};
 	struct addrinfo *res = NULL;
@@ -329,7 +373,9 @@ static int resolve(struct bench_run *r)
 	memcpy(&r->addr, res->ai_addr, res->ai_addrlen);
 	r->addrlen = res->ai_addrlen;
 	freeaddrinfo(res);
-	if (!r->o.allow_remote && !is_loopback(&r->addr)) {
+	/* DPDK mode: the address is on the generator's own port, not the
+	 * kernel's network */
+	if (!r->o.dpdk.eal && !r->o.allow_remote && !is_loopback(&r->addr)) {
 		bench_run_error(r,
 				"%s is not a loopback address (use --allow-remote for a "
 				"namespace or test-network address you own)",
@@ -457,6 +503,19 @@ static int parse_args(struct bench_run *r, int argc, char **argv, char *user, ch
 			o->max_frame = (uint32_t)u;
 			break;
 		case OPT_HELP: usage(stdout); exit(0);
+		case OPT_DPDK: o->dpdk.eal = v; break;
+		case OPT_DPDK_PORT: o->dpdk.port = v; break;
+		case OPT_DPDK_ADDRESS:
+			ok = parse_ipv4(v, true, &o->dpdk.addr, &o->dpdk.prefix_len);
+			break;
+		case OPT_DPDK_GATEWAY: ok = parse_ipv4(v, false, &o->dpdk.gateway, NULL); break;
+		case OPT_DPDK_WORKERS: ok = parse_int(v, 1, 128, &o->dpdk.router_workers); break;
+		case OPT_DPDK_IDLE: {
+			int us;
+			ok = parse_int(v, 0, 100000, &us);
+			o->dpdk.idle_us = (uint32_t)us;
+			break;
+		}
 		default: return 2;
 		}
 		if (!ok) {
@@ -510,6 +569,28 @@ static int parse_args(struct bench_run *r, int argc, char **argv, char *user, ch
 	if (o->serve && (o->no_server || o->direct)) {
 		fprintf(stderr, "rpcrouter-bench: --serve runs servers that connect to the URL\n");
 		return 2;
+	}
+	if (o->dpdk.eal || o->dpdk.port || o->dpdk.addr) {
+#ifndef BENCH_HAVE_DPDK
+		fprintf(stderr, "rpcrouter-bench: this build has no DPDK (--dpdk)\n");
+		return 2;
+#endif
+		if (!o->dpdk.eal || !o->dpdk.port || !o->dpdk.addr) {
+			fprintf(stderr, "rpcrouter-bench: DPDK mode needs --dpdk, --dpdk-port and "
+					"--dpdk-address\n");
+			return 2;
+		}
+		if (o->direct) {
+			fprintf(stderr, "rpcrouter-bench: --direct is not available in DPDK mode\n");
+			return 2;
+		}
+		if (threads > 1) {
+			fprintf(stderr, "rpcrouter-bench: DPDK mode runs one I/O thread\n");
+			return 2;
+		}
+		threads = 1;
+		if (!o->dpdk.router_workers)
+			o->dpdk.router_workers = 1;
 	}
 	if (o->scenario == BENCH_SC_CONNECTIONS && !o->connections)
 		o->connections = 100;
@@ -932,6 +1013,8 @@ static int report(struct bench_run *r, struct coord *k, const struct bench_env *
 	bench_out_bool(&j, "anonymous_relay", !o->no_anonymous_relay);
 	bench_out_bool(&j, "serve", o->serve);
 	bench_out_str(&j, "sasl_mech", o->sasl_mech ? o->sasl_mech : "none");
+	if (o->dpdk.eal)
+		bench_out_str(&j, "io", "dpdk"); /* socket runs have no "io" key */
 	bench_out_end(&j, '}');
 
 	bench_out_obj(&j, "results");
@@ -979,6 +1062,10 @@ static int report(struct bench_run *r, struct coord *k, const struct bench_env *
 		bench_out_dbl(&j, "rss_per_conn_bytes", per_conn);
 		bench_out_end(&j, '}');
 	}
+#ifdef BENCH_HAVE_DPDK
+	if (o->dpdk.eal)
+		bench_io_dpdk_report(r, &j);
+#endif
 	bench_env_write(&j, env);
 	bench_out_str(&j, "error", r->error);
 	bench_out_end(&j, '}');
