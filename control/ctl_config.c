@@ -660,6 +660,19 @@ static void check_dpdk(struct ctl_config *cfg)
 	if (!d->addr)
 		fail(cfg, RR_E_CONFIG_VALUE, line,
 		     "dataplane: the dpdk driver needs dpdkAddress (e.g. dpdkAddress: 10.77.0.2/24)");
+	/* hugepages: no (the default) gives the EAL --no-huge; yes with
+	 * --no-huge in dpdkEal asks for both */
+	if (cfg->dataplane.hugepages && d->eal) {
+		char buf[4096];
+		snprintf(buf, sizeof(buf), "%s", d->eal);
+		for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t;
+		     t = strtok_r(NULL, " \t", &save))
+			if (strcmp(t, "--no-huge") == 0) {
+				fail(cfg, RR_E_CONFIG_VALUE, line,
+				     "dataplane: hugepages: yes, but dpdkEal says --no-huge");
+				break;
+			}
+	}
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
 		const struct ctl_endpoint *ep = &cfg->listeners[i];
 		const char *h = ep->host;

@@ -629,7 +629,8 @@ int ctl_router_run(const struct ctl_config *cfg, const char *version)
 	if (dpdk) {
 		const struct ctl_dpdk *dd = &cfg->dataplane.dpdk;
 		struct drv_dpdk_config dc = {dd->eal, dd->ports, dd->addr, dd->prefix_len, dd->gateway,
-					     dd->idle_backoff_us, dd->fault, rt->n_workers};
+					     dd->idle_backoff_us, dd->fault, rt->n_workers,
+					     cfg->dataplane.hugepages};
 		char err[512];
 		dpdk_up = true; /* torn down at the end even when the set-up fails half way */
 		if (drv_dpdk_setup(&dc, err, sizeof(err)) != 0) {

@@ -37,14 +37,18 @@ static int build_argv(const struct drv_dpdk_config *cfg, char *buf, size_t bufn,
 		      char *portarg, size_t portn)
 {
 	int argc = 0;
+	bool no_huge = false;
 	argv[argc++] = (char *)(uintptr_t) "rpcrouterd";
 	snprintf(buf, bufn, "%s", cfg->eal ? cfg->eal : "");
 	for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t;
 	     t = strtok_r(NULL, " \t", &save)) {
 		if (argc >= MAX_EAL_ARGS - 4)
 			return -1;
+		no_huge |= strcmp(t, "--no-huge") == 0;
 		argv[argc++] = t;
 	}
+	if (!cfg->hugepages && !no_huge)
+		argv[argc++] = (char *)(uintptr_t) "--no-huge"; /* dataplane hugepages: no */
 	if (strncmp(cfg->ports, "net_", 4) == 0) {
 		snprintf(portarg, portn, "--vdev=%s", cfg->ports);
 		argv[argc++] = portarg;

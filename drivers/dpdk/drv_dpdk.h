@@ -18,6 +18,7 @@
 #ifndef DRV_DPDK_H
 #define DRV_DPDK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,7 @@ struct drv_dpdk_config {
 	uint32_t idle_backoff_us; /* 0: busy poll */
 	const char *fault;	  /* fault injection spec, NULL/"": none */
 	unsigned n_workers;
+	bool hugepages; /* false: the EAL gets --no-huge (unless dpdkEal has it) */
 };
 
 /* 0, or -1 with the reason in err. */

@@ -104,6 +104,12 @@ $good
     dpdkFaultInjection: drop=0.01,dup=0.01,reorder=0.01:1ms,delay=0.01:200us,seed=3
 }
 EOF
+expect huge_and_no_huge 1 'huge_and_no_huge.conf:5: error: dataplane: hugepages: yes, but dpdkEal says --no-huge' <<EOF
+$listener
+$good
+    hugepages: yes
+}
+EOF
 expect missing 1 'missing.conf:5: error: dataplane: the dpdk driver needs dpdkAddress' <<EOF
 $listener
 dataplane {
