@@ -183,24 +183,53 @@ class Rpc(Phase):
 
 class Connections(Phase):
     """n connections opened together, then closed: with several workers,
-    flows land on every one of them (steering spreads them by hash)."""
+    flows land on every one of them (steering spreads them by hash). With
+    receivers, each attaches a receiving link too, and all stay open until
+    every link is attached (then --hold seconds, for the caller's checks)."""
 
-    def __init__(self, url, timeout, n):
+    def __init__(self, url, timeout, n, receivers=False, hold=0.0):
         super().__init__(url, timeout)
         self.n = n
-        self.opened = 0
+        self.receivers = receivers
+        self.hold = hold
+        self.opened = self.attached = 0
 
     def progress(self):
-        return '%d of %d connections opened' % (self.opened, self.n)
+        return '%d of %d connections opened, %d receivers attached' % (
+            self.opened, self.n, self.attached)
 
     def begin(self, event):
+        self.container = event.container
         for _ in range(self.n):
             self.connect(event)
 
     def on_connection_opened(self, event):
         self.opened += 1
-        if self.opened == self.n:
+        if self.receivers:
+            event.container.create_receiver(event.connection,
+                                            'dpdk/many/%d' % self.opened)
+        elif self.opened == self.n:
             self.finish()
+
+    def on_link_opened(self, event):
+        if not self.receivers:
+            return
+        self.attached += 1
+        if self.attached == self.n:
+            if self.hold:
+                sys.stdout.write('all %d attached\n' % self.n)
+                sys.stdout.flush()
+                self.container.schedule(self.hold, _Call(self.finish))
+            else:
+                self.finish()
+
+
+class _Call:
+    def __init__(self, fn):
+        self.fn = fn
+
+    def on_timer_task(self, event):
+        self.fn()
 
 
 class Limit(Phase):
@@ -257,12 +286,17 @@ def main():
                     help="the router's maxConnections: check the one beyond is refused "
                     "(run it alone, with no other connection open: --only limit)")
     ap.add_argument('--only', default='', help='comma-separated phases to run (default: all)')
+    ap.add_argument('--receivers', action='store_true',
+                    help='connections phase: a receiving link on each connection')
+    ap.add_argument('--hold', type=float, default=0,
+                    help='connections phase: seconds to keep them open once all attached')
     a = ap.parse_args()
     phases = [('presettled', Transfer(a.url, a.timeout, a.messages, True)),
               ('unsettled', Transfer(a.url, a.timeout, a.messages, False)),
               ('rpc', Rpc(a.url, a.timeout, a.calls))]
     if a.connections:
-        phases.append(('connections', Connections(a.url, a.timeout, a.connections)))
+        phases.append(('connections', Connections(a.url, a.timeout, a.connections,
+                                                  a.receivers, a.hold)))
     if a.limit:
         phases.append(('limit', Limit(a.url, a.timeout, a.limit)))
     if a.only:
