@@ -70,6 +70,8 @@ struct bd {
 	struct bench_thread *th;
 	bool eal_up, port_started, registered;
 	uint16_t port;
+	uint16_t rxq_next;
+	uint16_t nq; /* rx queues polled (memif: one per router worker), tx on 0 */
 	char port_name[64];
 	struct rte_mempool *pool;
 	struct net_l3 l3;
@@ -655,7 +657,13 @@ static void *thread_main(void *arg)
 				busy = true;
 		}
 		struct rte_mbuf *pk[BURST];
-		uint16_t n = rte_eth_rx_burst(d->port, 0, pk, BURST);
+		uint16_t n = 0;
+		for (uint16_t q = 0; q < d->nq && n == 0; q++) {
+			/* start at a different queue each time: none starves */
+			uint16_t qq = (uint16_t)((q + d->rxq_next) % d->nq);
+			n = rte_eth_rx_burst(d->port, qq, pk, BURST);
+		}
+		d->rxq_next = (uint16_t)((d->rxq_next + 1) % d->nq);
 		if (n) {
 			bd_cnt(&d->c.rx_packets, n);
 			for (uint16_t i = 0; i < n; i++) {
@@ -768,16 +776,31 @@ static int port_init(struct bench_run *r, struct bd *d)
 					  RTE_MBUF_DEFAULT_BUF_SIZE, sock);
 	if (!d->pool)
 		return setup_fail(r, "mempool: %s (more EAL memory: -m)", rte_strerror(rte_errno));
+	/* A memif server takes its ring count from the client (us): a router
+	 * with N workers sends on N queues, so we open N and poll every rx
+	 * queue; we send on queue 0 only (the router steers in software). */
+	d->nq = 1;
+	struct rte_eth_dev_info info;
+	if (strncmp(name, "net_memif", 9) == 0 && r->o.dpdk.router_workers > 1 &&
+	    rte_eth_dev_info_get(port, &info) == 0) {
+		unsigned q = (unsigned)r->o.dpdk.router_workers;
+		if (q > info.max_rx_queues)
+			q = info.max_rx_queues;
+		if (q > info.max_tx_queues)
+			q = info.max_tx_queues;
+		d->nq = (uint16_t)(q ? q : 1);
+	}
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof conf);
-	int rc = rte_eth_dev_configure(port, 1, 1, &conf);
+	int rc = rte_eth_dev_configure(port, d->nq, d->nq, &conf);
 	uint16_t nrx = RX_DESC, ntx = TX_DESC;
 	if (rc == 0)
 		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
-	if (rc == 0)
-		rc = rte_eth_rx_queue_setup(port, 0, nrx, (unsigned)sock, NULL, d->pool);
-	if (rc == 0)
-		rc = rte_eth_tx_queue_setup(port, 0, ntx, (unsigned)sock, NULL);
+	for (uint16_t q = 0; q < d->nq && rc == 0; q++) {
+		rc = rte_eth_rx_queue_setup(port, q, nrx, (unsigned)sock, NULL, d->pool);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(port, q, ntx, (unsigned)sock, NULL);
+	}
 	if (rc == 0)
 		rc = rte_eth_dev_start(port);
 	if (rc != 0)
