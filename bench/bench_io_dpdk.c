@@ -48,8 +48,8 @@
 #define TX_DESC	      1024
 #define NB_MBUF	      8191 /* 2^n - 1, as rte_mempool prefers; ~18 MB */
 #define MBUF_CACHE    256
-#define TCP_BLOCK     2048u	      /* TCP send / out-of-order data block */
-#define WHEEL_SLOTS   4096u	      /* 4 s per revolution at 1 ms */
+#define TCP_BLOCK     2048u	   /* TCP send / out-of-order data block */
+#define WHEEL_SLOTS   4096u	   /* 4 s per revolution at 1 ms */
 #define L3_TICK_NS    10000000ull  /* net_l3_tick */
 #define TICK_SCAN_NS  50000000ull  /* engine ticks, linger, close phase (as bench_io.c) */
 #define LINGER_NS     200000000ull /* wait for the peer's FIN first (as bench_io.c) */
@@ -334,10 +334,9 @@ static void start_connect(struct bench_conn *c)
 	struct bd *d = r->io_dpdk;
 	c->t_start_ns = th->now_ns;
 	int sport = pick_sport(d);
-	struct net_tcp_conn *tc =
-	    sport > 0 ? net_tcp_connect(&d->tcp, d->laddr, (uint16_t)sport, d->raddr, d->rport,
-					0, d->now_us)
-		      : NULL;
+	struct net_tcp_conn *tc = sport > 0 ? net_tcp_connect(&d->tcp, d->laddr, (uint16_t)sport,
+							      d->raddr, d->rport, 0, d->now_us)
+					    : NULL;
 	if (!tc) {
 		c->state = BENCH_CS_DONE;
 		BENCH_ADD(th, conn_failed, 1);
@@ -697,7 +696,8 @@ static void *thread_main(void *arg)
 		} else if (++d->empty_polls >= IDLE_POLLS && r->o.dpdk.idle_us) {
 			/* tests and CI only (--dpdk-idle-us): the loop's one syscall */
 			bd_cnt(&d->c.idle_sleeps, 1);
-			struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)r->o.dpdk.idle_us * 1000};
+			struct timespec ts = {.tv_sec = 0,
+					      .tv_nsec = (long)r->o.dpdk.idle_us * 1000};
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -860,8 +860,8 @@ static int stack_init(struct bench_run *r, struct bd *d, int nconns)
 	d->owner = calloc(d->ntcb, sizeof *d->owner);
 	d->tpool_mem = malloc(mem);
 	d->wheel = calloc(WHEEL_SLOTS + 1, sizeof *d->wheel);
-	if (!d->tcbs || !d->dirty || !d->is_dirty || !d->by_lport || !d->owner || !d->tpool_mem || !d->wheel ||
-	    net_tcp_pool_init(&d->tpool, d->tpool_mem, mem, TCP_BLOCK) != 0)
+	if (!d->tcbs || !d->dirty || !d->is_dirty || !d->by_lport || !d->owner || !d->tpool_mem ||
+	    !d->wheel || net_tcp_pool_init(&d->tpool, d->tpool_mem, mem, TCP_BLOCK) != 0)
 		return setup_fail(r, "out of memory for the native TCP");
 	struct net_tcp_cfg tcfg;
 	net_tcp_cfg_default(&tcfg);

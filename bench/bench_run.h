@@ -41,13 +41,13 @@ enum bench_scenario {
  * TCP/IP (dataplane/net) on a DPDK port of its own instead of kernel
  * sockets (bench_io_dpdk.c; only in a build with DPDK). eal NULL: sockets. */
 struct bench_dpdk_opts {
-	const char *eal;      /* EAL arguments, split at spaces */
-	const char *port;     /* a vdev (net_...) or a PCI address */
-	uint32_t addr;	      /* our IPv4 address, host order */
-	uint8_t prefix_len;   /* its on-link prefix */
-	uint32_t gateway;     /* next hop off-link, 0: none */
-	int router_workers;   /* the router's workers: source ports steer to each */
-	uint32_t idle_us;     /* sleep after many empty polls (tests), 0: never */
+	const char *eal;    /* EAL arguments, split at spaces */
+	const char *port;   /* a vdev (net_...) or a PCI address */
+	uint32_t addr;	    /* our IPv4 address, host order */
+	uint8_t prefix_len; /* its on-link prefix */
+	uint32_t gateway;   /* next hop off-link, 0: none */
+	int router_workers; /* the router's workers: source ports steer to each */
+	uint32_t idle_us;   /* sleep after many empty polls (tests), 0: never */
 };
 
 struct bench_opts {

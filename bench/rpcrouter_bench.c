@@ -581,7 +581,8 @@ static int parse_args(struct bench_run *r, int argc, char **argv, char *user, ch
 			return 2;
 		}
 		if (o->direct) {
-			fprintf(stderr, "rpcrouter-bench: --direct is not available in DPDK mode\n");
+			fprintf(stderr,
+				"rpcrouter-bench: --direct is not available in DPDK mode\n");
 			return 2;
 		}
 		if (threads > 1) {
