@@ -54,6 +54,27 @@ void bench_run_error(struct bench_run *r, const char *fmt, ...)
 	pthread_mutex_unlock(&r->err_lock);
 }
 
+void bench_conn_detached(void *ctx, struct bench_amqp_conn *a, int link, const char *condition,
+			 const char *description)
+{
+	(void)a;
+	struct bench_conn *c = ctx;
+	if (c->th->phase < BENCH_PH_CLOSE && !c->server)
+		bench_run_error(c->th->run, "link %d detached by the peer: %s %s", link,
+				condition && *condition ? condition : "(no error)",
+				description ? description : "");
+}
+
+void bench_conn_closed(void *ctx, struct bench_amqp_conn *a, const char *condition,
+		       const char *description)
+{
+	(void)a;
+	struct bench_conn *c = ctx;
+	if (condition && *condition)
+		bench_run_error(c->th->run, "connection closed by the peer: %s %s", condition,
+				description ? description : "");
+}
+
 int bench_io_thread_for(const struct bench_run *r, bool sending, int i)
 {
 	int n = r->nthreads;

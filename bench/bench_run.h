@@ -228,6 +228,14 @@ uint64_t bench_now_ns(void);
 void bench_run_error(struct bench_run *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Engine callbacks every scenario shares (ctx is the struct bench_conn): a
+ * link of a client connection detached by the peer before the run's close
+ * phase, or a connection closed by the peer with an error, fails the run. */
+void bench_conn_detached(void *ctx, struct bench_amqp_conn *a, int link, const char *condition,
+			 const char *description);
+void bench_conn_closed(void *ctx, struct bench_amqp_conn *a, const char *condition,
+		       const char *description);
+
 /* bench_io.c */
 int bench_io_init(struct bench_run *r); /* threads, pinning, listener */
 struct bench_conn *bench_io_add(struct bench_run *r, int thread, int kind, int index, int wave);

@@ -212,34 +212,13 @@ static void flow_opened(void *ctx, struct bench_amqp_conn *a)
 	}
 }
 
-static void flow_detached(void *ctx, struct bench_amqp_conn *a, int link, const char *condition,
-			  const char *description)
-{
-	(void)a;
-	struct bench_conn *c = ctx;
-	if (c->th->phase < BENCH_PH_CLOSE && !c->server)
-		bench_run_error(c->th->run, "link %d detached by the peer: %s %s", link,
-				condition && *condition ? condition : "(no error)",
-				description ? description : "");
-}
-
-static void flow_closed(void *ctx, struct bench_amqp_conn *a, const char *condition,
-			const char *description)
-{
-	(void)a;
-	struct bench_conn *c = ctx;
-	if (condition && *condition)
-		bench_run_error(c->th->run, "connection closed by the peer: %s %s", condition,
-				description ? description : "");
-}
-
 static const struct bench_amqp_handlers flow_handlers = {
     .opened = flow_opened,
     .attached = flow_attached,
     .message = flow_message,
     .settled = flow_settled,
-    .detached = flow_detached,
-    .closed = flow_closed,
+    .detached = bench_conn_detached,
+    .closed = bench_conn_closed,
 };
 
 static void flow_config(struct bench_conn *c, struct bench_amqp_config *cfg)

@@ -468,34 +468,13 @@ static void rpc_settled(void *ctx, struct bench_amqp_conn *a, int link, uint64_t
 	}
 }
 
-static void rpc_detached(void *ctx, struct bench_amqp_conn *a, int link, const char *condition,
-			 const char *description)
-{
-	(void)a;
-	struct bench_conn *c = ctx;
-	if (c->th->phase < BENCH_PH_CLOSE && !c->server)
-		bench_run_error(c->th->run, "link %d detached by the peer: %s %s", link,
-				condition && *condition ? condition : "(no error)",
-				description ? description : "");
-}
-
-static void rpc_closed(void *ctx, struct bench_amqp_conn *a, const char *condition,
-		       const char *description)
-{
-	(void)a;
-	struct bench_conn *c = ctx;
-	if (condition && *condition)
-		bench_run_error(c->th->run, "connection closed by the peer: %s %s", condition,
-				description ? description : "");
-}
-
 static const struct bench_amqp_handlers rpc_handlers = {
     .opened = rpc_opened,
     .attached = rpc_attached,
     .message = rpc_message,
     .settled = rpc_settled,
-    .detached = rpc_detached,
-    .closed = rpc_closed,
+    .detached = bench_conn_detached,
+    .closed = bench_conn_closed,
 };
 
 static void rpc_config(struct bench_conn *c, struct bench_amqp_config *cfg)
