@@ -101,7 +101,7 @@ int net_tcp_stack_init(struct net_tcp_stack *s, const struct net_tcp_cfg *cfg,
 	s->nconns = nconns;
 	s->pool = pool;
 	s->now_us = now_us;
-	if (net_timer_init(&s->wheel, wheel_heads, wheel_slots, conns, sizeof *conns,
+	if (net_timer_init(&s->wheel, wheel_heads, wheel_slots, &conns[0].tnode, sizeof *conns,
 			   net_tcp_tick(s)) != 0)
 		return -1;
 	s->free_head = NET_TCP_NONE;

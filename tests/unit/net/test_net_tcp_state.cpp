@@ -312,6 +312,30 @@ TEST_F(TcpTest, SynSentRetransmitBackoffGiveUp)
 	EXPECT_EQ(H.ctr(NET_TCP_C_syn_rexmit), 3u);
 }
 
+// conn->user is the driver's (its lookup linkage): the timer wheel's node
+// is tnode, so arming, re-arming and firing timers never touch user, and a
+// driver writing user never corrupts the wheel (the wheel's node base was
+// once the block itself, which overlaid user).
+TEST_F(TcpTest, TimersLeaveTheUserSlotAlone)
+{
+	cfg.syn_retries = 3;
+	start();
+	const uint64_t mark = 0x5a5a5a5a5a5a5a5aull;
+	net_tcp_conn *c = net_tcp_connect(&H.st, LADDR, LPORT, RADDR, RPORT, mark, now);
+	ASSERT_NE(c, nullptr);
+	H.lookup[{LADDR, LPORT, RADDR, RPORT}] = c;
+	uint32_t iss = expect(SYN).seq();
+	EXPECT_EQ(c->user, mark); // the retransmission timer is armed
+	c->user = ~mark;          // the driver rewrites its slot while armed
+	run_for(1000000);
+	EXPECT_EQ(expect(SYN).seq(), iss); // the wheel still fires on time
+	EXPECT_EQ(c->user, ~mark);
+	run_for(2000000);
+	EXPECT_EQ(expect(SYN).seq(), iss);
+	EXPECT_EQ(c->user, ~mark);
+	EXPECT_EQ(H.ctr(NET_TCP_C_syn_rexmit), 2u);
+}
+
 TEST_F(TcpTest, SynSentRstAndBadAck)
 {
 	start();
