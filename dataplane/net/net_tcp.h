@@ -162,7 +162,10 @@ struct net_tcp_ops {
 	/* Connection events. From inside any callback the application may
 	 * send, flush, set the receive space, shut down, and abort (the abort
 	 * then takes effect when the stack call returns); nothing on a
-	 * connection after its NET_TCP_EV_FREE. */
+	 * connection after its NET_TCP_EV_FREE. Not net_tcp_connect,
+	 * net_tcp_listen or net_tcp_advance: the block being freed or the
+	 * wheel being walked may be the one they would take (open new
+	 * connections from the driver's loop, after the call returns). */
 	void (*event)(void *ctx, struct net_tcp_conn *c, enum net_tcp_event ev,
 		      enum net_tcp_close_reason reason);
 };
