@@ -186,10 +186,12 @@ static void render_stats(struct ctl_rt *rt, struct sbuf *b)
 	sb_printf(b, ", \"drops\": ");
 	json_counts(b, dp_drop_names, td, DP_D_COUNT);
 	sb_printf(b,
-		  "}, \"control\": {\"connections_accepted\": %llu, \"auth_failures\": %llu, "
+		  "}, \"control\": {\"connections_accepted\": %llu, \"connections_live\": %llu, "
+		  "\"auth_failures\": %llu, "
 		  "\"handshakes_in_progress\": %llu, \"refused_max_connections\": %llu, "
 		  "\"addresses\": %zu}}\n",
-		  (unsigned long long)rt->accepted, (unsigned long long)rt->auth_failures,
+		  (unsigned long long)rt->accepted, (unsigned long long)rt->conns_live,
+		  (unsigned long long)rt->auth_failures,
 		  (unsigned long long)rt->hs.n, (unsigned long long)rt->refused_max_conns,
 		  route_master_size(rt->master));
 }

@@ -734,6 +734,9 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 {
 	struct dw *d = dw_of(w);
 	struct drv_dpdk_global *g = &drv_dpdk_g;
+	/* what the engine wrote in this iteration's flush (dp_worker_step)
+	 * leaves before anything else, a back-off sleep included */
+	tx_flush(d);
 	if (timeout_ms != 0 && g->cfg.idle_backoff_us && d->empty_polls >= DRV_DPDK_IDLE_POLLS) {
 		/* idle back-off (tests, CI): the only system call of the loop */
 		cnt(d, DRV_C_idle_sleeps, 1);
@@ -818,8 +821,8 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 		d->next_tick_ns = d->now_ns + L3_TICK_NS;
 		net_l3_tick(&d->l3, d->now_ns);
 	}
-	/* what the engine wrote during rx goes out in this iteration's flush
-	 * (dp_worker_step); frames built so far leave now */
+	/* frames built by rx and timers leave now; what the engine writes in
+	 * the next flush, at the top of the next poll */
 	tx_flush(d);
 	return n;
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # 10,000 concurrent connections on one dpdk worker (issue 6), each with a
 # receiving link attached: rpcrouterd on net_tap in a network namespace of
-# its own, 12 python3-qpid-proton processes of 850 connections each (the
+# its own (no idle timeout: 12 busy python processes may miss their
+# heartbeats on a loaded machine), 12 python3-qpid-proton processes of 850 connections each (the
 # python reactor uses select(): under 1024 descriptors per process),
 # started a moment apart. Checks that every connection opened and every
 # link attached while all were open (rpcrouter-ctl stats: connections,
@@ -54,6 +55,7 @@ cat >"$TMP/rr.conf" <<EOF
 listener {
     host: 0.0.0.0
     port: 5672
+    idleTimeoutSeconds: 0
 }
 dataplane {
     driver: dpdk
@@ -81,7 +83,7 @@ ip netns exec "$NS" ip addr add 10.77.0.1/24 dev rrtap0
 
 for i in $(seq $PROCS); do
 	ip netns exec "$NS" timeout -k 5 150 "$PY" "$HERE/dpdk_client.py" --url amqp://10.77.0.2:5672 \
-		--timeout 120 --connections $PER --receivers --only connections --hold 20 \
+		--timeout 120 --connections $PER --receivers --only connections --hold 30 \
 		>"$TMP/client$i.log" 2>&1 &
 	CPIDS+=($!)
 	sleep 0.3

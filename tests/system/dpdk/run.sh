@@ -138,16 +138,22 @@ check "proton exchange (1000 pre-settled, 1000 unsettled, RPC)" \
 	ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/dpdk_client.py" \
 	--url amqp://10.77.0.2:5672 --messages 1000 --calls 20 --timeout 30 --connections 24
 
-# maxConnections (26) with no other connection left: 26 open, the 27th
+# maxConnections (26) with no other connection left (as control counts
+# them: its count drops when it has handled the worker's CONN_GONE): 26
+# open, the 27th
 # is refused by control and reset by the driver
 conns() {
 	"$RPCROUTER_CTL" --socket "$TMP/ctl.sock" stats --json |
-		"$PY" -c 'import json, sys; print(json.load(sys.stdin)["totals"]["connections"])'
+		"$PY" -c 'import json, sys; print(json.load(sys.stdin)["control"]["connections_live"])'
 }
-for _ in $(seq 100); do [ "$(conns)" = 0 ] && break; sleep 0.1; done
-check "maxConnections: the connection beyond is refused" \
-	ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/dpdk_client.py" \
-	--url amqp://10.77.0.2:5672 --timeout 30 --limit 26 --only limit
+# (not with faults: a lost RST or SYN turns it into a test of timeouts)
+if [ -z "$FAULTS" ]; then
+	for _ in $(seq 100); do [ "$(conns)" = 0 ] && break; sleep 0.1; done
+	check "no connection left before the maxConnections check" [ "$(conns)" = 0 ]
+	check "maxConnections: the connection beyond is refused" \
+		ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/dpdk_client.py" \
+		--url amqp://10.77.0.2:5672 --timeout 30 --limit 26 --only limit
+fi
 
 "$RPCROUTER_CTL" --socket "$TMP/ctl.sock" stats --json >"$TMP/stats.json"
 check "stats: driver, native stack and engine counters" "$PY" - "$TMP/stats.json" "$WORKERS" "$FAULTS" <<'EOF'
@@ -179,12 +185,12 @@ need(c['presettled_in'] >= 1000, 'presettled_in %d' % c['presettled_in'])
 need(c['outcome_accepted'] >= 1000, 'outcome_accepted %d' % c['outcome_accepted'])
 need(tot.get('net_l3.icmp_tx_echo_reply', 0) >= 3, 'echo replies %s' % tot.get('net_l3.icmp_tx_echo_reply'))
 need(tot.get('net_l3.arp_tx_reply', 0) >= 1, 'no ARP reply sent')
-need(tot.get('net_tcp.passive_opens', 0) >= 57, 'passive_opens %s' % tot.get('net_tcp.passive_opens'))
-need(tot.get('driver.native_new', 0) >= 57, 'native_new %s' % tot.get('driver.native_new'))
+need(tot.get('net_tcp.passive_opens', 0) >= (30 if faults else 57), 'passive_opens %s' % tot.get('net_tcp.passive_opens'))
+need(tot.get('driver.native_new', 0) >= (30 if faults else 57), 'native_new %s' % tot.get('driver.native_new'))
 need(tot.get('net_tcp.rx_bytes', 0) >= c['rx_bytes'], 'TCP rx_bytes %s < engine rx_bytes %s'
      % (tot.get('net_tcp.rx_bytes'), c['rx_bytes']))
 # the 27th connection of the limit phase (maxConnections 26)
-need(s['control']['refused_max_connections'] >= 1, 'nothing refused at maxConnections')
+need(faults or s['control']['refused_max_connections'] >= 1, 'nothing refused at maxConnections')
 need(tot.get('driver.native_refused', 0) == s['control']['refused_max_connections'],
      'driver reset %s connections, control refused %d' % (tot.get('driver.native_refused'),
                                                           s['control']['refused_max_connections']))
@@ -197,7 +203,7 @@ if faults:
         tot.get('net_tcp.retransmits', 0), tot.get('net_tcp.rx_out_of_order', 0),
         tot.get('net_tcp.rx_dup_data', 0)))
     need(tot.get('net_tcp.retransmits', 0) > 0, 'no TCP retransmission')
-need(s['control']['connections_accepted'] >= 56, 'control accepted %d' % s['control']['connections_accepted'])
+need(s['control']['connections_accepted'] >= (30 if faults else 56), 'control accepted %d' % s['control']['connections_accepted'])
 if workers > 1:
     # 30 connections spread by the steering hash: every worker owns some
     # (all on one of 2 workers: probability 2^-29)
