@@ -35,6 +35,7 @@ PACKAGES=(
 	python3-oslo.messaging # system tests: oslo.messaging's AMQP 1.0 and rabbit drivers
 	python3-pyngus         # oslo's AMQP 1.0 driver needs it; python3-oslo.messaging does not depend on it
 	rabbitmq-server        # system tests: the notification backend (dual backends)
+	iproute2 iputils-ping  # dpdk system tests: network namespaces, veth pairs, ping the native stack
 )
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
