@@ -179,11 +179,17 @@ static void flow_message(void *ctx, struct bench_amqp_conn *a, int link, uint32_
 		BENCH_ADD(th, out_of_order, 1);
 	else
 		l->last[sid] = n;
-	/* latency of what was sent in the measured interval */
+	/* latency of what was sent in the measured interval. The thread's
+	 * clock was read when it woke; a message the sender stamped after that
+	 * can still be in this read (the sender is another thread): read the
+	 * clock again then, rather than lose the sample. */
 	struct bench_run *r = th->run;
-	if (m->sent_ns >= r->t_measure_ns && (!r->t_send_end_ns || m->sent_ns < r->t_send_end_ns) &&
-	    th->now_ns >= m->sent_ns)
-		bench_hist_record(&th->hist, th->now_ns - m->sent_ns);
+	if (m->sent_ns >= r->t_measure_ns && (!r->t_send_end_ns || m->sent_ns < r->t_send_end_ns)) {
+		if (__builtin_expect(th->now_ns < m->sent_ns, 0))
+			th->now_ns = bench_now_ns();
+		if (th->now_ns >= m->sent_ns)
+			bench_hist_record(&th->hist, th->now_ns - m->sent_ns);
+	}
 }
 
 static void flow_settled(void *ctx, struct bench_amqp_conn *a, int link, uint64_t token,
