@@ -36,6 +36,7 @@ PACKAGES=(
 	python3-pyngus         # oslo's AMQP 1.0 driver needs it; python3-oslo.messaging does not depend on it
 	rabbitmq-server        # system tests: the notification backend (dual backends)
 	iproute2 iputils-ping  # dpdk system tests: network namespaces, veth pairs, ping the native stack
+	strace                 # dpdk system test: no system call in a worker's poll loop (strace -c)
 )
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
