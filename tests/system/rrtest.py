@@ -11,13 +11,20 @@ Environment (set by tests/system/meson.build):
   PROTON_C_CLIENT  path to the proton-C test client (optional)
   RR_WORKERS       "1" or "2": the default worker count of Router()
   RR_TEST_TMP      scratch directory (default: a tempfile directory)
+  RR_DRIVER        "socket" (default) or "dpdk": the dataplane driver of
+                   Router(). dpdk: rpcrouterd on a net_tap port of its own
+                   (tap rrtN, router 10.64.N.2/24, kernel side .1), which
+                   needs root inside a network namespace the caller made
+                   (tests/system/dpdk_parity/netns_run.sh); url/urls/
+                   hostport/host then give the router's native address
 
 Public API
   free_port(host='127.0.0.1') -> int
   workers() -> int                           RR_WORKERS as an int (default 1)
   Router(workers=None, listeners=None, addresses=None, extra_sections="",
          sasl=None, router=None, dataplane=None, log_enable="info+")
-      .url .urls .port .ports .pid .dir .config_path .ctl_socket
+      .url .urls .host .hostport .port .ports .pid .dir .config_path
+      .ctl_socket .driver
       .start() .stop() .kill() .running()
       .stats() .counter(name) .drop(name) .worker_stats(i) .control()
       .rss_kb() .log_text() .log_tail(n=40)
@@ -78,7 +85,7 @@ __all__ = [
     'main', 'DEFAULT_ADDRESSES', 'RPCROUTERD', 'RPCROUTER_CTL',
     'PROTON_C_CLIENT', 'AMQP_HEADER', 'SASL_HEADER', 'Frame', 'wait_until',
     'unique', 'message_bytes', 'source', 'target', 'connect_located',
-    'on_exit',
+    'on_exit', 'DRIVER', 'ParityGap',
 ]
 
 RPCROUTERD = os.environ.get('RPCROUTERD', '')
@@ -86,6 +93,10 @@ RPCROUTER_CTL = os.environ.get('RPCROUTER_CTL', '')
 PROTON_C_CLIENT = os.environ.get('PROTON_C_CLIENT', '')
 
 START_TIMEOUT = 10.0   # seconds for the router to listen and answer stats
+DPDK_START_TIMEOUT = 30.0  # the EAL, the tap and the first polls take longer
+DRIVER = os.environ.get('RR_DRIVER', '') or 'socket'
+if DRIVER not in ('socket', 'dpdk'):
+    raise SystemExit('RR_DRIVER=%r: socket or dpdk' % DRIVER)
 STOP_TIMEOUT = 10.0    # seconds for SIGTERM to end it
 
 # The 9 address sections of oslo.messaging's AMQP 1.0 driver, as TripleO
@@ -187,14 +198,15 @@ class Sasl:
                                           'authenticatePeer': True})
         self.realms = realms
 
-    def make(self, directory):
-        """Write the sasldb and the Cyrus conf into directory; returns it."""
+    def make(self, directory, listener_hosts=()):
+        """Write the sasldb and the Cyrus conf into directory; returns it.
+        listener_hosts: the router's listener addresses (realms too)."""
         db = os.path.join(directory, self.name + '.sasldb')
         realms = self.realms
         if realms is None:
             realms = []
             for r in (socket.gethostname(), socket.getfqdn(), 'localhost',
-                      '127.0.0.1'):
+                      '127.0.0.1') + tuple(listener_hosts):
                 if r and r not in realms:
                     realms.append(r)
         for user, password in self.users.items():
@@ -209,6 +221,102 @@ class Sasl:
             f.write('pwcheck_method: auxprop\n')
             f.write('auxprop_plugin: sasldb\n')
         return directory
+
+
+class ParityGap(AssertionError):
+    """A test asks for something the dpdk driver does not have (an IPv6
+    listener): the test fails with this, it is not skipped, so that the
+    dpdk parity run (tests/system/dpdk_parity) reports the gap."""
+
+
+def _netns_inode(pid):
+    try:
+        return os.stat('/proc/%s/ns/net' % pid).st_ino
+    except OSError:
+        return None
+
+
+class _DpdkPort:
+    """The dpdk dataplane of one Router (RR_DRIVER=dpdk): a net_tap port of
+    its own in the caller's network namespace, a /24 of its own, a unique
+    EAL file prefix, --no-huge -m 256, the idle back-off on, control on
+    lcore 0 (CPU 0) and the worker lcores on the other CPUs (shared when
+    there are fewer: the back-off lets them take turns), as
+    tests/system/dpdk/run.sh does."""
+
+    def __init__(self, seq, workers):
+        # 10.64.0.0/10 and up: the 10.77.0.0/24 of tests/system/dpdk stays clear
+        self.tap = 'rrt%d' % seq
+        net = '10.%d.%d' % (64 + seq // 256, seq % 256)
+        self.addr = net + '.2'
+        self.kernel_addr = net + '.1'
+        # RR_DPDK_PREFIX (netns_run.sh sets it): its own clean-up knows them
+        self.prefix = '%s_%d' % (os.environ.get('RR_DPDK_PREFIX') or 'rrp%d' % os.getpid(), seq)
+        ncpu = os.cpu_count() or 1
+        lcores = ['0@0']
+        for i in range(1, workers + 1):
+            lcores.append('%d@%d' % (i, 1 + (i - 1) % (ncpu - 1) if ncpu > 1 else 0))
+        self.dataplane = {
+            'driver': 'dpdk',
+            'dpdkEal': '--lcores=%s --no-huge -m 256 --no-pci --file-prefix %s'
+                       % (','.join(lcores), self.prefix),
+            'dpdkPorts': 'net_tap0,iface=%s' % self.tap,
+            'dpdkAddress': self.addr + '/24',
+            'dpdkIdleBackoffUs': 100,
+        }
+        self.configured = False
+
+    @staticmethod
+    def check_namespace():
+        """Refuse to make taps in the host's own network namespace."""
+        if os.geteuid() != 0:
+            raise unittest.SkipTest('RR_DRIVER=dpdk needs root (a tap device)')
+        mine, init = _netns_inode('self'), _netns_inode(1)
+        if mine is None or mine == init:
+            raise AssertionError('RR_DRIVER=dpdk: run inside a network namespace of the '
+                                 'test\'s own (tests/system/dpdk_parity/netns_run.sh), not '
+                                 'the host\'s')
+
+    def tap_present(self):
+        return os.path.exists('/sys/class/net/%s' % self.tap)
+
+    def configure_kernel_side(self):
+        """The tap's kernel side: up, the .1 address (once per start)."""
+        if self.configured:
+            return
+        try:
+            # no IPv6 chatter (router solicitations) on the router's port
+            with open('/proc/sys/net/ipv6/conf/%s/disable_ipv6' % self.tap, 'w') as f:
+                f.write('1')
+        except OSError:
+            pass
+        for cmd in (['ip', 'link', 'set', self.tap, 'up'],
+                    ['ip', 'addr', 'replace', self.kernel_addr + '/24', 'dev', self.tap]):
+            subprocess.run(cmd, check=True, timeout=10, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.configured = True
+
+    def answers_ping(self):
+        """One ICMP echo to the router's address (ARP, then ICMP): no TCP,
+        so no connection the tests' counters would see."""
+        p = subprocess.run(['ping', '-n', '-q', '-c', '1', '-W', '1', self.addr],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=5)
+        return p.returncode == 0
+
+    def remove_runtime_dir(self):
+        """The EAL leaves /var/run/dpdk/<prefix> behind, even on a clean exit."""
+        d = '/var/run/dpdk/%s' % self.prefix
+        if os.path.isdir(d):
+            for name in os.listdir(d):
+                try:
+                    os.unlink(os.path.join(d, name))
+                except OSError:
+                    pass
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
 
 
 class Router:
@@ -226,7 +334,16 @@ class Router:
     router, dataplane: extra attributes of those sections (dicts).
     Starts in __enter__ (or start()); waits until every listener's port is
     in LISTEN and, when RPCROUTER_CTL is known, `rpcrouter-ctl stats
-    --json` answers (both bounded by START_TIMEOUT)."""
+    --json` answers (both bounded by START_TIMEOUT).
+
+    RR_DRIVER=dpdk (rrtest.DRIVER): the dataplane is the dpdk driver on a
+    net_tap port of this router's own (_DpdkPort). A listener on 127.0.0.1
+    (the default) listens on the router's native address instead, one on
+    0.0.0.0 stays there (reached at the native address); an IPv6 host is a
+    ParityGap (the driver is IPv4 only). Ready means: the tap is there
+    (its kernel side then gets the .1 address), stats answer, every worker
+    has polled (its gratuitous ARP went out) and the address answers a
+    ping (bounded by DPDK_START_TIMEOUT)."""
 
     _seq = 0
 
@@ -260,6 +377,8 @@ class Router:
         self.ports = []
         self.hosts = []
         self.returncode = None
+        self.driver = DRIVER
+        self.dpdk = _DpdkPort(Router._seq, self.workers) if DRIVER == 'dpdk' else None
 
     # -- configuration -------------------------------------------------
     def config_text(self):
@@ -278,6 +397,8 @@ class Router:
                 l.update(self.sasl.listener)
             l.update(spec)
             l['port'] = port
+            if self.dpdk:
+                l['host'] = self._dpdk_host(l['host'])
             out.append(_section('listener', l))
         for a in self.addresses:
             if isinstance(a, dict):
@@ -285,6 +406,8 @@ class Router:
             else:
                 out.append(_section('address', {'prefix': a[0], 'distribution': a[1]}))
         d = {'workers': self.workers, 'controlSocket': self.ctl_socket}
+        if self.dpdk:
+            d.update(self.dpdk.dataplane)
         d.update(self.dataplane_attrs)
         out.append(_section('dataplane', d))
         out.append(_section('log', {'module': 'DEFAULT', 'enable': self.log_enable,
@@ -293,22 +416,41 @@ class Router:
             out.append(self.extra_sections.rstrip('\n') + '\n')
         return '\n'.join(out)
 
+    def _dpdk_host(self, host):
+        """A listener host as the dpdk driver can serve it: its native
+        address for loopback, any (0.0.0.0) stays; IPv6 it has not."""
+        if host in ('127.0.0.1', 'localhost'):
+            return self.dpdk.addr
+        if host in ('', '0.0.0.0') or host == self.dpdk.addr:
+            return host or '0.0.0.0'
+        if ':' in host:
+            raise ParityGap('the dpdk driver has no IPv6 (listener host %s): IPv6 is a later '
+                            'step of the native stack (docs/dpdk.md); this test cannot run '
+                            'on the dpdk driver' % host)
+        raise ParityGap('listener host %s: the dpdk driver listens on its own address '
+                        '(%s) or 0.0.0.0 only' % (host, self.dpdk.addr))
+
     def _choose_ports(self):
         self.ports, self.hosts = [], []
         for spec in self.listener_specs:
             host = spec.get('host', '127.0.0.1')
-            if host in ('', '0.0.0.0', '::'):
+            if self.dpdk:
+                self._dpdk_host(host)        # a ParityGap before anything starts
+                probe = self.dpdk.addr
+            elif host in ('', '0.0.0.0', '::'):
                 probe = '::1' if host == '::' else '127.0.0.1'
             else:
                 probe = host
-            port = spec.get('port') or free_port(probe)
+            # (dpdk: the native stack owns every port of its address; a
+            # kernel-free port is as good as any)
+            port = spec.get('port') or free_port('127.0.0.1' if self.dpdk else probe)
             self.ports.append(int(port))
             self.hosts.append(probe)
 
     def write_config(self):
         self._choose_ports()
         if self.sasl:
-            self.sasl.make(self.dir)
+            self.sasl.make(self.dir, [self.dpdk.addr] if self.dpdk else ())
         with open(self.config_path, 'w') as f:
             f.write(self.config_text())
         return self.config_path
@@ -331,6 +473,11 @@ class Router:
         return out
 
     @property
+    def host(self):
+        """The address of the first listener (for RawAmqp and sockets)."""
+        return self.hosts[0]
+
+    @property
     def hostport(self):
         """HOST:PORT of the first listener (for proton_c_client)."""
         h = self.hosts[0]
@@ -346,7 +493,11 @@ class Router:
 
     def start(self):
         last = None
+        if self.dpdk:
+            _DpdkPort.check_namespace()
         for _attempt in range(3):
+            if self.dpdk:
+                self.dpdk.configured = False
             self.write_config()
             try:
                 if os.path.exists(self.ctl_socket):
@@ -367,19 +518,41 @@ class Router:
                 continue
         raise AssertionError('rpcrouterd did not start: %s\n%s' % (last, self.log_tail()))
 
+    def _dpdk_ready(self):
+        """(ready, why not): the dpdk driver's readiness (see the class)."""
+        if not self.dpdk.tap_present():
+            return False, 'no tap %s yet' % self.dpdk.tap
+        self.dpdk.configure_kernel_side()
+        if RPCROUTER_CTL:
+            try:
+                s = self.stats()
+            except Exception as e:  # not answering yet
+                return False, 'rpcrouter-ctl stats: %s' % e
+            idle = [w['id'] for w in s['workers']
+                    if w.get('net_l3', {}).get('arp_tx_announce', 0) < 1]
+            if len(s['workers']) != self.workers or idle:
+                return False, 'workers %s not polling yet' % idle
+        if not self.dpdk.answers_ping():
+            return False, 'no ping answer from %s' % self.dpdk.addr
+        return True, ''
+
     def _wait_ready(self):
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + (DPDK_START_TIMEOUT if self.dpdk else START_TIMEOUT)
         why = 'ports not listening'
         while time.monotonic() < deadline:
             rc = self.proc.poll()
             if rc is not None:
                 self.returncode = rc
                 text = self.log_tail()
-                if re.search(r'in use|EADDRINUSE', text, re.I):
+                if not self.dpdk and re.search(r'in use|EADDRINUSE', text, re.I):
                     raise _BindRace('port in use (exit %d)' % rc)
                 raise AssertionError('rpcrouterd exited with %d during start-up\n%s'
                                      % (rc, text))
-            if all(_listening(p) for p in self.ports):
+            if self.dpdk:
+                ok, why = self._dpdk_ready()
+                if ok:
+                    return
+            elif all(_listening(p) for p in self.ports):
                 if not RPCROUTER_CTL:
                     return
                 try:
@@ -390,7 +563,8 @@ class Router:
             time.sleep(0.02)
         self.kill()
         raise AssertionError('rpcrouterd not ready within %.0f s (%s)\n%s'
-                             % (START_TIMEOUT, why, self.log_tail()))
+                             % (DPDK_START_TIMEOUT if self.dpdk else START_TIMEOUT, why,
+                                self.log_tail()))
 
     def stop(self, timeout=STOP_TIMEOUT, expect_code=0):
         """SIGTERM, wait <= timeout; fails (after SIGKILL if needed) unless
@@ -432,7 +606,10 @@ class Router:
 
     def _remove_sockdir(self):
         # the short-path directory made for the control socket (not the
-        # router's own directory, which stays for post-mortems)
+        # router's own directory, which stays for post-mortems); with the
+        # dpdk driver the EAL's runtime directory too (the process is gone)
+        if self.dpdk:
+            self.dpdk.remove_runtime_dir()
         d, self._own_sockdir = self._own_sockdir, None
         if d:
             try:

@@ -47,7 +47,7 @@ class TestBadInput(RouterTestCase):
         self.roundtrip()
 
     def raw(self, port=None):
-        raw = RawAmqp(port or self.r.port)
+        raw = RawAmqp(port or self.r.port, self.r.host)
         self.addCleanup(raw.close)
         return raw
 
@@ -165,7 +165,7 @@ class TestBadInput(RouterTestCase):
         addr = unique('openstack.org/om/rpc/unicast/stuck')
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.connect(('127.0.0.1', self.r.port))
+        s.connect((self.r.host, self.r.port))
         raw = RawAmqp.__new__(RawAmqp)
         raw.sock, raw.buf, raw.eof, raw.timeout = s, b'', False, 5.0
         self.addCleanup(raw.close)

@@ -30,7 +30,10 @@ class TestWorkers(RouterTestCase):
         cr, wr = open_and_locate()
         cs, ws = None, None
         spare = []
-        for _ in range(4):
+        # the socket driver gives the next connection to the least loaded
+        # worker; the dpdk driver's steering hash picks one by the 4-tuple
+        # (each try: 1/2 on the same worker), so up to 20 tries
+        for _ in range(20):
             c, w = open_and_locate()
             if w != wr:
                 cs, ws = c, w
@@ -120,7 +123,7 @@ class TestHeartbeats(RouterTestCase):
         cls.r = cls.class_router(listeners=[{'idleTimeoutSeconds': 2}])
 
     def test_router_sends_empty_frames_within_our_idle_timeout(self):
-        raw = RawAmqp(self.r.port)
+        raw = RawAmqp(self.r.port, self.r.host)
         self.addCleanup(raw.close)
         # our Open's idle-time-out 1000 ms: the router must send something
         # at least once a second (AMQP 2.4.5); we keep the router's side
@@ -144,7 +147,7 @@ class TestHeartbeats(RouterTestCase):
 
     def test_silent_peer_closed_after_idle_timeout(self):
         before = self.r.stats()
-        raw = RawAmqp(self.r.port)
+        raw = RawAmqp(self.r.port, self.r.host)
         self.addCleanup(raw.close)
         raw.open()
         # now silent: the listener's idleTimeoutSeconds is 2

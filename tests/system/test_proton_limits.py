@@ -88,9 +88,9 @@ class TestHandshakeTimeout(RouterTestCase):
         cr, cs = cl.connect(r.url), cl.connect(r.url)
         self.assertTrue(cr.opened and cs.opened)
         before = r.stats()
-        silent = RawAmqp(r.port)
+        silent = RawAmqp(r.port, r.host)
         self.addCleanup(silent.close)
-        half = RawAmqp(r.port)
+        half = RawAmqp(r.port, r.host)
         self.addCleanup(half.close)
         t0 = time.monotonic()
         half.send(SASL_HEADER)
@@ -116,12 +116,12 @@ class TestMaxConnections(RouterTestCase):
         r = self.router(dataplane={'maxConnections': 3})
         raws = []
         for i in range(3):
-            raw = RawAmqp(r.port)
+            raw = RawAmqp(r.port, r.host)
             self.addCleanup(raw.close)
             raw.open(container_id='c%d' % i)
             raws.append(raw)
         before = r.stats()
-        extra = RawAmqp(r.port)
+        extra = RawAmqp(r.port, r.host)
         self.addCleanup(extra.close)
         t0 = time.monotonic()
         self.assertTrue(extra.wait_eof(3), 'a 4th connection (maxConnections 3) stayed open')
@@ -143,7 +143,7 @@ class TestMaxConnections(RouterTestCase):
         raws[0].close()
         rrtest.wait_until(lambda: log_file_text(r).count('Connection closed') > closed_before, 5,
                           'the close in the log')
-        again = RawAmqp(r.port)
+        again = RawAmqp(r.port, r.host)
         self.addCleanup(again.close)
         o = again.open(container_id='again')
         self.assertEqual(o.name, 'open')
@@ -157,7 +157,7 @@ class TestSessionsAndFrames(RouterTestCase):
         cls.r = cls.class_router(listeners=[{'maxSessions': 2, 'maxFrameSize': 4096}])
 
     def test_channel_max_and_max_frame_announced(self):
-        raw = RawAmqp(self.r.port)
+        raw = RawAmqp(self.r.port, self.r.host)
         self.addCleanup(raw.close)
         o = raw.open()
         self.assertEqual(int(o.field(2)), 4096, 'max-frame-size in the router\'s Open')
@@ -168,7 +168,7 @@ class TestSessionsAndFrames(RouterTestCase):
         # channel 2 is outside it, so the connection closes with
         # framing-error (AMQP 1.0 part 2.7.1)
         before = self.r.stats()
-        raw = RawAmqp(self.r.port)
+        raw = RawAmqp(self.r.port, self.r.host)
         self.addCleanup(raw.close)
         raw.open()
         raw.begin(channel=0)
@@ -185,7 +185,7 @@ class TestSessionsAndFrames(RouterTestCase):
 
     def test_two_sessions_route(self):
         # within the limit: two sessions on one connection carry traffic
-        raw = RawAmqp(self.r.port)
+        raw = RawAmqp(self.r.port, self.r.host)
         self.addCleanup(raw.close)
         raw.open()
         raw.begin(channel=0)
@@ -214,7 +214,7 @@ class TestLinksAndMessageSize(RouterTestCase):
         cl = self.client()
         addr = unique('openstack.org/om/rpc/unicast/links')
         rcv = cl.connect(r.url).receiver(addr, credit=10, auto_accept=True)
-        raw = RawAmqp(r.port)
+        raw = RawAmqp(r.port, r.host)
         self.addCleanup(raw.close)
         raw.open()
         raw.begin(channel=0)
@@ -252,7 +252,7 @@ class TestLinksAndMessageSize(RouterTestCase):
     def test_handle_max_announced_and_enforced(self):
         # Begin's handle-max = maxLinksPerConnection - 1; a handle above it
         # closes the connection with framing-error (AMQP 2.7.2, handle-max)
-        raw = RawAmqp(self.r.port)
+        raw = RawAmqp(self.r.port, self.r.host)
         self.addCleanup(raw.close)
         raw.open()
         b = raw.begin()
@@ -268,7 +268,7 @@ class TestLinksAndMessageSize(RouterTestCase):
         cl = self.client()
         addr = unique('openstack.org/om/rpc/unicast/size')
         rcv = cl.connect(r.url).receiver(addr, credit=10, auto_accept=True)
-        raw = RawAmqp(r.port)
+        raw = RawAmqp(r.port, r.host)
         self.addCleanup(raw.close)
         raw.open()
         raw.begin()
@@ -347,7 +347,7 @@ class TestLog(RouterTestCase):
         cl = self.client()
         a = cl.connect(r.url)
         self.assertTrue(a.opened)
-        refused = RawAmqp(r.port)
+        refused = RawAmqp(r.port, r.host)
         self.addCleanup(refused.close)
         self.assertTrue(refused.wait_eof(3))
         rrtest.wait_until(lambda: 'refused' in log_file_text(r), 5,
