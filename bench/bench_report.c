@@ -679,6 +679,23 @@ static void rep_row_desc(const struct rep_scen *s, const struct rep_row *row, co
 	}
 }
 
+/* Adds a copy of text to the note set (a set of borrowed strings, so equal
+ * notes print once); the copy is kept in owned[] until the caller frees
+ * it. false when out of memory: the caller stops adding notes. */
+static bool rep_note_add(char ***owned, size_t *nowned, const char ***notes, size_t *nnotes,
+			 const char *text)
+{
+	char **no = realloc(*owned, (*nowned + 1) * sizeof(*no));
+	if (!no)
+		return false;
+	*owned = no;
+	char *dup = strdup(text);
+	if (!dup)
+		return false;
+	no[(*nowned)++] = dup;
+	return rep_set_add(notes, nnotes, dup);
+}
+
 static void rep_write_table(struct rep_scen *s)
 {
 	struct rep *r = s->r;
@@ -806,17 +823,8 @@ static void rep_write_table(struct rep_scen *s)
 		if (na->params && na->params->len && used < sizeof(pd) - 1)
 			strcat(pd, ")");
 		snprintf(buf, sizeof(buf), "- n/a: %s%s: %s", na->target, pd, na->reason);
-		char *dup = strdup(buf);
-		char **no = realloc(owned, (nowned + 1) * sizeof(*no));
-		if (!dup || !no) {
-			free(dup);
-			if (no)
-				owned = no;
+		if (!rep_note_add(&owned, &nowned, &notes, &nnotes, buf))
 			break;
-		}
-		owned = no;
-		owned[nowned++] = dup;
-		rep_set_add(&notes, &nnotes, dup);
 	}
 	for (size_t i = 0; i < s->nruns; i++) {
 		const struct rep_run *run = &r->runs[s->runs[i]];
@@ -826,17 +834,8 @@ static void rep_write_table(struct rep_scen *s)
 		const char *b = strrchr(run->file, '/');
 		snprintf(buf, sizeof(buf), "- failed: %s (%s:%zu): %s", run->target,
 			 b ? b + 1 : run->file, run->line, run->error);
-		char *dup = strdup(buf);
-		char **no = realloc(owned, (nowned + 1) * sizeof(*no));
-		if (!dup || !no) {
-			free(dup);
-			if (no)
-				owned = no;
+		if (!rep_note_add(&owned, &nowned, &notes, &nnotes, buf))
 			break;
-		}
-		owned = no;
-		owned[nowned++] = dup;
-		rep_set_add(&notes, &nnotes, dup);
 	}
 	rep_sort((void *)notes, nnotes, sizeof(*notes), rep_cmp_str);
 	for (size_t i = 0; i < nnotes; i++) {
