@@ -45,7 +45,10 @@
 	X(steered_out, "packets of another worker's flow passed to it over its ring")              \
 	X(steered_in, "packets of this worker's flows received from another worker's queue")       \
 	X(steer_ring_full, "dropped: the owning worker's steering ring was full")                  \
-	X(arp_copies, "ARP frames copied to every other worker (each keeps its own cache)")
+	X(arp_copies, "ARP frames copied to every other worker (each keeps its own cache)")     \
+	X(busy_cycles, "TSC cycles of loop iterations that received or sent packets")             \
+	X(idle_cycles, "TSC cycles of loop iterations that found nothing (back-off sleeps too)")  \
+	X(tsc_hz, "TSC cycles per second (busy_cycles / tsc_hz = busy CPU-seconds)")
 
 enum drv_counter_id {
 #define X(n, d) DRV_C_##n,
@@ -101,6 +104,8 @@ struct dw {
 	struct drv_dpdk_fault frx, ftx;
 	struct rte_mbuf *rx_f[FAULT_OUT_CAP], *tx_f[FAULT_OUT_CAP];
 	uint64_t tsc_hz;
+	uint64_t now_tsc; /* TSC at the latest clock_read */
+	bool last_busy;	  /* the previous poll received packets */
 	uint64_t now_ns, now_us;
 	uint64_t next_tick_ns;
 	unsigned empty_polls;
@@ -121,6 +126,7 @@ static inline void cnt(struct dw *d, enum drv_counter_id i, uint64_t n)
 static void clock_read(struct dw *d)
 {
 	uint64_t t = rte_get_tsc_cycles();
+	d->now_tsc = t;
 	/* 128-bit product: TSC counts overflow 64-bit nanoseconds times hz */
 	d->now_ns = (uint64_t)((unsigned __int128)t * 1000000000u / d->tsc_hz);
 	d->now_us = d->now_ns / 1000u;
@@ -482,6 +488,7 @@ static int dpdk_worker_init(struct dp_worker *w)
 	d->queue = (uint16_t)w->id;
 	d->pool = g->pools[w->id];
 	d->tsc_hz = g->tsc_hz;
+	d->c[DRV_C_tsc_hz] = g->tsc_hz;
 	clock_read(d);
 	/* TCP blocks: every connection slot of the worker, plus room for
 	 * handshakes and TIME-WAIT (blocks are freed later than dp_conns) */
@@ -736,6 +743,7 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 	struct drv_dpdk_global *g = &drv_dpdk_g;
 	/* what the engine wrote in this iteration's flush (dp_worker_step)
 	 * leaves before anything else, a back-off sleep included */
+	bool sent = d->n_tx != 0;
 	tx_flush(d);
 	if (timeout_ms != 0 && g->cfg.idle_backoff_us && d->empty_polls >= DRV_DPDK_IDLE_POLLS) {
 		/* idle back-off (tests, CI): the only system call of the loop */
@@ -743,7 +751,12 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 		rte_delay_us_sleep(g->cfg.idle_backoff_us);
 	}
 	dp_worker_resume(w); /* online, newest table: before any packet runs the engine */
+	uint64_t t0 = d->now_tsc;
 	clock_read(d);
+	/* busy vs idle (the rdtsc the clock needs anyway): the time since the
+	 * last poll was work if that poll received packets or the engine's
+	 * flush in between produced frames; otherwise an empty spin */
+	cnt(d, (d->last_busy || sent) ? DRV_C_busy_cycles : DRV_C_idle_cycles, d->now_tsc - t0);
 	if (!d->started) {
 		d->started = true;
 		net_l3_start(&d->l3, d->now_ns); /* gratuitous ARP (RFC 5227 2.3) */
@@ -816,6 +829,7 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 	} else if (d->empty_polls < DRV_DPDK_IDLE_POLLS) {
 		d->empty_polls++;
 	}
+	d->last_busy = n != 0;
 	net_tcp_advance(&d->tcp, d->now_us);
 	if (d->now_ns >= d->next_tick_ns) {
 		d->next_tick_ns = d->now_ns + L3_TICK_NS;
