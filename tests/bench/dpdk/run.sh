@@ -18,37 +18,22 @@ set -u
 RPCROUTERD=${1:?rpcrouterd}
 RPCROUTER_CTL=${2:?rpcrouter-ctl}
 BENCH=${3:?rpcrouter-bench}
-PY=/usr/bin/python3
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../../system/dpdk/lib.sh" # rr_* set-up and clean-up
 
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (DPDK EAL, memif)"
-pmd=$(ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_net_memif.so* 2>/dev/null | head -1)
-[ -n "$pmd" ] || skip "no net_memif PMD (apt-get install dpdk)"
+rr_need_root "DPDK EAL, memif"
+rr_need_pmd memif
 
 PR=rrbdr$$ # EAL file prefixes: the router's and the generator's
 PB=rrbdb$$
-TMP=$(mktemp -d /tmp/rrbdpdk.XXXXXX)
-TPID=
-fail=0
-cleanup() {
-	if [ -n "$TPID" ] && kill -0 "$TPID" 2>/dev/null; then
-		kill -TERM "$TPID" 2>/dev/null
-		sleep 1
-		kill -KILL "$TPID" 2>/dev/null
-	fi
-	rm -rf "/var/run/dpdk/$PR" "/var/run/dpdk/$PB" "$TMP"
-}
-trap cleanup EXIT
-check() { # check WHAT COND...
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
+rr_prefix "$PR"
+rr_prefix "$PB"
+rr_tmp rrbdpdk
 
 # router: control on CPU 0, its worker on CPU 1 (0 on a 1-CPU machine);
 # the generator on CPU 0. The idle back-offs keep a shared CI machine
 # usable; they cost latency, so the figures here are not the benchmark's.
-if [ "$(nproc)" -gt 1 ]; then wcpu=1; else wcpu=0; fi
+wcpu=$(rr_worker_cpu)
 cat >"$TMP/rr.conf" <<EOC
 router {
     mode: standalone
@@ -69,22 +54,8 @@ dataplane {
     controlSocket: $TMP/ctl.sock
 }
 EOC
-timeout -k 5 100 "$RPCROUTERD" -c "$TMP/rr.conf" >"$TMP/rr.log" 2>&1 &
-TPID=$!
-up=0
-for _ in $(seq 100); do
-	if [ -S "$TMP/memif.sock" ] && [ -S "$TMP/ctl.sock" ]; then
-		up=1
-		break
-	fi
-	kill -0 "$TPID" 2>/dev/null || break
-	sleep 0.1
-done
-if [ $up = 0 ]; then
-	echo "FAIL: rpcrouterd did not come up"
-	cat "$TMP/rr.log"
-	exit 1
-fi
+rr_start_router 100 "$TMP/rr.conf"
+rr_wait_up test -S "$TMP/memif.sock"
 
 run_bench() { # run_bench OUT SCENARIO ARGS...
 	local out=$1
@@ -129,18 +100,18 @@ EOP
 }
 
 if run_bench "$TMP/tp.json" throughput --count 100000 --presettled; then
-	check "throughput 100000 pre-settled over memif, 0 lost" verify "$TMP/tp.json" 100000
+	rr_check "throughput 100000 pre-settled over memif, 0 lost" verify "$TMP/tp.json" 100000
 else
-	check "throughput 100000 pre-settled over memif" false
+	rr_check "throughput 100000 pre-settled over memif" false
 fi
 if run_bench "$TMP/rpc.json" rpc --count 1000; then
-	check "rpc 1000 calls over memif" verify "$TMP/rpc.json" 1000
+	rr_check "rpc 1000 calls over memif" verify "$TMP/rpc.json" 1000
 else
-	check "rpc 1000 calls over memif" false
+	rr_check "rpc 1000 calls over memif" false
 fi
 
-"$RPCROUTER_CTL" --socket "$TMP/ctl.sock" stats --json >"$TMP/stats.json"
-check "router stats: transfers and native connections" "$PY" - "$TMP/stats.json" <<'EOP'
+rr_stats "$TMP/stats.json"
+rr_check "router stats: transfers and native connections" "$PY" - "$TMP/stats.json" <<'EOP'
 import json, sys
 s = json.load(open(sys.argv[1]))
 c = s['totals']['counters']
@@ -153,22 +124,5 @@ if not ok:
 sys.exit(0 if ok else 1)
 EOP
 
-RPID=$TPID
-if kill -0 "$RPID" 2>/dev/null; then
-	# timeout runs rpcrouterd as its child: signal rpcrouterd itself
-	CPID=$(pgrep -P "$TPID" -x rpcrouterd)
-	[ -n "$CPID" ] && RPID=$CPID
-	kill -TERM "$RPID"
-	wait "$TPID"
-	rc=$?
-	TPID=
-	check "SIGTERM: rpcrouterd exit 0 (got $rc)" [ "$rc" = 0 ]
-else
-	echo "FAIL: rpcrouterd is not running"
-	fail=1
-fi
-if [ $fail != 0 ]; then
-	echo "--- rpcrouterd log"
-	cat "$TMP/rr.log"
-fi
-exit $fail
+rr_stop_router
+rr_finish

@@ -14,43 +14,22 @@ set -u
 RPCROUTERD=${1:?rpcrouterd}
 RPCROUTER_CTL=${2:?rpcrouter-ctl}
 HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
 PROCS=12
 PER=850
 TOTAL=$((PROCS * PER))
+CPIDS=() # the clients (lib.sh ends them on exit too)
+. "$HERE/lib.sh"
 
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, tap devices)"
-command -v ip >/dev/null || skip "no ip command (iproute2)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-"$PY" -c 'import proton' 2>/dev/null || skip "no python3-qpid-proton"
-ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_net_tap.so* >/dev/null 2>&1 ||
-	skip "no net_tap PMD (apt-get install dpdk)"
+rr_need_root "network namespaces, tap devices"
+rr_need_netns
+rr_need_proton
+rr_need_pmd tap
 
-NS=rrdpdk-many-$$
+rr_tmp rrdpdkmany
+rr_netns "rrdpdk-many-$$"
+NS=$RR_NS
 PREFIX=rrdpdkmany$$
-TMP=$(mktemp -d /tmp/rrdpdkmany.XXXXXX)
-TPID=
-CPIDS=()
-fail=0
-cleanup() {
-	for p in "${CPIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	if [ -n "$TPID" ] && kill -0 "$TPID" 2>/dev/null; then
-		kill -TERM "$TPID" 2>/dev/null
-		sleep 1
-		kill -KILL "$TPID" 2>/dev/null
-	fi
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "/var/run/dpdk/$PREFIX" "$TMP"
-}
-trap cleanup EXIT
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
-
-ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace"
+rr_prefix "$PREFIX"
 cat >"$TMP/rr.conf" <<EOF
 listener {
     host: 0.0.0.0
@@ -68,13 +47,8 @@ dataplane {
     controlSocket: $TMP/ctl.sock
 }
 EOF
-timeout -k 5 200 ip netns exec "$NS" "$RPCROUTERD" -c "$TMP/rr.conf" >"$TMP/rr.log" 2>&1 &
-TPID=$!
-for _ in $(seq 100); do
-	ip netns exec "$NS" ip link show rrtap0 >/dev/null 2>&1 && [ -S "$TMP/ctl.sock" ] && break
-	sleep 0.1
-done
-[ -S "$TMP/ctl.sock" ] || { echo "FAIL: rpcrouterd did not come up"; cat "$TMP/rr.log"; exit 1; }
+rr_start_router 200 "$TMP/rr.conf" "$NS"
+rr_wait_up ip netns exec "$NS" ip link show rrtap0
 # the kernel's queue towards the PMD: a SYN storm of 10k overflows the
 # default 1000 while the worker shares its core with the clients
 ip netns exec "$NS" ip link set rrtap0 txqueuelen 20000
@@ -82,10 +56,10 @@ ip netns exec "$NS" ip link set rrtap0 up
 ip netns exec "$NS" ip addr add 10.77.0.1/24 dev rrtap0
 
 for i in $(seq $PROCS); do
-	ip netns exec "$NS" timeout -k 5 150 "$PY" "$HERE/dpdk_client.py" --url amqp://10.77.0.2:5672 \
-		--timeout 120 --connections $PER --receivers --only connections --hold 30 \
-		>"$TMP/client$i.log" 2>&1 &
-	CPIDS+=($!)
+	rr_bg ip netns exec "$NS" timeout -k 5 150 "$PY" "$HERE/dpdk_client.py" \
+		--url amqp://10.77.0.2:5672 --timeout 120 --connections $PER --receivers \
+		--only connections --hold 30 >"$TMP/client$i.log" 2>&1
+	CPIDS+=("$RR_LAST_PID")
 	sleep 0.3
 done
 # every client says "all N attached" once its links are; then they hold
@@ -95,9 +69,9 @@ for _ in $(seq 120); do
 	[ "$n" = $PROCS ] && { all=1; break; }
 	sleep 1
 done
-"$RPCROUTER_CTL" --socket "$TMP/ctl.sock" stats --json >"$TMP/stats.json"
-check "$TOTAL connections, each with a receiver attached" [ $all = 1 ]
-check "stats while all are open" "$PY" - "$TMP/stats.json" $TOTAL $PER <<'EOF'
+rr_stats "$TMP/stats.json"
+rr_check "$TOTAL connections, each with a receiver attached" [ $all = 1 ]
+rr_check "stats while all are open" "$PY" - "$TMP/stats.json" $TOTAL $PER <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 total, per = int(sys.argv[2]), int(sys.argv[3])
@@ -112,18 +86,6 @@ EOF
 for p in "${CPIDS[@]}"; do
 	wait "$p" || { echo "FAIL: a client failed"; fail=1; }
 done
-CPIDS=()
 grep -h "FAIL" "$TMP"/client*.log | sort | uniq -c
-RPID=$(pgrep -P "$TPID" -x rpcrouterd)
-if [ -n "$RPID" ]; then
-	kill -TERM "$RPID"
-	wait "$TPID"
-	rc=$?
-	TPID=
-	check "SIGTERM: exit 0 (got $rc)" [ "$rc" = 0 ]
-else
-	echo "FAIL: rpcrouterd is not running"
-	fail=1
-fi
-[ $fail = 0 ] || tail -20 "$TMP/rr.log"
-exit $fail
+rr_stop_router
+rr_finish

@@ -31,39 +31,19 @@ WORKERS=${3:-1}
 FAULTS=${4:-}
 PORT=${5:-tap}
 HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
+. "$HERE/lib.sh"
 
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, tap devices)"
-command -v ip >/dev/null || skip "no ip command (iproute2)"
-command -v ping >/dev/null || skip "no ping (iputils-ping)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-"$PY" -c 'import proton' 2>/dev/null || skip "no python3-qpid-proton"
-pmd=$(ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_net_$PORT.so* 2>/dev/null | head -1)
-[ -n "$pmd" ] || skip "no net_$PORT PMD (apt-get install dpdk)"
+rr_need_root "network namespaces, tap devices"
+rr_need_netns
+rr_need_cmd ping iputils-ping
+rr_need_proton
+rr_need_pmd "$PORT"
 
-NS=rrdpdk-$$
+rr_tmp rrdpdk
+rr_netns "rrdpdk-$$"
+NS=$RR_NS
 PREFIX=rrdpdk$$
-TMP=$(mktemp -d /tmp/rrdpdk.XXXXXX)
-TPID=
-fail=0
-cleanup() {
-	if [ -n "$TPID" ] && kill -0 "$TPID" 2>/dev/null; then
-		kill -TERM "$TPID" 2>/dev/null
-		sleep 1
-		kill -KILL "$TPID" 2>/dev/null
-	fi
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "/var/run/dpdk/$PREFIX" "$TMP"
-}
-trap cleanup EXIT
-check() { # check WHAT COND...
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
-
-ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace"
+rr_prefix "$PREFIX"
 case $PORT in
 tap)
 	KIF=rrtap0 # created by the PMD, in the router's namespace
@@ -82,12 +62,7 @@ af_packet)
 esac
 # lcore 0 (control) on CPU 0, worker lcores 1..N on the other CPUs (shared
 # when there are fewer: the idle back-off lets them take turns)
-ncpu=$(nproc)
-lcores=--lcores=0@0
-for ((i = 1; i <= WORKERS; i++)); do
-	if [ "$ncpu" -gt 1 ]; then cpu=$((1 + (i - 1) % (ncpu - 1))); else cpu=0; fi
-	lcores="$lcores,$i@$cpu"
-done
+lcores=$(rr_lcores "$WORKERS")
 cat >"$TMP/rr.conf" <<EOF
 router {
     mode: standalone
@@ -110,22 +85,8 @@ dataplane {
 EOF
 [ -n "$FAULTS" ] && echo "    dpdkFaultInjection: $FAULTS" >>"$TMP/rr.conf"
 echo "}" >>"$TMP/rr.conf"
-timeout -k 5 120 ip netns exec "$NS" "$RPCROUTERD" -c "$TMP/rr.conf" >"$TMP/rr.log" 2>&1 &
-TPID=$!
-up=0
-for _ in $(seq 100); do
-	if ip netns exec "$NS" ip link show "$KIF" >/dev/null 2>&1 && [ -S "$TMP/ctl.sock" ]; then
-		up=1
-		break
-	fi
-	kill -0 "$TPID" 2>/dev/null || break
-	sleep 0.1
-done
-if [ $up = 0 ]; then
-	echo "FAIL: rpcrouterd did not come up"
-	cat "$TMP/rr.log"
-	exit 1
-fi
+rr_start_router 120 "$TMP/rr.conf" "$NS"
+rr_wait_up ip netns exec "$NS" ip link show "$KIF"
 ip netns exec "$NS" ip link set "$KIF" up
 ip netns exec "$NS" ip addr add 10.77.0.1/24 dev "$KIF"
 if [ "$PORT" = af_packet ]; then
@@ -133,8 +94,8 @@ if [ "$PORT" = af_packet ]; then
 fi
 
 # with faults a ping may be lost: 3 answers within at most 10 s
-check "ping 10.77.0.2" ip netns exec "$NS" ping -c 3 -w 10 -i 0.2 -W 2 10.77.0.2
-check "proton exchange (1000 pre-settled, 1000 unsettled, RPC)" \
+rr_check "ping 10.77.0.2" ip netns exec "$NS" ping -c 3 -w 10 -i 0.2 -W 2 10.77.0.2
+rr_check "proton exchange (1000 pre-settled, 1000 unsettled, RPC)" \
 	ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/dpdk_client.py" \
 	--url amqp://10.77.0.2:5672 --messages 1000 --calls 20 --timeout 30 --connections 24
 
@@ -149,14 +110,14 @@ conns() {
 # (not with faults: a lost RST or SYN turns it into a test of timeouts)
 if [ -z "$FAULTS" ]; then
 	for _ in $(seq 100); do [ "$(conns)" = 0 ] && break; sleep 0.1; done
-	check "no connection left before the maxConnections check" [ "$(conns)" = 0 ]
-	check "maxConnections: the connection beyond is refused" \
+	rr_check "no connection left before the maxConnections check" [ "$(conns)" = 0 ]
+	rr_check "maxConnections: the connection beyond is refused" \
 		ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/dpdk_client.py" \
 		--url amqp://10.77.0.2:5672 --timeout 30 --limit 26 --only limit
 fi
 
-"$RPCROUTER_CTL" --socket "$TMP/ctl.sock" stats --json >"$TMP/stats.json"
-check "stats: driver, native stack and engine counters" "$PY" - "$TMP/stats.json" "$WORKERS" "$FAULTS" <<'EOF'
+rr_stats "$TMP/stats.json"
+rr_check "stats: driver, native stack and engine counters" "$PY" - "$TMP/stats.json" "$WORKERS" "$FAULTS" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 workers = int(sys.argv[2])
@@ -218,21 +179,5 @@ if workers > 1:
 sys.exit(0 if ok else 1)
 EOF
 
-# stop by pid: SIGTERM to rpcrouterd itself (timeout's child; ip netns
-# exec execs it), then its exit status through timeout's
-RPID=$(pgrep -P "$TPID" -x rpcrouterd)
-if [ -n "$RPID" ]; then
-	kill -TERM "$RPID"
-	wait "$TPID"
-	rc=$?
-	TPID=
-	check "SIGTERM: exit 0 (got $rc)" [ "$rc" = 0 ]
-else
-	echo "FAIL: rpcrouterd is not running"
-	fail=1
-fi
-if [ $fail != 0 ]; then
-	echo "--- rpcrouterd log"
-	cat "$TMP/rr.log"
-fi
-exit $fail
+rr_stop_router
+rr_finish
