@@ -54,7 +54,8 @@ const char *net_tcp_state_name(enum net_tcp_state s);
 enum net_tcp_event {
 	NET_TCP_EV_NEW,         /* a block was taken for a passive open (SYN): add to lookup */
 	NET_TCP_EV_ESTABLISHED, /* handshake done (either side) */
-	NET_TCP_EV_SENDABLE,    /* acknowledged data freed send space */
+	NET_TCP_EV_SENDABLE,    /* acknowledged data freed send space: at least half of what
+				 * is still queued (net_tcp_in.c says why) */
 	NET_TCP_EV_PEER_FIN,    /* the peer closed its side: no more bytes will arrive */
 	NET_TCP_EV_CLOSED,      /* the connection is over for the application (reason) */
 	NET_TCP_EV_FREE,        /* the block goes back to the pool: remove from lookup */

@@ -424,7 +424,14 @@ static bool tcp_ack_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 			c->flags &= ~NET_TCP_F_REXMT;
 		else if (!(c->flags & NET_TCP_F_PERSIST))
 			net_tcp_rexmt_arm(s, c);
-		if (data_acked > 0) {
+		/* Wake the writer only when the free send space is at least half
+		 * of what is still queued (a third of a full buffer), as Linux's
+		 * sk_stream_write_space does for a socket: a peer that opens its
+		 * window a few bytes at a time then does not count as reading
+		 * (the engine's stalled-reader checks see its output stay put,
+		 * as with the socket driver), and a busy connection is woken once
+		 * per third of the buffer instead of per ACK. */
+		if (data_acked > 0 && net_tcp_send_space(s, c) >= c->snd_buffered / 2) {
 			net_tcp_notify(s, c, NET_TCP_EV_SENDABLE, NET_TCP_CLOSE_NORMAL);
 		}
 	} else if (ack == c->snd_una && h->dlen == 0 && !(h->flags & (NET_TH_SYN | NET_TH_FIN)) &&
