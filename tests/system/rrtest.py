@@ -44,7 +44,7 @@ Public API
             .accept(d) .reject(d, name, description) .release(d)
             .modify(d, failed, undeliverable) .detach() .address
   outcome(delivery) -> 'ACCEPTED' | 'REJECTED' | 'RELEASED' | 'MODIFIED' | None
-  RawAmqp(port): a raw-socket AMQP peer for bad-input tests
+  RawAmqp(port, host, reset_ok=False): a raw-socket AMQP peer for bad-input tests
       .sasl_anonymous() .open(**fields) .begin(...) .attach(...)
       .frame(channel, performative_bytes, payload) .send(bytes)
       .read_frame(timeout) .expect(name, timeout) .wait_eof(timeout)
@@ -1247,11 +1247,25 @@ class RawAmqp:
     are bounded by timeouts. After open(), .remote_open holds the router's
     Open frame, .max_frame its max-frame-size."""
 
-    def __init__(self, port, host='127.0.0.1', timeout=5.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def __init__(self, port, host='127.0.0.1', timeout=5.0, reset_ok=False):
+        """reset_ok: for a connection the router is expected to refuse. The
+        dpdk driver resets a connection control refuses right after the
+        handshake (ADR 0005), and that RST can beat connect()'s return:
+        ECONNRESET (the handshake was made; a SYN answered by RST would be
+        ECONNREFUSED) then gives a peer already at EOF with nothing read
+        (.reset_on_connect True), as a refusal seen later would."""
         self.buf = b''
         self.eof = False
+        self.reset_on_connect = False
+        try:
+            self.sock = socket.create_connection((host, port), timeout=timeout)
+        except ConnectionResetError:
+            if not reset_ok:
+                raise
+            self.sock = socket.socket()
+            self.eof = self.reset_on_connect = True
+        else:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.remote_open = None
         self.max_frame = None
         self.timeout = timeout

@@ -77,7 +77,12 @@ class TestProtonC(RouterTestCase):
         self.assertEqual(out_r, 'received=%d in_order=%d bad=0' % (n, n))
         self.assertEqual(rc_s, 0, 'sender: %s %s' % (out_s, err_s))
         sys.stderr.write('router VmRSS: %d KiB at start, %d KiB peak\n' % (start_kb, peak[0]))
-        self.assertLess(peak[0], RSS_LIMIT_KB, 'router VmRSS peaked at %d KiB' % peak[0])
+        # the dpdk driver's EAL memory (-m 256: mempools, rings) is
+        # resident from the start (430 MB here): there the bound is on what
+        # the router grew by (the socket driver starts at a few MB)
+        base = start_kb if self.r.driver == 'dpdk' else 0
+        self.assertLess(peak[0] - base, RSS_LIMIT_KB, 'router VmRSS peaked at %d KiB (%d KiB '
+                        'at start, %s driver)' % (peak[0], start_kb, self.r.driver))
         after = self.r.stats()
         for name in ('no_route_presettled', 'resource_limit', 'peer_stopped_reading'):
             self.assertEqual(self.delta(self.r, before, 'drops', name, after), 0, name)

@@ -121,7 +121,7 @@ class TestMaxConnections(RouterTestCase):
             raw.open(container_id='c%d' % i)
             raws.append(raw)
         before = r.stats()
-        extra = RawAmqp(r.port, r.host)
+        extra = RawAmqp(r.port, r.host, reset_ok=True)
         self.addCleanup(extra.close)
         t0 = time.monotonic()
         self.assertTrue(extra.wait_eof(3), 'a 4th connection (maxConnections 3) stayed open')
@@ -347,7 +347,7 @@ class TestLog(RouterTestCase):
         cl = self.client()
         a = cl.connect(r.url)
         self.assertTrue(a.opened)
-        refused = RawAmqp(r.port, r.host)
+        refused = RawAmqp(r.port, r.host, reset_ok=True)
         self.addCleanup(refused.close)
         self.assertTrue(refused.wait_eof(3))
         rrtest.wait_until(lambda: 'refused' in log_file_text(r), 5,
