@@ -37,6 +37,7 @@
 	X(tx_packets, "packets accepted by the tx queue")                                          \
 	X(tx_full, "dropped: tx queue full (TCP retransmits)")                                     \
 	X(tx_no_mbuf, "dropped: no mbuf free for a frame to send")                                 \
+	X(tx_copied, "frames copied into an mbuf (ARP, ICMP, RST; TCP segments are built in one)") \
 	X(native_new, "connections accepted by the native TCP and posted to control")              \
 	X(native_post_fail, "connections reset: the ring to control was full")                     \
 	X(native_refused, "connections reset: control refused them (maxConnections)")              \
@@ -110,7 +111,7 @@ struct dw {
 	uint64_t next_tick_ns;
 	unsigned empty_polls;
 	uint64_t c[DRV_C_COUNT];
-	uint8_t frame[NET_ETH_MAX_FRAME + 64]; /* segments are built here */
+	struct rte_mbuf *seg_m; /* tcp_output's mbuf while net_l3 sends it */
 };
 
 static struct dw *dw_of(struct dp_worker *w)
@@ -181,43 +182,75 @@ static int fault_corrupt(void *ctx, void *pkt, uint64_t rnd)
 	return 0;
 }
 
+/* A frame from net_l3. A TCP segment's frame was built in an mbuf by
+ * tcp_output (d->seg_m): it goes to the tx burst as it is. Anything else
+ * (ARP, ICMP, RST answers, a segment queued behind an ARP resolution) sits
+ * in net_l3's own buffers and is copied into a fresh mbuf. */
 static int l3_tx_frame(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct dw *d = (struct dw *)ctx;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
-	if (m == NULL) {
-		cnt(d, DRV_C_tx_no_mbuf, 1);
-		return -1;
+	struct rte_mbuf *m = d->seg_m;
+	if (m != NULL && frame == rte_pktmbuf_mtod(m, const uint8_t *)) {
+		d->seg_m = NULL; /* the burst owns it now */
+		m->data_len = (uint16_t)len;
+		m->pkt_len = (uint32_t)len;
+	} else {
+		m = rte_pktmbuf_alloc(d->pool);
+		if (m == NULL) {
+			cnt(d, DRV_C_tx_no_mbuf, 1);
+			return -1;
+		}
+		char *p = rte_pktmbuf_append(m, (uint16_t)len);
+		if (p == NULL) {
+			rte_pktmbuf_free(m);
+			cnt(d, DRV_C_tx_no_mbuf, 1);
+			return -1;
+		}
+		memcpy(p, frame, len);
+		cnt(d, DRV_C_tx_copied, 1);
 	}
-	char *p = rte_pktmbuf_append(m, (uint16_t)len);
-	if (p == NULL) {
-		rte_pktmbuf_free(m);
-		cnt(d, DRV_C_tx_no_mbuf, 1);
-		return -1;
-	}
-	memcpy(p, frame, len);
 	d->tx[d->n_tx++] = m;
 	if (d->n_tx == DRV_DPDK_BURST)
 		tx_flush(d);
 	return 0;
 }
 
-/* TCP segment out: headers and payload into one frame, then IPv4/ARP. */
+/* TCP segment out, built where it is sent from (docs/adr/0005-dpdk-driver.md
+ * "Zero-copy tx"): an mbuf's data room gets the TCP header and the payload
+ * straight from the stack's send blocks (the one copy: those blocks are
+ * what a retransmission resends, so they stay the stack's), net_l3 writes
+ * the IPv4 and Ethernet headers in front of it in place, and l3_tx_frame
+ * recognises the mbuf and queues it without another copy. */
 static void tcp_output(void *ctx, const struct net_tcp_seg_out *seg)
 {
 	struct dw *d = (struct dw *)ctx;
-	uint8_t *f = d->frame;
-	size_t off = NET_L3_HEADROOM;
-	if (off + seg->hdr_len + seg->payload_len > NET_ETH_MAX_FRAME)
+	size_t len = NET_L3_HEADROOM + seg->hdr_len + seg->payload_len;
+	if (len > NET_ETH_MAX_FRAME)
 		return; /* the stack keeps segments within the MTU; never here */
-	memcpy(f + off, seg->hdr, seg->hdr_len);
-	off += seg->hdr_len;
-	for (uint32_t i = 0; i < seg->iovcnt; i++) {
-		memcpy(f + off, seg->iov[i].base, seg->iov[i].len);
-		off += seg->iov[i].len;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
+	if (m == NULL) {
+		cnt(d, DRV_C_tx_no_mbuf, 1);
+		return; /* as a lost frame: TCP retransmits */
 	}
-	(void)net_ipv4_send_frame(&d->l3, d->now_ns, f, off, seg->saddr, seg->daddr,
+	/* the pool's data room (RTE_MBUF_DEFAULT_DATAROOM, 2048) holds a
+	 * full frame and net_eth_send's runt padding */
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *o = f + NET_L3_HEADROOM;
+	memcpy(o, seg->hdr, seg->hdr_len);
+	o += seg->hdr_len;
+	for (uint32_t i = 0; i < seg->iovcnt; i++) {
+		memcpy(o, seg->iov[i].base, seg->iov[i].len);
+		o += seg->iov[i].len;
+	}
+	d->seg_m = m;
+	(void)net_ipv4_send_frame(&d->l3, d->now_ns, f, len, seg->saddr, seg->daddr,
 				  NET_IPV4_PROTO_TCP);
+	if (d->seg_m != NULL) {
+		/* not sent from the mbuf: queued (copied) behind an ARP
+		 * resolution, or dropped */
+		d->seg_m = NULL;
+		rte_pktmbuf_free(m);
+	}
 }
 
 /* --- TCP -> engine ---------------------------------------------------------- */
