@@ -125,6 +125,13 @@ TEST(RoutePub, StartsEmpty)
 // freed while a worker may read it is a heap-use-after-free report; without
 // it, `intact` still catches a reused table. Versions seen by a worker never
 // go backwards.
+//
+// Control starts publishing only once every worker has read a table, and
+// stops the workers only once every worker has read the last version: 3000
+// publications take a few milliseconds, and on a loaded machine the workers
+// could otherwise not be scheduled before they were told to stop (no reads
+// at all: the test checked nothing and failed its reads > 0). Both waits
+// are bounded by the deadline.
 TEST(RoutePub, ThreadsNeverReadAFreedTable)
 {
 	const unsigned W = 3;
@@ -133,9 +140,12 @@ TEST(RoutePub, ThreadsNeverReadAFreedTable)
 	route_pub *p = route_pub_new(W, v.make());
 	ASSERT_NE(p, nullptr);
 	std::atomic<bool> stop{false};
-	std::atomic<unsigned> bad{0}, backwards{0};
-	std::atomic<uint64_t> reads{0}, max_seen{0};
+	std::atomic<unsigned> bad{0}, backwards{0}, started{0};
+	std::atomic<uint64_t> reads{0};
+	std::atomic<uint64_t> last_seen[W] = {};
+	std::atomic<uint64_t> reads_of[W] = {};
 	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+	auto before_deadline = [&] { return std::chrono::steady_clock::now() < deadline; };
 
 	std::vector<std::thread> threads;
 	for (unsigned w = 0; w < W; w++) {
@@ -143,7 +153,7 @@ TEST(RoutePub, ThreadsNeverReadAFreedTable)
 			uint64_t last = 0, n = 0;
 			// Bounded in count and in time, whatever the scheduler does.
 			for (uint64_t it = 0;
-			     it < 50000000 && !stop.load(std::memory_order_relaxed); it++) {
+			     it < 1000000000 && !stop.load(std::memory_order_relaxed); it++) {
 				const route_table *t = route_pub_acquire(p, w);
 				uint64_t ver = route_table_version(t);
 				if (ver < last)
@@ -154,34 +164,58 @@ TEST(RoutePub, ThreadsNeverReadAFreedTable)
 					if (!intact(t))
 						bad++;
 				n++;
+				if (n == 1)
+					started++;
+				last_seen[w].store(ver, std::memory_order_relaxed);
 				// Worker 1 blocks now and then (epoll_wait).
 				if (w == 1 && it % 64 == 0) {
 					route_pub_offline(p, w);
 					std::this_thread::yield();
 					route_pub_online(p, w);
 				}
-				if ((it & 1023) == 0 && std::chrono::steady_clock::now() > deadline)
+				if ((it & 1023) == 0 && !before_deadline())
 					break;
 			}
 			route_pub_offline(p, w);
 			reads += n;
-			uint64_t m = max_seen.load();
-			while (last > m && !max_seen.compare_exchange_weak(m, last)) {
-			}
+			reads_of[w] = n;
 		});
 	}
+	while (started.load() < W && before_deadline())
+		std::this_thread::yield();
+	const bool all_started = started.load() == W;
 	size_t freed = 0;
+	uint64_t final_version = 0;
 	for (uint32_t i = 0; i < N; i++) {
 		route_table *t = v.make();
-		ASSERT_NE(t, nullptr);
+		if (t == nullptr)
+			break; // checked below, after the join
+		final_version = route_table_version(t);
 		route_pub_publish(p, t);
 		freed += route_pub_reclaim(p);
 		if (i % 16 == 0)
 			std::this_thread::yield();
 	}
+	// Every worker reads the last version before it is told to stop.
+	auto all_final = [&] {
+		for (unsigned w = 0; w < W; w++)
+			if (last_seen[w].load(std::memory_order_relaxed) != final_version)
+				return false;
+		return true;
+	};
+	while (!all_final() && before_deadline()) {
+		freed += route_pub_reclaim(p);
+		std::this_thread::yield();
+	}
 	stop = true;
 	for (auto &t : threads)
 		t.join();
+	EXPECT_TRUE(all_started) << "the workers did not all start within the deadline";
+	EXPECT_EQ(final_version, N + 1u); // the initial table is version 1
+	for (unsigned w = 0; w < W; w++) {
+		EXPECT_GT(reads_of[w].load(), 0u) << "worker " << w;
+		EXPECT_EQ(last_seen[w].load(), final_version) << "worker " << w;
+	}
 	// Every worker passed (and went offline): all but the current go.
 	freed += route_pub_reclaim(p);
 	EXPECT_EQ(route_pub_retired(p), 0u);
@@ -189,6 +223,5 @@ TEST(RoutePub, ThreadsNeverReadAFreedTable)
 	EXPECT_EQ(bad.load(), 0u);
 	EXPECT_EQ(backwards.load(), 0u);
 	EXPECT_GT(reads.load(), 0u);
-	EXPECT_GE(max_seen.load(), 1u);
 	route_pub_free(p);
 }
