@@ -135,7 +135,15 @@ rr_stop_router() {
 	local rpid rc
 	rpid=$(rr_router_pid)
 	if [ -z "$rpid" ]; then
-		echo "FAIL: rpcrouterd is not running"
+		# gone before the end: say how (timeout passes a signal on as 128+N)
+		wait "$RR_TPID"
+		rc=$?
+		RR_TPID=
+		if [ "$rc" -gt 128 ]; then
+			echo "FAIL: rpcrouterd is not running (ended by signal $((rc - 128)): $(kill -l $((rc - 128))))"
+		else
+			echo "FAIL: rpcrouterd is not running (exit $rc)"
+		fi
 		fail=1
 		return
 	fi
