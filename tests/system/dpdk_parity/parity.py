@@ -75,7 +75,10 @@ def main():
         print('netns_run.sh --check: exit %d\n%s' % (chk.returncode, chk.stdout.decode()))
         return 1
 
-    tmp = a.keep or tempfile.mkdtemp(prefix='rrparity-', dir=os.environ.get('RR_TEST_TMP'))
+    base = os.environ.get('RR_TEST_TMP')
+    if base:
+        os.makedirs(base, exist_ok=True)
+    tmp = a.keep or tempfile.mkdtemp(prefix='rrparity-', dir=base)
     os.makedirs(tmp, exist_ok=True)
     results = {}
     for driver in ('socket', 'dpdk'):
