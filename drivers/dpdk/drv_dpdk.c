@@ -61,6 +61,19 @@ static int build_argv(const struct drv_dpdk_config *cfg, char *buf, size_t bufn,
 	return argc;
 }
 
+/* The RETA the steering computes (entry i -> worker i mod nq) into the
+ * port, in its 64-entry groups. 0 or a negative errno. */
+static int rss_reta_set(uint16_t port, const struct drv_dpdk_steer *st)
+{
+	struct rte_eth_rss_reta_entry64 reta[DRV_DPDK_STEER_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
+	memset(reta, 0, sizeof(reta));
+	for (uint32_t i = 0; i < st->reta_size; i++) {
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] = st->reta[i];
+	}
+	return rte_eth_dev_rss_reta_update(port, reta, (uint16_t)st->reta_size);
+}
+
 int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 {
 	struct drv_dpdk_global *g = &drv_dpdk_g;
@@ -133,12 +146,37 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 		     name, info.max_rx_queues, info.max_tx_queues, nq);
 		return -1;
 	}
+	/* hardware RSS with the symmetric key where the port has it; else
+	 * (the vdevs here: docs/dpdk-notes.md 4) the driver steers flows to
+	 * their worker in software */
+	struct drv_dpdk_rss_caps caps = {info.flow_type_rss_offloads, info.reta_size,
+					 info.hash_key_size, info.max_rx_queues,
+					 strncmp(cfg->ports, "net_", 4) == 0 /* as build_argv */};
+	struct drv_dpdk_rss_plan plan;
+	drv_dpdk_rss_decide(&caps, nq, &plan);
+	static uint8_t rss_key[256];
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
-	/* no RSS: the vdevs here have none that works (docs/dpdk-notes.md 4);
-	 * the driver steers flows to their worker in software */
 	conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+	if (plan.mode == DRV_DPDK_RSS_HARDWARE) {
+		drv_dpdk_steer_key_fill(rss_key, plan.key_len);
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = plan.key_len;
+		conf.rx_adv_conf.rss_conf.rss_hf = plan.rss_hf;
+		/* the hash in every mbuf: the workers read the owner from it */
+		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
+			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
+	}
 	int rc = rte_eth_dev_configure(port, nq, nq, &conf);
+	if (rc != 0 && plan.mode == DRV_DPDK_RSS_HARDWARE) {
+		plan.mode = DRV_DPDK_RSS_SOFTWARE; /* the port refused our key: steer in software */
+		plan.reta_size = 128;
+		plan.why = "the port refused the RSS configuration: software steering";
+		memset(&conf, 0, sizeof(conf));
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+		rc = rte_eth_dev_configure(port, nq, nq, &conf);
+	}
 	if (rc != 0) {
 		errf(err, errlen, "port %s: configure %u queues: %s", name, nq, rte_strerror(-rc));
 		return -1;
@@ -173,7 +211,7 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 	/* both directions of a connection on one worker (DESIGN.md): the
 	 * vdevs here pick rx queues by their own hash, so a packet that lands
 	 * on another worker's queue crosses to its owner on a ring */
-	if (drv_dpdk_steer_init(&g->steer, nq, 128) != 0) {
+	if (drv_dpdk_steer_init(&g->steer, nq, plan.reta_size) != 0) {
 		errf(err, errlen, "flow steering for %u workers", nq);
 		return -1;
 	}
@@ -192,6 +230,14 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	g->port_started = true;
+	if (plan.mode == DRV_DPDK_RSS_HARDWARE && rss_reta_set(port, &g->steer) != 0) {
+		/* the default RETA (i mod nq) is ours anyway on most PMDs, but
+		 * unconfirmed: software re-steers whatever lands elsewhere */
+		plan.mode = DRV_DPDK_RSS_SOFTWARE;
+		plan.why = "the port refused our RSS redirection table: software steering";
+	}
+	g->rss_mode = plan.mode;
+	g->rss_why = plan.why;
 	struct rte_ether_addr ea;
 	rte_eth_macaddr_get(port, &ea);
 	memcpy(g->mac.b, ea.addr_bytes, 6);
@@ -290,7 +336,7 @@ const char *drv_dpdk_describe(char *buf, size_t n)
 	struct drv_dpdk_global *g = &drv_dpdk_g;
 	char mac[18];
 	net_mac_format(&g->mac, mac, sizeof(mac));
-	snprintf(buf, n, "%s (port %u, %u queue pair%s, %s)", g->port_name, g->port, g->n_queues,
-		 g->n_queues == 1 ? "" : "s", mac);
+	snprintf(buf, n, "%s (port %u, %u queue pair%s, %s; %s)", g->port_name, g->port,
+		 g->n_queues, g->n_queues == 1 ? "" : "s", mac, g->rss_why ? g->rss_why : "");
 	return buf;
 }

@@ -37,6 +37,10 @@ struct drv_dpdk_global {
 	 * ring of packets other workers received for it (multi-producer,
 	 * single-consumer; lock-free) */
 	struct drv_dpdk_steer steer;
+	/* DRV_DPDK_RSS_HARDWARE: the port's RSS already put each packet on
+	 * its owner's queue; the workers skip the software hash */
+	enum drv_dpdk_rss_mode rss_mode;
+	const char *rss_why; /* the decision, for the start-up log */
 	/* fault injection (tests): dpdkFaultInjection, parsed once */
 	struct drv_dpdk_fault_spec fault;
 	struct rte_ring *rings[DP_MAX_WORKERS];

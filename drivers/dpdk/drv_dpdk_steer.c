@@ -5,7 +5,12 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_ethdev.h>
 #include <rte_thash.h>
+
+_Static_assert(DRV_DPDK_RSS_IPV4 == RTE_ETH_RSS_IPV4, "RTE_ETH_RSS_IPV4 moved");
+_Static_assert(DRV_DPDK_RSS_NONFRAG_IPV4_TCP == RTE_ETH_RSS_NONFRAG_IPV4_TCP,
+	       "RTE_ETH_RSS_NONFRAG_IPV4_TCP moved");
 
 /* The symmetric key: 0x6d5a repeated (Woo & Park, "Scalable TCP Session
  * Monitoring with Symmetric Receive-side Scaling", 2012). The Toeplitz
@@ -93,4 +98,39 @@ int drv_dpdk_steer_pick_sport(const struct drv_dpdk_steer *s, uint32_t laddr, ui
 			return port;
 	}
 	return -EADDRNOTAVAIL;
+}
+
+enum drv_dpdk_rss_mode drv_dpdk_rss_decide(const struct drv_dpdk_rss_caps *caps,
+					   unsigned nworkers, struct drv_dpdk_rss_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->reta_size = 128; /* software: the table pick_sport and steering share */
+	if (nworkers <= 1) {
+		plan->mode = DRV_DPDK_RSS_ONE_QUEUE;
+		plan->why = "one worker: no flow steering";
+		return plan->mode;
+	}
+	plan->mode = DRV_DPDK_RSS_SOFTWARE;
+	unsigned r = caps->reta_size;
+	if (caps->vdev)
+		plan->why = "a vdev's RSS is no Toeplitz hash of our key: software steering";
+	else if (!(caps->flow_type_rss_offloads & DRV_DPDK_RSS_NONFRAG_IPV4_TCP))
+		plan->why = "the port's RSS does not hash TCP over IPv4: software steering";
+	else if (caps->hash_key_size < 16)
+		plan->why = "the port's RSS takes no key of ours: software steering";
+	else if (r < 64 || r > DRV_DPDK_STEER_RETA_MAX || (r & (r - 1)) != 0 || r < nworkers)
+		plan->why = "the port's RSS redirection table does not fit: software steering";
+	else if (caps->max_rx_queues < nworkers)
+		plan->why = "the port has fewer rx queues than workers";
+	else {
+		plan->mode = DRV_DPDK_RSS_HARDWARE;
+		/* IPv4 too where offered: fragments and ICMP land on the L3
+		 * hash's worker, as drv_dpdk_steer_worker_l3 says */
+		plan->rss_hf = caps->flow_type_rss_offloads &
+			       (DRV_DPDK_RSS_NONFRAG_IPV4_TCP | DRV_DPDK_RSS_IPV4);
+		plan->reta_size = (uint16_t)r;
+		plan->key_len = caps->hash_key_size;
+		plan->why = "hardware RSS, symmetric key, RETA over the workers";
+	}
+	return plan->mode;
 }

@@ -26,6 +26,7 @@
 #ifndef DRV_DPDK_STEER_H
 #define DRV_DPDK_STEER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -112,6 +113,61 @@ int drv_dpdk_steer_pick_sport(const struct drv_dpdk_steer *s, uint32_t laddr, ui
 			      uint16_t rport, unsigned worker, uint16_t lo, uint16_t hi,
 			      uint16_t start, int (*port_free)(void *arg, uint16_t sport),
 			      void *arg);
+
+
+/* --- hardware RSS: use it where the port has it ----------------------------
+ *
+ * A port whose RSS hashes TCP over IPv4 with a key we may set is given the
+ * symmetric key and a RETA of the workers (entry i -> queue i mod
+ * nworkers, the drv_dpdk_steer table): it then puts every packet on the
+ * queue of the worker drv_dpdk_steer_worker names, and the driver skips
+ * the per-packet software hash: it reads the port's hash from the mbuf
+ * (RTE_MBUF_F_RX_RSS_HASH) and looks the owner up in the RETA, so a
+ * packet still reaches its owner if the port's table differs (ARP is
+ * still copied to every worker). The
+ * vdevs here (memif, af_packet, tap) have no such RSS, so they get
+ * software steering, which stays correct whatever queue a packet used.
+ *
+ * The decision is plain arithmetic on the device's capabilities (the
+ * fields of rte_eth_dev_info it reads, copied by the caller) so it is
+ * unit-tested without EAL or hardware. */
+
+/* rte_ethdev.h's RTE_ETH_RSS_* bits (DPDK 22.11; checked at compile time
+ * in drv_dpdk_steer.c) */
+#define DRV_DPDK_RSS_IPV4	      (1ull << 2)
+#define DRV_DPDK_RSS_NONFRAG_IPV4_TCP (1ull << 4)
+
+enum drv_dpdk_rss_mode {
+	DRV_DPDK_RSS_ONE_QUEUE, /* one worker: no steering at all */
+	DRV_DPDK_RSS_SOFTWARE,	/* the driver hashes every packet, rings to the owner */
+	DRV_DPDK_RSS_HARDWARE,	/* the port's RSS with our key and RETA */
+};
+
+struct drv_dpdk_rss_caps {		 /* from rte_eth_dev_info */
+	uint64_t flow_type_rss_offloads; /* RTE_ETH_RSS_* the port can hash */
+	uint16_t reta_size;		 /* 0: no redirection table */
+	uint8_t hash_key_size;		 /* 0: the port takes no key (or only its own) */
+	uint16_t max_rx_queues;
+	bool vdev; /* a virtual device (net_tap advertises RSS types it does not hash) */
+};
+
+struct drv_dpdk_rss_plan {
+	enum drv_dpdk_rss_mode mode;
+	uint64_t rss_hf;    /* HARDWARE: rte_eth_rss_conf.rss_hf */
+	uint16_t reta_size; /* HARDWARE: the port's RETA; always: drv_dpdk_steer_init's */
+	uint8_t key_len;    /* HARDWARE: rss_key_len (hash_key_size) */
+	const char *why;    /* for the start-up log */
+};
+
+/* What to do on a port with caps for nworkers queues. Hardware needs TCP
+ * over IPv4 in the offloads, a key size of at least 16 bytes (the IPv4
+ * 4-tuple's hash reads 16; drv_dpdk_steer_key_fill fills any length), and
+ * a RETA of 64..512 entries, a power of two, no smaller than nworkers.
+ * The port must not be a vdev: net_tap lists ipv4-tcp and a 40-byte key
+ * but programs no Toeplitz hash (docs/dpdk-notes.md 4). Anything else:
+ * software (ONE_QUEUE for 1 worker). Returns the mode. */
+enum drv_dpdk_rss_mode drv_dpdk_rss_decide(const struct drv_dpdk_rss_caps *caps,
+					   unsigned nworkers, struct drv_dpdk_rss_plan *plan);
 
 #ifdef __cplusplus
 }

@@ -49,7 +49,8 @@
 	X(arp_copies, "ARP frames copied to every other worker (each keeps its own cache)")     \
 	X(busy_cycles, "TSC cycles of loop iterations that received or sent packets")             \
 	X(idle_cycles, "TSC cycles of loop iterations that found nothing (back-off sleeps too)")  \
-	X(tsc_hz, "TSC cycles per second (busy_cycles / tsc_hz = busy CPU-seconds)")
+	X(tsc_hz, "TSC cycles per second (busy_cycles / tsc_hz = busy CPU-seconds)")            \
+	X(rss_hardware, "1: the port's RSS steers flows (symmetric key, our RETA); 0: software")
 
 enum drv_counter_id {
 #define X(n, d) DRV_C_##n,
@@ -452,7 +453,7 @@ static void l3_tcp_rx(void *ctx, uint32_t src, uint32_t dst, const uint8_t *seg,
  * (ICMP, fragments, garbage) is handled where it landed. */
 enum { OWNER_ALL = -1 };
 
-static int frame_owner(const struct dw *d, const uint8_t *f, uint32_t len)
+static int frame_owner(const struct dw *d, const uint8_t *f, uint32_t len, const uint32_t *hw_hash)
 {
 	const struct drv_dpdk_global *g = &drv_dpdk_g;
 	if (len < NET_ETH_HLEN)
@@ -460,6 +461,10 @@ static int frame_owner(const struct dw *d, const uint8_t *f, uint32_t len)
 	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
 	if (et == NET_ETHERTYPE_ARP)
 		return OWNER_ALL;
+	if (hw_hash != NULL)
+		/* the port hashed it with our key: our RETA names the owner
+		 * (where it landed, unless the port's table differs) */
+		return (int)drv_dpdk_steer_worker_of_hash(&g->steer, *hw_hash);
 	if (et != NET_ETHERTYPE_IPV4 || len < NET_ETH_HLEN + NET_IPV4_HLEN)
 		return (int)d->w->id;
 	const uint8_t *ip = f + NET_ETH_HLEN;
@@ -522,6 +527,7 @@ static int dpdk_worker_init(struct dp_worker *w)
 	d->pool = g->pools[w->id];
 	d->tsc_hz = g->tsc_hz;
 	d->c[DRV_C_tsc_hz] = g->tsc_hz;
+	d->c[DRV_C_rss_hardware] = g->rss_mode == DRV_DPDK_RSS_HARDWARE;
 	clock_read(d);
 	/* TCP blocks: every connection slot of the worker, plus room for
 	 * handshakes and TIME-WAIT (blocks are freed later than dp_conns) */
@@ -818,8 +824,13 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 				continue;
 			}
 			if (nw > 1) {
+				/* hardware RSS: its hash, no Toeplitz here */
+				const uint32_t *hh = g->rss_mode == DRV_DPDK_RSS_HARDWARE &&
+							     (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+							 ? &m->hash.rss
+							 : NULL;
 				int owner = frame_owner(d, rte_pktmbuf_mtod(m, const uint8_t *),
-							m->data_len);
+							m->data_len, hh);
 				if (owner == OWNER_ALL) {
 					for (unsigned j = 0; j < nw; j++) {
 						if (j == w->id)
