@@ -12,7 +12,8 @@ environment meson gives the system tests), each through run_recorded.py:
           every Router on a net_tap port of its own.
 Then compares the per-test outcomes. Exit 0 only if both runs pass (no
 failure, error or unexpected success), the executed sets (test ids run
-and not skipped) are identical and the skipped sets are identical; 77
+and not skipped) are identical and the skipped sets are identical (a declared gap, DECLARED_GAPS
+below, is executed on both and must fail on dpdk with ParityGap); 77
 (skipped) when netns_run.sh --check says the dpdk run cannot happen
 here; 1 otherwise. Prints "socket: ran N skipped S; dpdk: ran N skipped
 S" and every difference."""
@@ -27,6 +28,43 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = '/usr/bin/python3'
 BAD = ('fail', 'error', 'xpass')
+
+# Tests that need what the dpdk driver does not have yet, each with the
+# reason. Issue 6 itself defers it ("IPv6 is a later step; the docs say
+# so"). A declared gap is held to exactly that: it must pass on the
+# socket driver and, on the dpdk driver, be executed and fail with
+# rrtest.ParityGap (raised before any router starts); any other outcome,
+# including passing, fails the parity run (then the entry goes). It counts
+# as executed on both sides: the counts stay comparable.
+DECLARED_GAPS = {
+    'test_proton_limits.TestListeners.test_ipv4_and_ipv6_listeners_route_to_each_other':
+        'an IPv6 listener (::1): the native stack is IPv4 only, IPv6 is a later step '
+        '(issue 6; docs/dpdk.md)',
+}
+
+
+def check_gaps(results):
+    """The declared gaps present in this file: (ok, lines). Each one's
+    dpdk failure is taken out of the dpdk run's failures."""
+    ok, lines = True, []
+    s_o, d_o = results['socket']['outcomes'], results['dpdk']['outcomes']
+    for t, why in sorted(DECLARED_GAPS.items()):
+        if t not in s_o and t not in d_o:
+            continue
+        s, d = s_o.get(t, 'not run'), d_o.get(t, 'not run')
+        reason = results['dpdk']['reasons'].get(t, '')
+        if s == 'pass' and d == 'fail' and reason.startswith('ParityGap:'):
+            lines.append('  declared gap (executed on both, fails on dpdk as declared): '
+                         '%s: %s' % (t, why))
+            results['dpdk']['gap_failures'] = results['dpdk'].get('gap_failures', 0) + 1
+            results['dpdk']['outcomes'][t] = 'gap'
+        else:
+            ok = False
+            lines.append('  declared gap %s is not as declared: socket %s, dpdk %s %s '
+                         '(it must pass on socket and fail with ParityGap on dpdk; '
+                         'if it passes on dpdk now, remove it from DECLARED_GAPS)'
+                         % (t, s, d, reason))
+    return ok, lines
 
 
 def run(driver, test_file, out_json, seconds, tmp):
@@ -51,7 +89,7 @@ def run(driver, test_file, out_json, seconds, tmp):
 
 def summary(res):
     o = res['outcomes']
-    ran = sorted(t for t, v in o.items() if v != 'skip')
+    ran = sorted(t for t, v in o.items() if v != 'skip')  # a 'gap' was executed
     skipped = sorted(t for t, v in o.items() if v == 'skip')
     bad = sorted(t for t, v in o.items() if v in BAD)
     return ran, skipped, bad
@@ -89,7 +127,7 @@ def main():
         res['rc'] = rc
         results[driver] = res
 
-    ok = True
+    ok, gap_lines = check_gaps(results)
     s_ran, s_skip, s_bad = summary(results['socket'])
     d_ran, d_skip, d_bad = summary(results['dpdk'])
     name = os.path.basename(test_file)
@@ -100,7 +138,9 @@ def main():
         if 'missing' in res:
             print('  %s: no results (%s), exit %d' % (driver, res['missing'], res['rc']))
             ok = False
-        elif res['rc'] != 0 or bad:
+        elif bad or (res['rc'] != 0 and not (driver == 'dpdk' and res.get('gap_failures'))):
+            # (the dpdk run exits 1 when a declared gap failed as declared;
+            # every other failure is in bad)
             ok = False
             print('  %s: exit %d' % (driver, res['rc']))
             for t in bad:
@@ -122,6 +162,8 @@ def main():
                     results['socket']['reasons'].get(t, '')))
     print('socket: ran %d skipped %d; dpdk: ran %d skipped %d' % (
         len(s_ran), len(s_skip), len(d_ran), len(d_skip)))
+    for line in gap_lines:
+        print(line)
     for t in s_skip:
         print('  skipped on both: %s (%s)' % (t, results['socket']['reasons'].get(t, '')))
     print('PARITY: %s' % ('ok' if ok else 'FAILED'))
