@@ -39,7 +39,7 @@ listener {
 dataplane {
     driver: dpdk
     workers: 1
-    dpdkEal: -l 0,1 -m 1024 --file-prefix $PREFIX --no-pci
+    dpdkEal: $(rr_lcores 1) --no-huge -m 512 --file-prefix $PREFIX --no-pci
     dpdkPorts: net_tap0,iface=rrtap0
     dpdkAddress: 10.77.0.2/24
     dpdkIdleBackoffUs: 100
