@@ -789,3 +789,35 @@ TEST_F(TcpTest, SegmentsLeaveRoomForSackBlocks)
 	EXPECT_EQ(o2.h.nsack, 0);
 	EXPECT_EQ(o2.data.size(), 1448u);
 }
+
+// SENDABLE wakes the writer only once the free send space is at least half
+// of what is still queued (net_tcp_in.c, as Linux's sk_stream_write_space):
+// a peer acknowledging a little at a time must not look like a reader.
+TEST_F(TcpTest, SendableOnlyWhenHalfOfQueuedIsFree)
+{
+	cfg.snd_buf = 9000;
+	start();
+	uint32_t iss = handshake_passive();
+	net_tcp_conn *c = conn();
+	std::string d = pattern(9000);
+	ASSERT_EQ(net_tcp_send(&H.st, c, d.data(), d.size()), 9000u);
+	EXPECT_EQ(net_tcp_send_space(&H.st, c), 0u);
+	net_tcp_flush(&H.st, c, now);
+	H.out.clear();
+	size_t before = H.count_ev(NET_TCP_EV_SENDABLE);
+	// 1448 free, 7552 queued: less than half
+	in(S(ACK).seq(1001).ack(iss + 1 + 1448).win(1000));
+	EXPECT_EQ(c->snd_buffered, 7552u);
+	EXPECT_EQ(H.count_ev(NET_TCP_EV_SENDABLE), before);
+	// 2896 free, 6104 queued: still less than half
+	in(S(ACK).seq(1001).ack(iss + 1 + 2896).win(1000));
+	EXPECT_EQ(H.count_ev(NET_TCP_EV_SENDABLE), before);
+	// 4344 free, 4656 queued: at least half -> one wake-up
+	in(S(ACK).seq(1001).ack(iss + 1 + 4344).win(1000));
+	EXPECT_EQ(net_tcp_send_space(&H.st, c), 4344u);
+	EXPECT_EQ(H.count_ev(NET_TCP_EV_SENDABLE), before + 1);
+	// everything acknowledged: free space is the whole buffer
+	in(S(ACK).seq(1001).ack(iss + 1 + 9000).win(1000));
+	EXPECT_EQ(H.count_ev(NET_TCP_EV_SENDABLE), before + 2);
+	EXPECT_EQ(c->snd_buffered, 0u);
+}
