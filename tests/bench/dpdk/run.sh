@@ -33,27 +33,8 @@ rr_tmp rrbdpdk
 # router: control on CPU 0, its worker on CPU 1 (0 on a 1-CPU machine);
 # the generator on CPU 0. The idle back-offs keep a shared CI machine
 # usable; they cost latency, so the figures here are not the benchmark's.
-wcpu=$(rr_worker_cpu)
-cat >"$TMP/rr.conf" <<EOC
-router {
-    mode: standalone
-    id: rrbenchdpdk
-}
-listener {
-    host: 0.0.0.0
-    port: 5672
-    saslMechanisms: ANONYMOUS
-}
-dataplane {
-    driver: dpdk
-    workers: 1
-    dpdkEal: --lcores=0@0,1@$wcpu --no-huge -m 512 --file-prefix $PR --no-pci
-    dpdkPorts: net_memif0,role=server,socket=$TMP/memif.sock,socket-abstract=no
-    dpdkAddress: 10.79.0.2/24
-    dpdkIdleBackoffUs: 50
-    controlSocket: $TMP/ctl.sock
-}
-EOC
+rr_conf rrbenchdpdk 1 "$PR" net_memif0,role=server,socket=$TMP/memif.sock,socket-abstract=no \
+	10.79.0.2/24 50
 rr_start_router 100 "$TMP/rr.conf"
 rr_wait_up test -S "$TMP/memif.sock"
 

@@ -35,27 +35,8 @@ rr_tmp rrdpdkfault
 rr_netns "rrdpdk-fault-$$"
 PREFIX=rrdpdkfault$$
 rr_prefix "$PREFIX"
-cat >"$TMP/rr.conf" <<EOF
-router {
-    mode: standalone
-    id: rrdpdkfault
-}
-listener {
-    host: 0.0.0.0
-    port: 5672
-    saslMechanisms: ANONYMOUS
-}
-dataplane {
-    driver: dpdk
-    workers: 1
-    dpdkEal: $(rr_lcores 1) --no-huge -m 512 --file-prefix $PREFIX --no-pci
-    dpdkPorts: net_tap0,iface=rrtap0
-    dpdkAddress: 10.77.0.2/24
-    dpdkIdleBackoffUs: 100
-    dpdkFaultInjection: $FAULTS
-    controlSocket: $TMP/ctl.sock
-}
-EOF
+rr_conf rrdpdkfault 1 "$PREFIX" net_tap0,iface=rrtap0 10.77.0.2/24 100 \
+	"dpdkFaultInjection: $FAULTS"
 rr_start_router 150 "$TMP/rr.conf" "$RR_NS"
 rr_wait_up ip netns exec "$RR_NS" ip link show rrtap0
 ip netns exec "$RR_NS" ip link set rrtap0 up

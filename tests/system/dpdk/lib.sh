@@ -15,6 +15,9 @@
 #   rr_lcores WORKERS           print --lcores=0@0,1@C,... (control on CPU 0, workers
 #                               on the other CPUs, shared when there are fewer)
 #   rr_worker_cpu               print the CPU of the first worker (1, or 0 on 1 CPU)
+#   rr_conf ID WORKERS PREFIX PORTS ADDRESS BACKOFF_US [LINE...]
+#                               write $TMP/rr.conf: the tests' router, listener and
+#                               dpdk dataplane (see the function)
 #   rr_start_router SECS CONF [NS]
 #                               rpcrouterd -c CONF under `timeout -k 5 SECS` (inside NS
 #                               when given), log in $TMP/rr.log; sets RR_TPID
@@ -103,6 +106,40 @@ rr_lcores() {
 		lc="$lc,$i@$cpu"
 	done
 	echo "$lc"
+}
+
+# rr_conf ID WORKERS PREFIX PORTS ADDRESS BACKOFF_US [DATAPLANE_LINE...]:
+# $TMP/rr.conf, a standalone router with one listener (0.0.0.0:5672,
+# ANONYMOUS; $RR_LISTENER_EXTRA lines added) and the dpdk driver: WORKERS
+# workers placed by rr_lcores, the test EAL flags (--no-huge -m 512, the
+# unique --file-prefix PREFIX, --no-pci), dpdkPorts PORTS, dpdkAddress
+# ADDRESS, dpdkIdleBackoffUs BACKOFF_US, control socket $TMP/ctl.sock, and
+# each DATAPLANE_LINE ("name: value") in the dataplane section.
+rr_conf() {
+	local id=$1 workers=$2 prefix=$3 ports=$4 addr=$5 backoff=$6 l
+	shift 6
+	{
+		echo "router {"
+		echo "    mode: standalone"
+		echo "    id: $id"
+		echo "}"
+		echo "listener {"
+		echo "    host: 0.0.0.0"
+		echo "    port: 5672"
+		echo "    saslMechanisms: ANONYMOUS"
+		[ -n "${RR_LISTENER_EXTRA:-}" ] && echo "    $RR_LISTENER_EXTRA"
+		echo "}"
+		echo "dataplane {"
+		echo "    driver: dpdk"
+		echo "    workers: $workers"
+		echo "    dpdkEal: $(rr_lcores "$workers") --no-huge -m 512 --file-prefix $prefix --no-pci"
+		echo "    dpdkPorts: $ports"
+		echo "    dpdkAddress: $addr"
+		echo "    dpdkIdleBackoffUs: $backoff"
+		echo "    controlSocket: $TMP/ctl.sock"
+		for l in "$@"; do echo "    $l"; done
+		echo "}"
+	} >"$TMP/rr.conf"
 }
 
 rr_start_router() { # rr_start_router SECS CONF [NS]

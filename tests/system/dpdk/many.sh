@@ -30,23 +30,10 @@ rr_netns "rrdpdk-many-$$"
 NS=$RR_NS
 PREFIX=rrdpdkmany$$
 rr_prefix "$PREFIX"
-cat >"$TMP/rr.conf" <<EOF
-listener {
-    host: 0.0.0.0
-    port: 5672
-    idleTimeoutSeconds: 0
-}
-dataplane {
-    driver: dpdk
-    workers: 1
-    dpdkEal: $(rr_lcores 1) --no-huge -m 512 --file-prefix $PREFIX --no-pci
-    dpdkPorts: net_tap0,iface=rrtap0
-    dpdkAddress: 10.77.0.2/24
-    dpdkIdleBackoffUs: 100
-    handshakeTimeoutSeconds: 60
-    controlSocket: $TMP/ctl.sock
-}
-EOF
+# no idle timeout: 12 busy python processes may miss their heartbeats
+RR_LISTENER_EXTRA="idleTimeoutSeconds: 0"
+rr_conf rrdpdkmany 1 "$PREFIX" net_tap0,iface=rrtap0 10.77.0.2/24 100 \
+	"handshakeTimeoutSeconds: 60"
 rr_start_router 200 "$TMP/rr.conf" "$NS"
 rr_wait_up ip netns exec "$NS" ip link show rrtap0
 # the kernel's queue towards the PMD: a SYN storm of 10k overflows the

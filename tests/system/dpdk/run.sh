@@ -62,29 +62,8 @@ af_packet)
 esac
 # lcore 0 (control) on CPU 0, worker lcores 1..N on the other CPUs (shared
 # when there are fewer: the idle back-off lets them take turns)
-lcores=$(rr_lcores "$WORKERS")
-cat >"$TMP/rr.conf" <<EOF
-router {
-    mode: standalone
-    id: rrdpdk
-}
-listener {
-    host: 0.0.0.0
-    port: 5672
-    saslMechanisms: ANONYMOUS
-}
-dataplane {
-    driver: dpdk
-    workers: $WORKERS
-    dpdkEal: $lcores --no-huge -m 512 --file-prefix $PREFIX --no-pci
-    dpdkPorts: $SPEC
-    dpdkAddress: 10.77.0.2/24
-    dpdkIdleBackoffUs: 100
-    maxConnections: 26
-    controlSocket: $TMP/ctl.sock
-EOF
-[ -n "$FAULTS" ] && echo "    dpdkFaultInjection: $FAULTS" >>"$TMP/rr.conf"
-echo "}" >>"$TMP/rr.conf"
+rr_conf rrdpdk "$WORKERS" "$PREFIX" "$SPEC" 10.77.0.2/24 100 "maxConnections: 26" \
+	${FAULTS:+"dpdkFaultInjection: $FAULTS"}
 rr_start_router 120 "$TMP/rr.conf" "$NS"
 rr_wait_up ip netns exec "$NS" ip link show "$KIF"
 ip netns exec "$NS" ip link set "$KIF" up

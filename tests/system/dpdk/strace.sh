@@ -55,26 +55,8 @@ af_packet)
 	exit 1
 	;;
 esac
-cat >"$TMP/rr.conf" <<EOF
-router {
-    mode: standalone
-    id: rrdpdkstrace
-}
-listener {
-    host: 0.0.0.0
-    port: 5672
-    saslMechanisms: ANONYMOUS
-}
-dataplane {
-    driver: dpdk
-    workers: 1
-    dpdkEal: $(rr_lcores 1) --no-huge -m 512 --file-prefix $PREFIX --no-pci
-    dpdkPorts: $SPEC
-    dpdkAddress: $ADDR/24
-    dpdkIdleBackoffUs: 0
-    controlSocket: $TMP/ctl.sock
-}
-EOF
+# no idle back-off: its sleep is a system call
+rr_conf rrdpdkstrace 1 "$PREFIX" "$SPEC" $ADDR/24 0
 rr_start_router 60 "$TMP/rr.conf" "$NS"
 if [ "$PORT" = memif ]; then
 	rr_wait_up test -S "$TMP/memif.sock"
