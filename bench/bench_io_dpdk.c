@@ -38,6 +38,7 @@
 #include <rte_mempool.h>
 #include <rte_random.h>
 
+#include "drv_dpdk_frame.h"
 #include "drv_dpdk_steer.h"
 #include "net_csum.h"
 #include "net_ipv4.h"
@@ -104,7 +105,7 @@ struct bd {
 	uint64_t now_us;
 	unsigned empty_polls;
 	struct bd_counters c;
-	uint8_t frame[NET_ETH_MAX_FRAME + 64];
+	struct drv_dpdk_seg seg; /* tcp_output's mbuf while net_l3 sends it */
 };
 
 static inline void bd_cnt(uint64_t *field, uint64_t n)
@@ -129,18 +130,17 @@ static void tx_flush(struct bd *d)
 	}
 }
 
+/* the driver's frame output (drivers/dpdk/drv_dpdk_frame.h): TCP segments
+ * built in their mbuf, other frames copied */
 static int l3_tx_frame(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct bd *d = ctx;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
-	char *p = m ? rte_pktmbuf_append(m, (uint16_t)len) : NULL;
-	if (p == NULL) {
-		if (m)
-			rte_pktmbuf_free(m);
+	bool copied;
+	struct rte_mbuf *m = drv_dpdk_frame_take(&d->seg, d->pool, frame, len, &copied);
+	if (m == NULL) {
 		bd_cnt(&d->c.tx_no_mbuf, 1);
 		return -1;
 	}
-	memcpy(p, frame, len);
 	d->tx[d->n_tx++] = m;
 	if (d->n_tx == BURST)
 		tx_flush(d);
@@ -150,18 +150,15 @@ static int l3_tx_frame(void *ctx, const uint8_t *frame, size_t len)
 static void tcp_output(void *ctx, const struct net_tcp_seg_out *seg)
 {
 	struct bd *d = ctx;
-	uint8_t *f = d->frame;
-	size_t off = NET_L3_HEADROOM;
-	if (off + seg->hdr_len + seg->payload_len > NET_ETH_MAX_FRAME)
-		return; /* the stack keeps segments within the MTU */
-	memcpy(f + off, seg->hdr, seg->hdr_len);
-	off += seg->hdr_len;
-	for (uint32_t i = 0; i < seg->iovcnt; i++) {
-		memcpy(f + off, seg->iov[i].base, seg->iov[i].len);
-		off += seg->iov[i].len;
+	uint8_t *f;
+	size_t len;
+	if (drv_dpdk_seg_build(&d->seg, d->pool, seg, &f, &len) == NULL) {
+		bd_cnt(&d->c.tx_no_mbuf, 1); /* a lost frame: TCP retransmits */
+		return;
 	}
-	(void)net_ipv4_send_frame(&d->l3, d->th->now_ns, f, off, seg->saddr, seg->daddr,
+	(void)net_ipv4_send_frame(&d->l3, d->th->now_ns, f, len, seg->saddr, seg->daddr,
 				  NET_IPV4_PROTO_TCP);
+	drv_dpdk_seg_done(&d->seg);
 }
 
 /* An ICMP echo request (RFC 792) to the router: makes net_l3 resolve its

@@ -19,12 +19,14 @@
 #include <rte_random.h>
 #include <rte_ring.h>
 
+#include "drv_dpdk_frame.h"
 #include "drv_dpdk_int.h"
 
 #define STASH_MAX	4096u	   /* bytes kept per connection before control's answer */
 #define IN_HOLD_MAX	(1u << 20) /* input kept while an Attach waits on control (as socket) */
 #define MAX_IOV		64
 #define L3_TICK_NS	10000000ull /* net_l3_tick every 10 ms */
+#define ENGINE_CLOCK_NS 250000ull   /* the engine's now_ms / wall_ms refresh */
 #define TCP_BLOCK	2048u	    /* TCP data block (send queues, out-of-order) */
 #define FAULT_DELAY_CAP 256u	    /* packets a fault injector may hold back per direction */
 #define FAULT_OUT_CAP	(2u * DRV_DPDK_BURST + 1u + 64u) /* a faulted burst + due delayed ones */
@@ -106,13 +108,15 @@ struct dw {
 	struct drv_dpdk_fault frx, ftx;
 	struct rte_mbuf *rx_f[FAULT_OUT_CAP], *tx_f[FAULT_OUT_CAP];
 	uint64_t tsc_hz;
-	uint64_t now_tsc; /* TSC at the latest clock_read */
+	uint64_t now_tsc;	 /* TSC at the latest clock_read */
+	uint64_t ns_per_tsc_q32; /* 1e9 / tsc_hz, 32.32 fixed point */
+	uint64_t next_engine_clock_ns;
 	bool last_busy;	  /* the previous poll received packets */
 	uint64_t now_ns, now_us;
 	uint64_t next_tick_ns;
 	unsigned empty_polls;
 	uint64_t c[DRV_C_COUNT];
-	struct rte_mbuf *seg_m; /* tcp_output's mbuf while net_l3 sends it */
+	struct drv_dpdk_seg seg; /* tcp_output's mbuf while net_l3 sends it */
 };
 
 static struct dw *dw_of(struct dp_worker *w)
@@ -129,9 +133,21 @@ static void clock_read(struct dw *d)
 {
 	uint64_t t = rte_get_tsc_cycles();
 	d->now_tsc = t;
-	/* 128-bit product: TSC counts overflow 64-bit nanoseconds times hz */
-	d->now_ns = (uint64_t)((unsigned __int128)t * 1000000000u / d->tsc_hz);
+	/* cycles to ns by a 32.32 fixed-point multiply (a 128-bit division
+	 * per poll showed in the profile as __udivti3); 128-bit product: TSC
+	 * counts times the factor overflow 64 bits */
+	d->now_ns = (uint64_t)(((unsigned __int128)t * d->ns_per_tsc_q32) >> 32);
 	d->now_us = d->now_ns / 1000u;
+	if (d->now_ns >= d->next_engine_clock_ns) {
+		/* the engine's millisecond clocks (CLOCK_MONOTONIC now_ms and
+		 * CLOCK_REALTIME wall_ms), which dp_worker_step would read with
+		 * two clock_gettime calls every iteration (a fifth of the busy
+		 * worker's time on this VM), refreshed four times a millisecond
+		 * instead: ms values stay exact to a quarter of one */
+		d->next_engine_clock_ns = d->now_ns + ENGINE_CLOCK_NS;
+		d->w->now_ms = dp_now_ms();
+		dp_worker_clock(d->w);
+	}
 }
 
 /* --- tx ------------------------------------------------------------------- */
@@ -183,75 +199,41 @@ static int fault_corrupt(void *ctx, void *pkt, uint64_t rnd)
 	return 0;
 }
 
-/* A frame from net_l3. A TCP segment's frame was built in an mbuf by
- * tcp_output (d->seg_m): it goes to the tx burst as it is. Anything else
- * (ARP, ICMP, RST answers, a segment queued behind an ARP resolution) sits
- * in net_l3's own buffers and is copied into a fresh mbuf. */
+/* A frame from net_l3: a TCP segment's own mbuf (drv_dpdk_frame.h), or
+ * a copy of what net_l3 built in its buffers (ARP, ICMP, RSTs, frames
+ * queued behind ARP). */
 static int l3_tx_frame(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct dw *d = (struct dw *)ctx;
-	struct rte_mbuf *m = d->seg_m;
-	if (m != NULL && frame == rte_pktmbuf_mtod(m, const uint8_t *)) {
-		d->seg_m = NULL; /* the burst owns it now */
-		m->data_len = (uint16_t)len;
-		m->pkt_len = (uint32_t)len;
-	} else {
-		m = rte_pktmbuf_alloc(d->pool);
-		if (m == NULL) {
-			cnt(d, DRV_C_tx_no_mbuf, 1);
-			return -1;
-		}
-		char *p = rte_pktmbuf_append(m, (uint16_t)len);
-		if (p == NULL) {
-			rte_pktmbuf_free(m);
-			cnt(d, DRV_C_tx_no_mbuf, 1);
-			return -1;
-		}
-		memcpy(p, frame, len);
-		cnt(d, DRV_C_tx_copied, 1);
+	bool copied;
+	struct rte_mbuf *m = drv_dpdk_frame_take(&d->seg, d->pool, frame, len, &copied);
+	if (m == NULL) {
+		cnt(d, DRV_C_tx_no_mbuf, 1);
+		return -1;
 	}
+	if (copied)
+		cnt(d, DRV_C_tx_copied, 1);
 	d->tx[d->n_tx++] = m;
 	if (d->n_tx == DRV_DPDK_BURST)
 		tx_flush(d);
 	return 0;
 }
 
-/* TCP segment out, built where it is sent from (docs/adr/0005-dpdk-driver.md
- * "Zero-copy tx"): an mbuf's data room gets the TCP header and the payload
- * straight from the stack's send blocks (the one copy: those blocks are
- * what a retransmission resends, so they stay the stack's), net_l3 writes
- * the IPv4 and Ethernet headers in front of it in place, and l3_tx_frame
- * recognises the mbuf and queues it without another copy. */
+/* TCP segment out, built in the mbuf it is sent in (docs/adr/0005
+ * "Zero-copy tx"): the one copy is from the stack's send blocks, which
+ * stay the stack's for retransmission. */
 static void tcp_output(void *ctx, const struct net_tcp_seg_out *seg)
 {
 	struct dw *d = (struct dw *)ctx;
-	size_t len = NET_L3_HEADROOM + seg->hdr_len + seg->payload_len;
-	if (len > NET_ETH_MAX_FRAME)
-		return; /* the stack keeps segments within the MTU; never here */
-	struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
-	if (m == NULL) {
-		cnt(d, DRV_C_tx_no_mbuf, 1);
-		return; /* as a lost frame: TCP retransmits */
+	uint8_t *f;
+	size_t len;
+	if (drv_dpdk_seg_build(&d->seg, d->pool, seg, &f, &len) == NULL) {
+		cnt(d, DRV_C_tx_no_mbuf, 1); /* as a lost frame: TCP retransmits */
+		return;
 	}
-	/* the pool's data room (RTE_MBUF_DEFAULT_DATAROOM, 2048) holds a
-	 * full frame and net_eth_send's runt padding */
-	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
-	uint8_t *o = f + NET_L3_HEADROOM;
-	memcpy(o, seg->hdr, seg->hdr_len);
-	o += seg->hdr_len;
-	for (uint32_t i = 0; i < seg->iovcnt; i++) {
-		memcpy(o, seg->iov[i].base, seg->iov[i].len);
-		o += seg->iov[i].len;
-	}
-	d->seg_m = m;
 	(void)net_ipv4_send_frame(&d->l3, d->now_ns, f, len, seg->saddr, seg->daddr,
 				  NET_IPV4_PROTO_TCP);
-	if (d->seg_m != NULL) {
-		/* not sent from the mbuf: queued (copied) behind an ARP
-		 * resolution, or dropped */
-		d->seg_m = NULL;
-		rte_pktmbuf_free(m);
-	}
+	drv_dpdk_seg_done(&d->seg);
 }
 
 /* --- TCP -> engine ---------------------------------------------------------- */
@@ -526,7 +508,11 @@ static int dpdk_worker_init(struct dp_worker *w)
 	d->queue = (uint16_t)w->id;
 	d->pool = g->pools[w->id];
 	d->tsc_hz = g->tsc_hz;
+	d->ns_per_tsc_q32 = (uint64_t)(((unsigned __int128)1000000000u << 32) / g->tsc_hz);
 	d->c[DRV_C_tsc_hz] = g->tsc_hz;
+	/* the driver keeps the engine's clocks (clock_read), not
+	 * dp_worker_step */
+	w->clock_frozen = true;
 	d->c[DRV_C_rss_hardware] = g->rss_mode == DRV_DPDK_RSS_HARDWARE;
 	clock_read(d);
 	/* TCP blocks: every connection slot of the worker, plus room for
