@@ -19,7 +19,9 @@
 # itself). Busy CPU (dpdk only): the driver's busy_cycles / tsc_hz from
 # rpcrouter-ctl stats before and after the run (so it spans the bench's
 # connect and drain too), and busy cycles per message = delta busy_cycles /
-# delta transfers_in of the router.
+# delta transfers_in of the router. The TSC counts wall time: gaps of more
+# than 200 us between polls (the worker preempted on a shared core) are the
+# driver's stalled_cycles, shown apart; on a quiet machine they are ~0.
 #
 #   bench/dpdk_vs_socket.sh [-b BUILD] [-r ROUNDS] [-d DURATION] [-c RPC_CALLS]
 #                           [-o OUT_DIR] [--huge]
@@ -260,11 +262,14 @@ for r in range(1, rounds + 1):
             if drv == 'dpdk' and a and b:
                 busy = wsum(a, 'driver', 'busy_cycles') - wsum(b, 'driver', 'busy_cycles')
                 idle = wsum(a, 'driver', 'idle_cycles') - wsum(b, 'driver', 'idle_cycles')
+                stall = wsum(a, 'driver', 'stalled_cycles') - wsum(b, 'driver', 'stalled_cycles')
                 hz = a['workers'][0]['driver'].get('tsc_hz', 0)
                 n = a['totals']['counters']['transfers_in'] - b['totals']['counters']['transfers_in']
                 if hz and n:
                     put(drv, 'busy cycles per msg', busy / n)
-                    put(drv, 'busy share of the worker', busy / (busy + idle) if busy + idle else 0)
+                    tot = busy + idle + stall
+                    put(drv, 'busy share of the worker', busy / tot if tot else 0)
+                    put(drv, 'stalled share (preempted)', stall / tot if tot else 0)
                     put(drv, 'msg per busy CPU-s', n / (busy / hz) if busy else 0)
         else:
             put(drv, 'msg/s', None)
@@ -282,7 +287,7 @@ def med(v):
 def fmt(metric, v):
     if v is None:
         return 'failed'
-    if metric in ('busy share of the worker',):
+    if metric in ('busy share of the worker', 'stalled share (preempted)'):
         return f'{100 * v:.0f}%'
     if metric in ('router CPU-s', 'window s'):
         return f'{v:.2f}'
@@ -291,7 +296,8 @@ def fmt(metric, v):
     return f'{v:,.0f}'
 
 metrics = ['msg/s', 'lost', 'window s', 'router CPU-s', 'msg per router CPU-s',
-           'busy cycles per msg', 'busy share of the worker', 'msg per busy CPU-s',
+           'busy cycles per msg', 'busy share of the worker', 'stalled share (preempted)',
+           'msg per busy CPU-s',
            'rpc p50 us', 'rpc p99 us', 'rpc calls/s']
 print()
 print('| metric (median of %d rounds) | dpdk (memif) | socket | dpdk / socket | rounds: dpdk ; socket |' % rounds)

@@ -51,6 +51,7 @@
 	X(arp_copies, "ARP frames copied to every other worker (each keeps its own cache)")     \
 	X(busy_cycles, "TSC cycles of loop iterations that received or sent packets")             \
 	X(idle_cycles, "TSC cycles of loop iterations that found nothing (back-off sleeps too)")  \
+	X(stalled_cycles, "TSC cycles between polls more than 200 us apart (preempted, stopped)")  \
 	X(tsc_hz, "TSC cycles per second (busy_cycles / tsc_hz = busy CPU-seconds)")            \
 	X(rss_hardware, "1: the port's RSS steers flows (symmetric key, our RETA); 0: software")
 
@@ -110,6 +111,7 @@ struct dw {
 	uint64_t tsc_hz;
 	uint64_t now_tsc;	 /* TSC at the latest clock_read */
 	uint64_t ns_per_tsc_q32; /* 1e9 / tsc_hz, 32.32 fixed point */
+	uint64_t stall_tsc;	 /* 200 us of TSC: a longer gap between polls is a stall */
 	uint64_t next_engine_clock_ns;
 	bool last_busy;	  /* the previous poll received packets */
 	uint64_t now_ns, now_us;
@@ -510,6 +512,7 @@ static int dpdk_worker_init(struct dp_worker *w)
 	d->tsc_hz = g->tsc_hz;
 	d->ns_per_tsc_q32 = (uint64_t)(((unsigned __int128)1000000000u << 32) / g->tsc_hz);
 	d->c[DRV_C_tsc_hz] = g->tsc_hz;
+	d->stall_tsc = g->tsc_hz / 5000u;
 	/* the driver keeps the engine's clocks (clock_read), not
 	 * dp_worker_step */
 	w->clock_frozen = true;
@@ -781,7 +784,16 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 	/* busy vs idle (the rdtsc the clock needs anyway): the time since the
 	 * last poll was work if that poll received packets or the engine's
 	 * flush in between produced frames; otherwise an empty spin */
-	cnt(d, (d->last_busy || sent) ? DRV_C_busy_cycles : DRV_C_idle_cycles, d->now_tsc - t0);
+	uint64_t dt = d->now_tsc - t0;
+	if (dt > d->stall_tsc)
+		/* a poll with a full burst (32 frames, ~200 messages) takes
+		 * ~100 us of work: a longer gap is the thread preempted (a shared
+		 * core: on this VM most preemptions by a niced process were
+		 * 0.2-1 ms) or stopped; kept apart so busy and idle are the
+		 * worker's own time */
+		cnt(d, DRV_C_stalled_cycles, dt);
+	else
+		cnt(d, (d->last_busy || sent) ? DRV_C_busy_cycles : DRV_C_idle_cycles, dt);
 	if (!d->started) {
 		d->started = true;
 		net_l3_start(&d->l3, d->now_ns); /* gratuitous ARP (RFC 5227 2.3) */
