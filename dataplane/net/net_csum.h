@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,12 +48,43 @@ static inline void net_csum_add(struct net_csum *c, const void *buf, size_t len)
 		len--;
 		c->odd = false;
 	}
-	/* 8 bytes at a time as four words: cheap and endian-neutral. */
-	while (len >= 8) {
-		s += ((uint32_t)p[0] << 8 | p[1]) + ((uint32_t)p[2] << 8 | p[3]) +
-		     ((uint32_t)p[4] << 8 | p[5]) + ((uint32_t)p[6] << 8 | p[7]);
-		p += 8;
-		len -= 8;
+	/* The bulk as native 32-bit loads (memcpy: any alignment) summed into
+	 * a u64 (no carry is lost below 2^32 words): on a little-endian CPU
+	 * that is the sum of byte-swapped 16-bit words, and the one's
+	 * complement sum is byte-order independent (RFC 1071 2(B)), so the
+	 * folded sum swapped back is the big-endian words' sum. Folding keeps
+	 * the value mod 0xffff and yields 0 only for an all-zero run, so the
+	 * result equals the word-by-word sum's exactly. About 4x fewer
+	 * instructions than assembling each word from two bytes (this sum is
+	 * taken over every TCP payload byte sent and received). */
+	if (len >= 4) {
+		uint64_t w = 0;
+		while (len >= 16) {
+			uint32_t a, b, x, y;
+			memcpy(&a, p, 4);
+			memcpy(&b, p + 4, 4);
+			memcpy(&x, p + 8, 4);
+			memcpy(&y, p + 12, 4);
+			w += (uint64_t)a + b + x + y;
+			p += 16;
+			len -= 16;
+		}
+		while (len >= 4) {
+			uint32_t a;
+			memcpy(&a, p, 4);
+			w += a;
+			p += 4;
+			len -= 4;
+		}
+		w = (w & 0xffffffffu) + (w >> 32);
+		w = (w & 0xffffffffu) + (w >> 32);
+		w = (w & 0xffff) + (w >> 16);
+		w = (w & 0xffff) + (w >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		s += (uint16_t)(w << 8 | w >> 8);
+#else
+		s += w;
+#endif
 	}
 	while (len >= 2) {
 		s += (uint32_t)p[0] << 8 | p[1];
