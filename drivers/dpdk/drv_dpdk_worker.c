@@ -773,10 +773,12 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 	 * leaves before anything else, a back-off sleep included */
 	bool sent = d->n_tx != 0;
 	tx_flush(d);
+	bool slept = false;
 	if (timeout_ms != 0 && g->cfg.idle_backoff_us && d->empty_polls >= DRV_DPDK_IDLE_POLLS) {
 		/* idle back-off (tests, CI): the only system call of the loop */
 		cnt(d, DRV_C_idle_sleeps, 1);
 		rte_delay_us_sleep(g->cfg.idle_backoff_us);
+		slept = true;
 	}
 	dp_worker_resume(w); /* online, newest table: before any packet runs the engine */
 	uint64_t t0 = d->now_tsc;
@@ -785,7 +787,9 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 	 * last poll was work if that poll received packets or the engine's
 	 * flush in between produced frames; otherwise an empty spin */
 	uint64_t dt = d->now_tsc - t0;
-	if (dt > d->stall_tsc)
+	if (slept && !sent)
+		cnt(d, DRV_C_idle_cycles, dt); /* a back-off sleep is idle, however long */
+	else if (dt > d->stall_tsc)
 		/* a poll with a full burst (32 frames, ~200 messages) takes
 		 * ~100 us of work: a longer gap is the thread preempted (a shared
 		 * core: on this VM most preemptions by a niced process were
