@@ -168,13 +168,31 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
 			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
 	}
+	/* TCP checksums by the port where it offers both directions (the
+	 * stack's csum_offload is one switch); not under fault injection */
+	g->csum_offload = !g->fault.any &&
+			  (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) &&
+			  (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
+	if (g->csum_offload) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+	}
 	int rc = rte_eth_dev_configure(port, nq, nq, &conf);
+	if (rc != 0 && g->csum_offload) {
+		g->csum_offload = false; /* refused: checksums in software */
+		conf.txmode.offloads &= ~RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+		conf.rxmode.offloads &= ~RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+		rc = rte_eth_dev_configure(port, nq, nq, &conf);
+	}
 	if (rc != 0 && plan.mode == DRV_DPDK_RSS_HARDWARE) {
 		plan.mode = DRV_DPDK_RSS_SOFTWARE; /* the port refused our key: steer in software */
 		plan.reta_size = 128;
 		plan.why = "the port refused the RSS configuration: software steering";
+		uint64_t txo = conf.txmode.offloads, rxo = conf.rxmode.offloads;
 		memset(&conf, 0, sizeof(conf));
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+		conf.txmode.offloads = txo;
+		conf.rxmode.offloads = rxo & ~RTE_ETH_RX_OFFLOAD_RSS_HASH;
 		rc = rte_eth_dev_configure(port, nq, nq, &conf);
 	}
 	if (rc != 0) {
@@ -336,7 +354,8 @@ const char *drv_dpdk_describe(char *buf, size_t n)
 	struct drv_dpdk_global *g = &drv_dpdk_g;
 	char mac[18];
 	net_mac_format(&g->mac, mac, sizeof(mac));
-	snprintf(buf, n, "%s (port %u, %u queue pair%s, %s; %s)", g->port_name, g->port,
-		 g->n_queues, g->n_queues == 1 ? "" : "s", mac, g->rss_why ? g->rss_why : "");
+	snprintf(buf, n, "%s (port %u, %u queue pair%s, %s; %s; TCP checksums %s)", g->port_name,
+		 g->port, g->n_queues, g->n_queues == 1 ? "" : "s", mac,
+		 g->rss_why ? g->rss_why : "", g->csum_offload ? "by the port" : "in software");
 	return buf;
 }

@@ -11,7 +11,8 @@
  * into that mbuf, and drv_dpdk_frame_take returns the same mbuf with its
  * lengths set. Frames net_l3 built in its own buffers (ARP, ICMP, RSTs
  * answering no connection, segments queued behind ARP) are copied into a
- * fresh mbuf.
+ * fresh mbuf. With tx checksum offload (tx_ol_flags), every TCP frame's
+ * mbuf asks the port for the TCP checksum.
  *
  * Single-threaded: one struct drv_dpdk_seg per poll loop. */
 #ifndef DRV_DPDK_FRAME_H
@@ -32,7 +33,19 @@
  * drv_dpdk_frame_take, released by drv_dpdk_seg_done. */
 struct drv_dpdk_seg {
 	struct rte_mbuf *m;
+	/* 0, or RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM when the port
+	 * computes TCP checksums (the stack then leaves the pseudo-header sum
+	 * in the field, as DPDK's tx checksum offload expects) */
+	uint64_t tx_ol_flags;
 };
+
+/* A TCP/IPv4 frame's mbuf gets the checksum offload request. */
+static inline void drv_dpdk_seg_offload(const struct drv_dpdk_seg *s, struct rte_mbuf *m)
+{
+	m->ol_flags |= s->tx_ol_flags;
+	m->l2_len = NET_ETH_HLEN;
+	m->l3_len = NET_IPV4_HLEN; /* net_ipv4_build_hdr writes no options */
+}
 
 /* An mbuf holding seg's TCP header and payload at NET_L3_HEADROOM, kept in
  * s until net_l3 sends it; *frame is where net_ipv4_send_frame builds the
@@ -58,6 +71,8 @@ static inline struct rte_mbuf *drv_dpdk_seg_build(struct drv_dpdk_seg *s, struct
 		memcpy(o, seg->iov[i].base, seg->iov[i].len);
 		o += seg->iov[i].len;
 	}
+	if (s->tx_ol_flags)
+		drv_dpdk_seg_offload(s, m);
 	s->m = m;
 	*frame = f;
 	*len = n;
@@ -98,6 +113,12 @@ static inline struct rte_mbuf *drv_dpdk_frame_take(struct drv_dpdk_seg *s, struc
 		return NULL;
 	}
 	memcpy(p, frame, len);
+	/* a TCP segment that waited for ARP carries only its pseudo-header
+	 * sum when the port computes checksums */
+	if (s->tx_ol_flags && len >= NET_L3_HEADROOM + 20 &&
+	    (frame[12] << 8 | frame[13]) == NET_ETHERTYPE_IPV4 &&
+	    frame[NET_ETH_HLEN + 9] == NET_IPV4_PROTO_TCP)
+		drv_dpdk_seg_offload(s, m);
 	*copied = true;
 	return m;
 }

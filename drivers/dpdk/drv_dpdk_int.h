@@ -41,6 +41,11 @@ struct drv_dpdk_global {
 	 * its owner's queue; the workers skip the software hash */
 	enum drv_dpdk_rss_mode rss_mode;
 	const char *rss_why; /* the decision, for the start-up log */
+	/* the port computes TCP checksums on tx and checks them on rx (both
+	 * offered, and no fault injection: it corrupts frames after the
+	 * port's rx check and before its tx sum); the stack runs with
+	 * csum_offload and the workers check what the port did not */
+	bool csum_offload;
 	/* fault injection (tests): dpdkFaultInjection, parsed once */
 	struct drv_dpdk_fault_spec fault;
 	struct rte_ring *rings[DP_MAX_WORKERS];

@@ -21,6 +21,7 @@
 
 #include "drv_dpdk_frame.h"
 #include "drv_dpdk_int.h"
+#include "net_csum.h"
 
 #define STASH_MAX	4096u	   /* bytes kept per connection before control's answer */
 #define IN_HOLD_MAX	(1u << 20) /* input kept while an Attach waits on control (as socket) */
@@ -36,6 +37,7 @@
 	X(rx_packets, "packets received from the rx queue")                                        \
 	X(rx_bursts, "rx bursts that returned packets")                                            \
 	X(rx_multiseg, "dropped: packets in more than one mbuf (jumbo / scattered rx)")            \
+	X(rx_bad_csum, "dropped: TCP checksum wrong (port offload: the port's verdict or ours)")  \
 	X(tx_packets, "packets accepted by the tx queue")                                          \
 	X(tx_full, "dropped: tx queue full (TCP retransmits)")                                     \
 	X(tx_no_mbuf, "dropped: no mbuf free for a frame to send")                                 \
@@ -53,7 +55,8 @@
 	X(idle_cycles, "TSC cycles of loop iterations that found nothing (back-off sleeps too)")  \
 	X(stalled_cycles, "TSC cycles between polls more than 200 us apart (preempted, stopped)")  \
 	X(tsc_hz, "TSC cycles per second (busy_cycles / tsc_hz = busy CPU-seconds)")            \
-	X(rss_hardware, "1: the port's RSS steers flows (symmetric key, our RETA); 0: software")
+	X(rss_hardware, "1: the port's RSS steers flows (symmetric key, our RETA); 0: software")   \
+	X(csum_offload, "1: the port computes and checks TCP checksums; 0: software")
 
 enum drv_counter_id {
 #define X(n, d) DRV_C_##n,
@@ -119,6 +122,7 @@ struct dw {
 	unsigned empty_polls;
 	uint64_t c[DRV_C_COUNT];
 	struct drv_dpdk_seg seg; /* tcp_output's mbuf while net_l3 sends it */
+	const struct rte_mbuf *rx_m; /* the frame net_l3_rx is handling */
 };
 
 static struct dw *dw_of(struct dp_worker *w)
@@ -409,12 +413,35 @@ static void tcp_event(void *ctx, struct net_tcp_conn *tc, enum net_tcp_event ev,
 	}
 }
 
+/* With checksum offload the stack checks no TCP checksum: the port's
+ * verdict (RTE_MBUF_F_RX_L4_CKSUM_*) decides, and a frame it did not check
+ * (UNKNOWN: options, a PMD that skips some) is summed here. */
+static bool rx_csum_ok(const struct dw *d, uint32_t src, uint32_t dst, const uint8_t *seg,
+		       size_t len)
+{
+	uint64_t f = d->rx_m ? d->rx_m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK
+			     : RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
+	if (f == RTE_MBUF_F_RX_L4_CKSUM_GOOD || f == RTE_MBUF_F_RX_L4_CKSUM_NONE)
+		return true; /* NONE: the data was verified, the field not */
+	if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD || len > 65535)
+		return false;
+	struct net_csum cs; /* RFC 9293 3.1: pseudo-header + segment sums to 0 */
+	net_csum_init(&cs);
+	net_csum_pseudo4(&cs, src, dst, NET_IPV4_PROTO_TCP, (uint16_t)len);
+	net_csum_add(&cs, seg, len);
+	return net_csum_finish(&cs) == 0;
+}
+
 /* A TCP segment for one of our addresses: find its block, run TCP. */
 static void l3_tcp_rx(void *ctx, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len,
 		      uint64_t now_ns)
 {
 	struct dw *d = (struct dw *)ctx;
 	(void)now_ns;
+	if (drv_dpdk_g.csum_offload && !rx_csum_ok(d, src, dst, seg, len)) {
+		cnt(d, DRV_C_rx_bad_csum, 1);
+		return;
+	}
 	struct net_tcp_conn *tc = NULL;
 	if (len >= 4) {
 		struct flow_key k;
@@ -517,6 +544,7 @@ static int dpdk_worker_init(struct dp_worker *w)
 	 * dp_worker_step */
 	w->clock_frozen = true;
 	d->c[DRV_C_rss_hardware] = g->rss_mode == DRV_DPDK_RSS_HARDWARE;
+	d->c[DRV_C_csum_offload] = g->csum_offload;
 	clock_read(d);
 	/* TCP blocks: every connection slot of the worker, plus room for
 	 * handshakes and TIME-WAIT (blocks are freed later than dp_conns) */
@@ -578,6 +606,10 @@ static int dpdk_worker_init(struct dp_worker *w)
 
 	struct net_tcp_cfg tcfg;
 	net_tcp_cfg_default(&tcfg);
+	/* the port sums and checks TCP checksums (drv_dpdk_setup decided) */
+	tcfg.csum_offload = g->csum_offload;
+	if (g->csum_offload)
+		d->seg.tx_ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
 	for (int i = 0; i < 16; i += 8) {
 		uint64_t r = rte_rand(); /* RFC 6528: a secret per stack */
 		memcpy(tcfg.isn_key + i, &r, 8);
@@ -867,9 +899,11 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 			if (i + 1 < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pk[i + 1], void *));
 			struct rte_mbuf *m = pk[i];
+			d->rx_m = m;
 			net_l3_rx(&d->l3, d->now_ns, rte_pktmbuf_mtod(m, const uint8_t *),
 				  m->data_len);
 		}
+		d->rx_m = NULL;
 		rte_pktmbuf_free_bulk(pk, n);
 		rcv_reopen(d);
 	} else if (d->empty_polls < DRV_DPDK_IDLE_POLLS) {
