@@ -36,12 +36,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * allocate than a run takes; the engine raises out_buf to one frame
  * beside its reserve. */
 #define FB_OUT_BUF     (96 * 1024)
-#define FB_MAX_MESSAGE (8 * 1024)
+#define FB_MAX_MESSAGE 2048
 #define FB_MAX_SENDS   24
 
 static void fb_send_some(struct fb_drv *d, int link)
 {
-	while (d->sends < FB_MAX_SENDS && bench_amqp_credit(d->c, link) > 0) {
+	/* big bodies: fewer, so a conversation stays within an input */
+	unsigned max_sends = d->tpl.body_size > 40 ? 4 : FB_MAX_SENDS;
+	while (d->sends < max_sends && bench_amqp_credit(d->c, link) > 0) {
 		int64_t t = bench_amqp_send(d->c, link, &d->tpl, d->sends, d->now * 1000000u,
 					    0x1000 + d->sends);
 		if (t < 0)
@@ -82,7 +84,9 @@ static void fb_message(void *ctx, struct bench_amqp_conn *c, int link, uint32_t 
 	struct fb_drv *d = ctx;
 	FB_CHECK(c == d->c && link >= 0 && link < BENCH_AMQP_MAX_LINKS, "message: a bad link");
 	FB_CHECK(m != NULL && (m->len == 0 || m->data != NULL), "message: no bytes");
-	FB_CHECK(m->len <= FB_MAX_MESSAGE, "message: larger than max_message");
+	/* a reassembled message is at most max_message; a single frame is
+	 * delivered from the input as it is, at most a frame */
+	FB_CHECK(m->len <= 65536, "message: larger than a frame and max_message");
 	FB_CHECK(memchr(m->to, '\0', sizeof m->to) && memchr(m->reply_to, '\0', sizeof m->reply_to),
 		 "message: an unterminated address");
 	/* touch every byte (ASan: the view is in bounds) */
@@ -131,7 +135,7 @@ static void fb_closed(void *ctx, struct bench_amqp_conn *c, const char *conditio
 	FB_CHECK(d->closed_events == 1, "closed reported twice");
 }
 
-void fb_drv_init(struct fb_drv *d, uint8_t cfg_byte)
+void fb_drv_init(struct fb_drv *d, uint8_t cfg_byte, uint8_t pump_byte)
 {
 	memset(d, 0, sizeof(*d));
 	d->cfg_byte = cfg_byte;
@@ -163,7 +167,9 @@ void fb_drv_init(struct fb_drv *d, uint8_t cfg_byte)
 	cfg.h.detached = fb_detached;
 	cfg.h.closed = fb_closed;
 	cfg.ctx = d;
-	FB_CHECK(bench_amqp_tpl_build(&d->tpl, "fuzz.q", "fuzz.reply", true, 40, 0), "template");
+	FB_CHECK(bench_amqp_tpl_build(&d->tpl, "fuzz.q", "fuzz.reply", true,
+				      (pump_byte & 0x80) ? 1500 : 40, 0),
+		 "template");
 	d->c = bench_amqp_new(&cfg);
 	FB_CHECK(d->c != NULL, "bench_amqp_new");
 	if (!d->server) {
@@ -230,7 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	struct fb_drv d;
-	fb_drv_init(&d, hdr[0]);
+	fb_drv_init(&d, hdr[0], hdr[2]);
 
 	/* the stream in its own block, so ASan sees a read past its end */
 	uint8_t *in = malloc(size ? size : 1);

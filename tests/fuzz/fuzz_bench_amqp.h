@@ -19,7 +19,9 @@
  *           all, 1 half, 2 one byte, 3 all); bits 2-4 time step per chunk
  *           {0, 1, 10, 100, 600, 1000, 5000, 0} ms (ticks fire heartbeats
  *           and idle time-outs); bit 5: bench_amqp_close half-way;
- *           bit 6: a detach of link 0 half-way
+ *           bit 6: a detach of link 0 half-way; bit 7: the driver's
+ *           messages have a 1500-byte body (several frames when the peer's
+ *           max-frame-size is 512)
  *   rest    the byte stream the engine receives.
  */
 #ifndef FUZZ_BENCH_AMQP_H
@@ -47,8 +49,9 @@ struct fb_drv {
 	int closed_events;
 };
 
-/* A new engine for cfg_byte (client: started, links attached). */
-void fb_drv_init(struct fb_drv *d, uint8_t cfg_byte);
+/* A new engine for cfg_byte and pump_byte (client: started, links
+ * attached). */
+void fb_drv_init(struct fb_drv *d, uint8_t cfg_byte, uint8_t pump_byte);
 /* One chunk of received bytes at time now (ms); false once closed. */
 bool fb_drv_feed(struct fb_drv *d, const uint8_t *p, size_t n, uint64_t now);
 /* The engine's output (for the peer, or to throw away). */

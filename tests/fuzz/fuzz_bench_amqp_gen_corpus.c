@@ -94,12 +94,12 @@ static bool gen_move(struct fb_drv *a, struct fb_drv *b, struct rec *rb)
 }
 
 /* The driver as a client against the driver as a server: one seed each. */
-static void gen_pair(const char *name, uint8_t client_cfg, uint8_t server_cfg)
+static void gen_pair(const char *name, uint8_t client_cfg, uint8_t server_cfg, uint8_t pump)
 {
 	struct fb_drv cl, sv;
 	struct rec rc = {0}, rs = {0};
-	fb_drv_init(&cl, client_cfg & ~1u);
-	fb_drv_init(&sv, server_cfg | 1u);
+	fb_drv_init(&cl, client_cfg & ~1u, pump);
+	fb_drv_init(&sv, server_cfg | 1u, pump);
 	int phase = 0;
 	for (int round = 0; round < 10000; round++) {
 		bool moved = gen_move(&cl, &sv, &rs);
@@ -119,9 +119,9 @@ static void gen_pair(const char *name, uint8_t client_cfg, uint8_t server_cfg)
 	}
 	char n2[256];
 	snprintf(n2, sizeof n2, "%s-client", name);
-	gen_write(n2, client_cfg & ~1u, 0x00, 0x00, &rc);
+	gen_write(n2, client_cfg & ~1u, 0x00, pump, &rc);
 	snprintf(n2, sizeof n2, "%s-server", name);
-	gen_write(n2, server_cfg | 1u, 0x00, 0x00, &rs);
+	gen_write(n2, server_cfg | 1u, 0x00, pump, &rs);
 	fb_drv_fini(&cl);
 	fb_drv_fini(&sv);
 	free(rc.b);
@@ -282,7 +282,7 @@ static void gen_proton(const char *name, uint8_t cfg, const char *sasl, uint8_t 
 			pn_connection_set_password(p.d.connection, "pw");
 		}
 	}
-	fb_drv_init(&d, cfg);
+	fb_drv_init(&d, cfg, pump);
 	int phase = 0;
 	for (int round = 0; round < 10000; round++) {
 		bool moved = false;
@@ -339,11 +339,15 @@ int main(int argc, char **argv)
 	gen_dir = argv[1];
 	/* cfg bits: 0 role, 1-2 SASL (1 ANONYMOUS, 2 PLAIN), 3 properties,
 	 * 4 manual settle, 5 small frames, 6 idle time-out, 7 pre-settled */
-	gen_pair("pair-plain", 0x08, 0x08);
-	gen_pair("pair-anon-presettled", 0x82 | 0x08, 0x02);
-	gen_pair("pair-sasl-plain-manual", 0x04 | 0x10, 0x04 | 0x10 | 0x08);
-	gen_pair("pair-small-frames", 0x20 | 0x08, 0x20);
-	gen_pair("pair-idle", 0x40, 0x40 | 0x10);
+	gen_pair("pair-plain", 0x08, 0x08, 0x00);
+	gen_pair("pair-anon-presettled", 0x82 | 0x08, 0x02, 0x00);
+	gen_pair("pair-sasl-plain-manual", 0x04 | 0x10, 0x04 | 0x10 | 0x08, 0x00);
+	gen_pair("pair-small-frames", 0x20 | 0x08, 0x20, 0x00);
+	gen_pair("pair-idle", 0x40, 0x40 | 0x10, 0x00);
+	/* 1500-byte bodies to a 512-byte max-frame-size: multi-frame
+	 * deliveries both ways (part 2.6.14) */
+	gen_pair("pair-multi-frame", 0x20 | 0x08, 0x20 | 0x10, 0x80);
+	gen_pair("pair-multi-frame-presettled", 0x80 | 0x20, 0x20 | 0x08, 0x80);
 	gen_proton("proton-server", 0x08, NULL, 0x00, 0x00);
 	gen_proton("proton-server-anon", 0x02 | 0x10, "ANONYMOUS", 0x80 | 6, 0x00);
 	gen_proton("proton-client", 0x01 | 0x08, NULL, 0x00, 0x00);
