@@ -185,7 +185,13 @@ void bench_amqp_on_transfer(struct bench_amqp_conn *c, const struct amqp_transfe
 		if (l->credit <= l->window / 2)
 			bench_amqp_grant_credit(c, i); /* refill at half the window */
 		if (!more && !t->aborted) {
-			/* the fast path: a single-frame message, no copy */
+			/* the fast path: a single-frame message, no copy; part
+			 * 2.7.3: no larger than the max-message-size we announced */
+			if (len > c->rx_cap) {
+				bench_amqp_fail_link(c, i, AMQP_LINK_ERROR_MESSAGE_SIZE_EXCEEDED,
+						     "message larger than max-message-size");
+				return;
+			}
 			deliver(c, i, t->delivery_id, t->settled, p, len);
 			return;
 		}

@@ -84,9 +84,9 @@ static void fb_message(void *ctx, struct bench_amqp_conn *c, int link, uint32_t 
 	struct fb_drv *d = ctx;
 	FB_CHECK(c == d->c && link >= 0 && link < BENCH_AMQP_MAX_LINKS, "message: a bad link");
 	FB_CHECK(m != NULL && (m->len == 0 || m->data != NULL), "message: no bytes");
-	/* a reassembled message is at most max_message; a single frame is
-	 * delivered from the input as it is, at most a frame */
-	FB_CHECK(m->len <= 65536, "message: larger than a frame and max_message");
+	/* part 2.7.3: no delivered message is larger than the max-message-size
+	 * the engine announced, in one frame or reassembled */
+	FB_CHECK(m->len <= FB_MAX_MESSAGE, "message: larger than max_message");
 	FB_CHECK(memchr(m->to, '\0', sizeof m->to) && memchr(m->reply_to, '\0', sizeof m->reply_to),
 		 "message: an unterminated address");
 	/* touch every byte (ASan: the view is in bounds) */

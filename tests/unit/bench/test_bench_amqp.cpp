@@ -503,10 +503,14 @@ TEST(BenchAmqpProton, MultiFrame200KBothWays)
 	EXPECT_EQ(cp.p.remote_state_accepted, 2u);
 }
 
-TEST(BenchAmqpProton, OverMaxMessageIsDetached)
+// Part 2.7.3: a message beyond the max-message-size our Attach announced
+// detaches the link with message-size-exceeded, whether it came in several
+// frames (our max-frame 4096) or in one (2048 limit, 3000-byte message).
+static void expect_over_max_message_detached(uint32_t our_max_frame, size_t max_message,
+					     size_t body)
 {
-	client_vs_proton cp(0, 4096);
-	cp.e.cfg.max_message = 10000;
+	client_vs_proton cp(0, our_max_frame);
+	cp.e.cfg.max_message = max_message;
 	bench_amqp_free(cp.e.c);
 	cp.e.create();
 	int r = bench_amqp_attach_receiver(cp.e.c, "big", 10, true);
@@ -520,7 +524,7 @@ TEST(BenchAmqpProton, OverMaxMessageIsDetached)
 			return;
 		sent = true;
 		pn_delivery(pl, pn_dtag("t", 1));
-		bytes m = proton_message(20000, 1, 1, nullptr);
+		bytes m = proton_message(body, 1, 1, nullptr);
 		pn_link_send(pl, (const char *)m.data(), m.size());
 		pn_link_advance(pl);
 	};
@@ -534,6 +538,16 @@ TEST(BenchAmqpProton, OverMaxMessageIsDetached)
 	ASSERT_NE(pl, nullptr);
 	EXPECT_STREQ(pn_condition_get_name(pn_link_remote_condition(pl)),
 		     "amqp:link:message-size-exceeded");
+}
+
+TEST(BenchAmqpProton, OverMaxMessageIsDetached)
+{
+	expect_over_max_message_detached(4096, 10000, 20000);
+}
+
+TEST(BenchAmqpProton, OverMaxMessageInOneFrameIsDetached)
+{
+	expect_over_max_message_detached(0, 2048, 3000);
 }
 
 TEST(BenchAmqpProton, DynamicSourceAddressFromProton)
