@@ -491,7 +491,7 @@ static int parse_args(struct bench_run *r, int argc, char **argv, char *user, ch
 		case OPT_USER: o->user = v; break;
 		case OPT_PASSWORD: o->password = v; break;
 		case OPT_ROUTER_PID: {
-			int pid;
+			int pid = 0; /* (-O2 cannot see parse_int sets it when ok) */
 			ok = parse_int(v, 1, 1 << 30, &pid);
 			o->router_pid = (pid_t)pid;
 			break;
@@ -511,7 +511,7 @@ static int parse_args(struct bench_run *r, int argc, char **argv, char *user, ch
 		case OPT_DPDK_GATEWAY: ok = parse_ipv4(v, false, &o->dpdk.gateway, NULL); break;
 		case OPT_DPDK_WORKERS: ok = parse_int(v, 1, 128, &o->dpdk.router_workers); break;
 		case OPT_DPDK_IDLE: {
-			int us;
+			int us = 0;
 			ok = parse_int(v, 0, 100000, &us);
 			o->dpdk.idle_us = (uint32_t)us;
 			break;
