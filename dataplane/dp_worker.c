@@ -571,7 +571,10 @@ void *dp_worker_main(void *arg)
 	while (dp_worker_step(w)) {
 
 		int timeout = 0;
-		if (!has_work(w)) {
+		/* a driver that will not block this turn (dpdk, spinning)
+		 * stays online: it passes dp_worker_step's adopt_table every
+		 * turn, and a sleeping flag nobody needs to see is not set */
+		if (!has_work(w) && (w->drv->may_block == NULL || w->drv->may_block(w))) {
 			/* sleep protocol: announce, re-check, then block; a waker
 			 * that sees sleeping writes the wake-up fd */
 			__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);

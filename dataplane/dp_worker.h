@@ -240,6 +240,12 @@ struct drv_ops {
 	/* Optional (drivers with their own TCP): control refused the
 	 * connection of this token (DP_CMD_REFUSE): reset it. */
 	void (*conn_refuse)(struct dp_worker *w, uint64_t token);
+	/* Optional (busy-polling drivers): could a poll with a timeout block
+	 * now? false: the loop skips the sleep protocol (going offline for
+	 * the routing table, the sleeping flag: three seq_cst stores per turn,
+	 * a third of a spinning dpdk worker's samples) and polls with 0.
+	 * Absent: every poll may block. */
+	bool (*may_block)(struct dp_worker *w);
 	/* Optional: the driver's own per-worker counters, for `rpcrouter-ctl
 	 * stats`; called by control (relaxed reads of the worker's values). */
 	void (*counters)(struct dp_worker *w,

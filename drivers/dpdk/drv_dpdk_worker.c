@@ -797,6 +797,13 @@ static void out_to_tcp(struct dw *d, struct dp_conn *c, struct net_tcp_conn *tc)
 	}
 }
 
+/* the only blocking a poll does is the idle back-off's sleep */
+static bool dpdk_may_block(struct dp_worker *w)
+{
+	const struct dw *d = dw_of(w);
+	return drv_dpdk_g.cfg.idle_backoff_us && d->empty_polls >= DRV_DPDK_IDLE_POLLS;
+}
+
 static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 {
 	struct dw *d = dw_of(w);
@@ -959,6 +966,7 @@ const struct drv_ops drv_dpdk_ops = {
     .worker_init = dpdk_worker_init,
     .worker_fini = dpdk_worker_fini,
     .poll = dpdk_poll,
+    .may_block = dpdk_may_block,
     .conn_attach = dpdk_conn_attach,
     .conn_flush = dpdk_conn_flush,
     .conn_release = dpdk_conn_release,
