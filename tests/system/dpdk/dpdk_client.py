@@ -31,7 +31,10 @@ class Phase(MessagingHandler):
         self.conns = []
 
     def connect(self, event):
-        c = event.container.connect(self.url)
+        # no reconnect: a refused or reset connection is a result to check,
+        # not something to retry (proton's default would try again, and
+        # the retry's transport error would arrive after the verdict)
+        c = event.container.connect(self.url, reconnect=False)
         self.conns.append(c)
         return c
 
@@ -265,6 +268,10 @@ class Limit(Phase):
                 self.opened == self.n:
             self.refused = True
             self.finish()
+            return
+        if self.refused and event.connection is None:
+            # the refused connection's transport, already unbound from it
+            # (seen as a second error after the first one was counted)
             return
         super().on_transport_error(event)
 
