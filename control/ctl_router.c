@@ -721,7 +721,7 @@ int ctl_router_run(const struct ctl_config *cfg, const char *version)
 		rt->n_listeners == 1 ? "" : "s");
 #ifdef RR_HAVE_DPDK
 	if (dpdk) {
-		char port[160];
+		char port[512]; /* the port(s), queues, MAC(s), RSS and checksum decisions */
 		ctl_log("SERVER", CTL_LEVEL_NOTICE, "dpdk port %s", drv_dpdk_describe(port, sizeof(port)));
 		for (size_t i = 0; i < rt->n_listeners; i++)
 			ctl_log("SERVER", CTL_LEVEL_NOTICE, "Listening on %s (native TCP)",
