@@ -92,9 +92,21 @@ static int spec_seed(const char *s, const char *e, uint64_t *out)
 		return -1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
+	/* decimal or 0x hex, as the error says: base 0 would read a leading
+	 * zero as octal (seed=010 is ten, not eight) */
+	int base = 10;
+	const char *digits = buf;
+	if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
+		base = 16;
+		digits = buf + 2;
+		if (*digits == '\0')
+			return -1;
+	}
+	if (*digits == '-' || *digits == '+' || *digits == ' ')
+		return -1; /* strtoull would take a sign or a blank after the 0x */
 	char *end;
 	errno = 0;
-	unsigned long long v = strtoull(buf, &end, 0);
+	unsigned long long v = strtoull(digits, &end, base);
 	if (errno != 0 || *end != '\0')
 		return -1;
 	*out = v;

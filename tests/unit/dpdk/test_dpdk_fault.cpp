@@ -162,6 +162,20 @@ TEST(DpdkFaultParse, FullSpec)
 	EXPECT_EQ(s.any, 1);
 }
 
+// "decimal or 0x hex", as the error message says: a leading zero is decimal
+TEST(DpdkFaultParse, SeedDecimalOrHex)
+{
+	EXPECT_EQ(parse_ok("seed=010").seed, 10u);
+	EXPECT_EQ(parse_ok("seed=08").seed, 8u);
+	EXPECT_EQ(parse_ok("seed=0x10").seed, 16u);
+	EXPECT_EQ(parse_ok("seed=0XfF").seed, 255u);
+	EXPECT_EQ(parse_ok("seed=18446744073709551615").seed, UINT64_MAX);
+	const char *why = "seed must be an unsigned 64-bit integer (decimal or 0x hex)";
+	for (const char *bad : {"seed=0x", "seed=0x-1", "seed=0x+1", "seed=18446744073709551616",
+				"seed=0x1g", "seed=1.5"})
+		EXPECT_EQ(parse_err(bad), std::string("fault spec: '") + bad + "': " + why) << bad;
+}
+
 TEST(DpdkFaultParse, DefaultsUnitsAndSpaces)
 {
 	for (const char *e : {"", "   "}) {
