@@ -151,12 +151,28 @@ struct ctl_limits {
 };
 
 /* The dpdk driver's settings (dataplane dpdk* attributes; docs/config.md). */
+#define CTL_DPDK_MAX_PORTS 8 /* as DRV_DPDK_MAX_PORTS */
+
+/* One entry of dpdkPorts with its dpdkAddress and dpdkGateway entries. */
+struct ctl_dpdk_port {
+	const char *spec;   /* vdev spec or PCI address (in ctl_dpdk.ports_buf) */
+	uint32_t addr;	    /* host order */
+	uint8_t prefix_len; /* 1-32 */
+	uint32_t gateway;   /* 0: none */
+};
+
 struct ctl_dpdk {
 	const char *eal;	  /* dpdkEal: EAL arguments, space-separated; NULL: not given */
-	const char *ports;	  /* dpdkPorts: a vdev spec or a PCI address; NULL: not given */
-	uint32_t addr;		  /* dpdkAddress, host order; 0: not given */
+	const char *ports;	  /* dpdkPorts as given: port specs separated by ';'; NULL: not
+				   * given */
+	uint32_t addr;		  /* dpdkAddress (the first port's), host order; 0: not given */
 	uint8_t prefix_len;	  /* its prefix length, 1-32 */
-	uint32_t gateway;	  /* dpdkGateway, host order; 0: none */
+	uint32_t gateway;	  /* dpdkGateway (the first port's), host order; 0: none */
+	/* every port, in dpdkPorts order (n_ports 0: dpdkPorts not given or
+	 * invalid); port[0] repeats ports/addr/prefix_len/gateway with one */
+	unsigned n_ports;
+	struct ctl_dpdk_port port[CTL_DPDK_MAX_PORTS];
+	char *ports_buf; /* owned: the specs, split */
 	uint32_t idle_backoff_us; /* dpdkIdleBackoffUs: sleep after empty polls; 0: busy poll */
 	const char *fault;	  /* dpdkFaultInjection spec; NULL: none */
 	unsigned line;		  /* of the dataplane section (0: none), for start-up errors */

@@ -32,30 +32,33 @@ static void errf(char *err, size_t n, const char *fmt, ...)
 }
 
 /* argv for rte_eal_init: our name, the configured arguments split at
- * spaces, and the port (a vdev, or a PCI address to allow). */
-static int build_argv(const struct drv_dpdk_config *cfg, char *buf, size_t bufn, char **argv,
-		      char *portarg, size_t portn)
+ * spaces, and each port (a vdev, or a PCI address to allow). */
+static int build_argv(const struct drv_dpdk_global *g, char *buf, size_t bufn, char **argv,
+		      char portarg[][512])
 {
+	const struct drv_dpdk_config *cfg = &g->cfg;
 	int argc = 0;
 	bool no_huge = false;
 	argv[argc++] = (char *)(uintptr_t) "rpcrouterd";
 	snprintf(buf, bufn, "%s", cfg->eal ? cfg->eal : "");
 	for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t;
 	     t = strtok_r(NULL, " \t", &save)) {
-		if (argc >= MAX_EAL_ARGS - 4)
+		if (argc >= MAX_EAL_ARGS - 2 - 2 * DRV_DPDK_MAX_PORTS)
 			return -1;
 		no_huge |= strcmp(t, "--no-huge") == 0;
 		argv[argc++] = t;
 	}
 	if (!cfg->hugepages && !no_huge)
 		argv[argc++] = (char *)(uintptr_t) "--no-huge"; /* dataplane hugepages: no */
-	if (strncmp(cfg->ports, "net_", 4) == 0) {
-		snprintf(portarg, portn, "--vdev=%s", cfg->ports);
-		argv[argc++] = portarg;
-	} else {
-		argv[argc++] = (char *)(uintptr_t) "-a";
-		snprintf(portarg, portn, "%s", cfg->ports);
-		argv[argc++] = portarg;
+	for (unsigned p = 0; p < g->n_ports; p++) {
+		const char *spec = g->ports[p].cfg.spec;
+		if (strncmp(spec, "net_", 4) == 0) {
+			snprintf(portarg[p], 512, "--vdev=%s", spec);
+		} else {
+			argv[argc++] = (char *)(uintptr_t) "-a";
+			snprintf(portarg[p], 512, "%s", spec);
+		}
+		argv[argc++] = portarg[p];
 	}
 	argv[argc] = NULL;
 	return argc;
@@ -74,71 +77,41 @@ static int rss_reta_set(uint16_t port, const struct drv_dpdk_steer *st)
 	return rte_eth_dev_rss_reta_update(port, reta, (uint16_t)st->reta_size);
 }
 
-int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
+/* Port pp (already probed by the EAL) with nq queue pairs, its pools,
+ * steering and RSS decision, started. 0, or -1 with the reason in err. */
+static int port_setup(struct drv_dpdk_global *g, struct drv_dpdk_port *pp, unsigned pi, char *err,
+		      size_t errlen)
 {
-	struct drv_dpdk_global *g = &drv_dpdk_g;
-	memset(g, 0, sizeof(*g));
-	g->cfg = *cfg;
-	if (cfg->n_workers == 0 || cfg->n_workers > DP_MAX_WORKERS) {
-		errf(err, errlen, "%u workers", cfg->n_workers);
-		return -1;
-	}
-	static char buf[4096], portarg[512];
-	static char *argv[MAX_EAL_ARGS];
-	int argc = build_argv(cfg, buf, sizeof(buf), argv, portarg, sizeof(portarg));
-	if (argc < 0) {
-		errf(err, errlen, "dpdkEal: more than %d arguments", MAX_EAL_ARGS - 4);
-		return -1;
-	}
-	/* rte_eal_init consumes (permutes) argv; it stays ours (static) */
-	if (rte_eal_init(argc, argv) < 0) {
-		errf(err, errlen, "EAL initialisation failed (dpdkEal '%s'): %s", cfg->eal,
-		     rte_strerror(rte_errno));
-		return -1;
-	}
-	g->eal_up = true;
-	/* worker i runs on the i-th worker lcore (the main lcore is control's) */
-	unsigned n = 0;
-	unsigned lc;
-	RTE_LCORE_FOREACH_WORKER(lc)
-	{
-		if (n < DP_MAX_WORKERS)
-			g->lcores[n++] = lc;
-	}
-	if (n < cfg->n_workers) {
-		errf(err, errlen,
-		     "dpdkEal gives %u worker lcore%s besides the main one (control's); %u "
-		     "worker%s need as many (e.g. -l 0,1 for 1 worker)",
-		     n, n == 1 ? "" : "s", cfg->n_workers, cfg->n_workers == 1 ? "" : "s");
-		return -1;
-	}
+	const char *spec = pp->cfg.spec;
 	char name[256];
-	snprintf(name, sizeof(name), "%s", cfg->ports);
+	snprintf(name, sizeof(name), "%s", spec);
 	char *comma = strchr(name, ',');
 	if (comma)
 		*comma = 0;
 	uint16_t port;
 	if (rte_eth_dev_get_port_by_name(name, &port) != 0) {
-		if (rte_eth_dev_count_avail() != 1) {
-			errf(err, errlen, "dpdkPorts '%s': no such port (%u ports found)",
-			     cfg->ports, (unsigned)rte_eth_dev_count_avail());
+		/* one port: whatever the EAL found (a PCI address is not the
+		 * ethdev's name on every bus) */
+		if (g->n_ports != 1 || rte_eth_dev_count_avail() != 1) {
+			errf(err, errlen, "dpdkPorts '%s': no such port (%u ports found)", spec,
+			     (unsigned)rte_eth_dev_count_avail());
 			return -1;
 		}
 		RTE_ETH_FOREACH_DEV(port) break;
 	}
-	g->port = port;
-	snprintf(g->port_name, sizeof(g->port_name), "%.63s", name);
+	if (port >= DRV_DPDK_MAX_ETHDEV || g->port_index[port] != 0xff) {
+		errf(err, errlen, "dpdkPorts '%s': port %u is another entry's too", spec, port);
+		return -1;
+	}
+	g->port_index[port] = (uint8_t)pi;
+	pp->port = port;
+	snprintf(pp->name, sizeof(pp->name), "%.63s", name);
 	struct rte_eth_dev_info info;
 	if (rte_eth_dev_info_get(port, &info) != 0) {
 		errf(err, errlen, "port %s: no device info", name);
 		return -1;
 	}
-	uint16_t nq = (uint16_t)cfg->n_workers;
-	char why[256];
-	if (drv_dpdk_fault_parse(cfg->fault, &g->fault, why, sizeof(why)) != 0) {
-		errf(err, errlen, "dpdkFaultInjection: %s", why);
-		return -1;
-	}
+	uint16_t nq = g->n_queues;
 	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
 		errf(err, errlen,
 		     "port %s has %u rx / %u tx queues; %u workers need one pair each (af_packet: "
@@ -151,7 +124,7 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 	 * their worker in software */
 	struct drv_dpdk_rss_caps caps = {info.flow_type_rss_offloads, info.reta_size,
 					 info.hash_key_size, info.max_rx_queues,
-					 strncmp(cfg->ports, "net_", 4) == 0 /* as build_argv */};
+					 strncmp(spec, "net_", 4) == 0 /* as build_argv */};
 	struct drv_dpdk_rss_plan plan;
 	drv_dpdk_rss_decide(&caps, nq, &plan);
 	static uint8_t rss_key[256];
@@ -168,18 +141,18 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
 			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
 	}
-	/* TCP checksums by the port where it offers both directions (the
-	 * stack's csum_offload is one switch); not under fault injection */
-	g->csum_offload = !g->fault.any &&
-			  (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) &&
-			  (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
-	if (g->csum_offload) {
+	/* TCP checksums by the port where it offers both directions; the
+	 * stack's csum_offload is one switch for all ports (drv_dpdk_setup) */
+	pp->csum_offload = !g->fault.any &&
+			   (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) &&
+			   (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
+	if (pp->csum_offload) {
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
 	}
 	int rc = rte_eth_dev_configure(port, nq, nq, &conf);
-	if (rc != 0 && g->csum_offload) {
-		g->csum_offload = false; /* refused: checksums in software */
+	if (rc != 0 && pp->csum_offload) {
+		pp->csum_offload = false; /* refused: checksums in software */
 		conf.txmode.offloads &= ~RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 		conf.rxmode.offloads &= ~RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
 		rc = rte_eth_dev_configure(port, nq, nq, &conf);
@@ -206,18 +179,22 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 		sock = (int)rte_socket_id(); /* a vdev has no NUMA node: ours */
 	for (uint16_t q = 0; q < nq; q++) {
 		char pname[RTE_MEMPOOL_NAMESIZE];
-		snprintf(pname, sizeof(pname), "rr_mbuf_%u", q);
+		/* port 0's keep their old names */
+		if (pi == 0)
+			snprintf(pname, sizeof(pname), "rr_mbuf_%u", q);
+		else
+			snprintf(pname, sizeof(pname), "rr_mbuf_p%u_%u", pi, q);
 		/* on the port's socket (NUMA): the NIC DMAs into it */
-		g->pools[q] = rte_pktmbuf_pool_create(pname, DRV_DPDK_MBUFS, DRV_DPDK_MBUF_CACHE, 0,
-						      RTE_MBUF_DEFAULT_BUF_SIZE, sock);
-		if (g->pools[q] == NULL) {
+		pp->pools[q] = rte_pktmbuf_pool_create(pname, DRV_DPDK_MBUFS, DRV_DPDK_MBUF_CACHE, 0,
+						       RTE_MBUF_DEFAULT_BUF_SIZE, sock);
+		if (pp->pools[q] == NULL) {
 			errf(err, errlen,
-			     "mempool for queue %u (%u mbufs on socket %d): %s (more EAL memory: "
-			     "-m)",
-			     q, DRV_DPDK_MBUFS, sock, rte_strerror(rte_errno));
+			     "mempool for port %s queue %u (%u mbufs on socket %d): %s (more EAL "
+			     "memory: -m)",
+			     name, q, DRV_DPDK_MBUFS, sock, rte_strerror(rte_errno));
 			return -1;
 		}
-		rc = rte_eth_rx_queue_setup(port, q, nrx, (unsigned)sock, NULL, g->pools[q]);
+		rc = rte_eth_rx_queue_setup(port, q, nrx, (unsigned)sock, NULL, pp->pools[q]);
 		if (rc == 0)
 			rc = rte_eth_tx_queue_setup(port, q, ntx, (unsigned)sock, NULL);
 		if (rc != 0) {
@@ -229,10 +206,114 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 	/* both directions of a connection on one worker (DESIGN.md): the
 	 * vdevs here pick rx queues by their own hash, so a packet that lands
 	 * on another worker's queue crosses to its owner on a ring */
-	if (drv_dpdk_steer_init(&g->steer, nq, plan.reta_size) != 0) {
+	if (drv_dpdk_steer_init(&pp->steer, nq, plan.reta_size) != 0) {
 		errf(err, errlen, "flow steering for %u workers", nq);
 		return -1;
 	}
+	rc = rte_eth_dev_start(port);
+	if (rc != 0) {
+		errf(err, errlen, "port %s: start: %s", name, rte_strerror(-rc));
+		return -1;
+	}
+	pp->started = true;
+	if (plan.mode == DRV_DPDK_RSS_HARDWARE && rss_reta_set(port, &pp->steer) != 0) {
+		/* the default RETA (i mod nq) is ours anyway on most PMDs, but
+		 * unconfirmed: software re-steers whatever lands elsewhere */
+		plan.mode = DRV_DPDK_RSS_SOFTWARE;
+		plan.why = "the port refused our RSS redirection table: software steering";
+	}
+	pp->rss_mode = plan.mode;
+	pp->rss_why = plan.why;
+	struct rte_ether_addr ea;
+	rte_eth_macaddr_get(port, &ea);
+	memcpy(pp->mac.b, ea.addr_bytes, 6);
+	if (strncmp(name, "net_tap", 7) == 0) {
+		/* net_tap gives the kernel's side of the tap the port's own MAC
+		 * (its mac= devarg sets both), so the kernel's frames would carry
+		 * our source MAC and be dropped as looped (RFC 826 has no rule
+		 * for it; net_eth counts eth_rx_bad_src). The tap delivers every
+		 * frame the kernel sends to the PMD whatever its destination, so
+		 * the native stack answers ARP with a MAC of its own: the port's,
+		 * locally administered, last byte changed. */
+		pp->mac.b[0] = (uint8_t)((pp->mac.b[0] | 0x02) & ~0x01);
+		pp->mac.b[5] ^= 0x5a;
+	}
+	return 0;
+}
+
+int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
+{
+	struct drv_dpdk_global *g = &drv_dpdk_g;
+	memset(g, 0, sizeof(*g));
+	memset(g->port_index, 0xff, sizeof(g->port_index));
+	g->cfg = *cfg;
+	if (cfg->n_workers == 0 || cfg->n_workers > DP_MAX_WORKERS) {
+		errf(err, errlen, "%u workers", cfg->n_workers);
+		return -1;
+	}
+	if (cfg->n_ports > DRV_DPDK_MAX_PORTS) {
+		errf(err, errlen, "%u ports (at most %u)", cfg->n_ports, DRV_DPDK_MAX_PORTS);
+		return -1;
+	}
+	if (cfg->n_ports == 0) {
+		/* the single-port fields */
+		g->n_ports = 1;
+		g->ports[0].cfg = (struct drv_dpdk_port_config){cfg->ports, cfg->addr,
+								cfg->prefix_len, cfg->gateway};
+	} else {
+		g->n_ports = cfg->n_ports;
+		for (unsigned p = 0; p < cfg->n_ports; p++)
+			g->ports[p].cfg = cfg->port[p];
+	}
+	for (unsigned p = 0; p < g->n_ports; p++)
+		if (g->ports[p].cfg.spec == NULL || g->ports[p].cfg.spec[0] == 0) {
+			errf(err, errlen, "dpdkPorts: port %u has no spec", p);
+			return -1;
+		}
+	static char buf[4096], portarg[DRV_DPDK_MAX_PORTS][512];
+	static char *argv[MAX_EAL_ARGS];
+	int argc = build_argv(g, buf, sizeof(buf), argv, portarg);
+	if (argc < 0) {
+		errf(err, errlen, "dpdkEal: more than %d arguments",
+		     MAX_EAL_ARGS - 2 - 2 * DRV_DPDK_MAX_PORTS);
+		return -1;
+	}
+	/* rte_eal_init consumes (permutes) argv; it stays ours (static) */
+	if (rte_eal_init(argc, argv) < 0) {
+		errf(err, errlen, "EAL initialisation failed (dpdkEal '%s'): %s", cfg->eal,
+		     rte_strerror(rte_errno));
+		return -1;
+	}
+	g->eal_up = true;
+	/* worker i runs on the i-th worker lcore (the main lcore is control's) */
+	unsigned n = 0;
+	unsigned lc;
+	RTE_LCORE_FOREACH_WORKER(lc)
+	{
+		if (n < DP_MAX_WORKERS)
+			g->lcores[n++] = lc;
+	}
+	if (n < cfg->n_workers) {
+		errf(err, errlen,
+		     "dpdkEal gives %u worker lcore%s besides the main one (control's); %u "
+		     "worker%s need as many (e.g. -l 0,1 for 1 worker)",
+		     n, n == 1 ? "" : "s", cfg->n_workers, cfg->n_workers == 1 ? "" : "s");
+		return -1;
+	}
+	uint16_t nq = (uint16_t)cfg->n_workers;
+	g->n_queues = nq;
+	char why[256];
+	if (drv_dpdk_fault_parse(cfg->fault, &g->fault, why, sizeof(why)) != 0) {
+		errf(err, errlen, "dpdkFaultInjection: %s", why);
+		return -1;
+	}
+	g->csum_offload = true;
+	for (unsigned p = 0; p < g->n_ports; p++) {
+		if (port_setup(g, &g->ports[p], p, err, errlen) != 0)
+			return -1;
+		g->csum_offload &= g->ports[p].csum_offload;
+	}
+	int sock = (int)rte_socket_id();
 	for (uint16_t q = 0; q < nq && nq > 1; q++) {
 		char rname[RTE_RING_NAMESIZE];
 		snprintf(rname, sizeof(rname), "rr_steer_%u", q);
@@ -242,35 +323,6 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	rc = rte_eth_dev_start(port);
-	if (rc != 0) {
-		errf(err, errlen, "port %s: start: %s", name, rte_strerror(-rc));
-		return -1;
-	}
-	g->port_started = true;
-	if (plan.mode == DRV_DPDK_RSS_HARDWARE && rss_reta_set(port, &g->steer) != 0) {
-		/* the default RETA (i mod nq) is ours anyway on most PMDs, but
-		 * unconfirmed: software re-steers whatever lands elsewhere */
-		plan.mode = DRV_DPDK_RSS_SOFTWARE;
-		plan.why = "the port refused our RSS redirection table: software steering";
-	}
-	g->rss_mode = plan.mode;
-	g->rss_why = plan.why;
-	struct rte_ether_addr ea;
-	rte_eth_macaddr_get(port, &ea);
-	memcpy(g->mac.b, ea.addr_bytes, 6);
-	if (strncmp(name, "net_tap", 7) == 0) {
-		/* net_tap gives the kernel's side of the tap the port's own MAC
-		 * (its mac= devarg sets both), so the kernel's frames would carry
-		 * our source MAC and be dropped as looped (RFC 826 has no rule
-		 * for it; net_eth counts eth_rx_bad_src). The tap delivers every
-		 * frame the kernel sends to the PMD whatever its destination, so
-		 * the native stack answers ARP with a MAC of its own: the port's,
-		 * locally administered, last byte changed. */
-		g->mac.b[0] = (uint8_t)((g->mac.b[0] | 0x02) & ~0x01);
-		g->mac.b[5] ^= 0x5a;
-	}
-	g->n_queues = nq;
 	g->tsc_hz = rte_get_tsc_hz();
 	return 0;
 }
@@ -327,11 +379,12 @@ void drv_dpdk_teardown(void)
 	struct drv_dpdk_global *g = &drv_dpdk_g;
 	if (!g->eal_up)
 		return;
-	if (g->port_started) {
-		rte_eth_dev_stop(g->port);
-		rte_eth_dev_close(g->port);
-		g->port_started = false;
-	}
+	for (unsigned p = 0; p < g->n_ports; p++)
+		if (g->ports[p].started) {
+			rte_eth_dev_stop(g->ports[p].port);
+			rte_eth_dev_close(g->ports[p].port);
+			g->ports[p].started = false;
+		}
 	for (unsigned q = 0; q < DP_MAX_WORKERS; q++)
 		if (g->rings[q]) {
 			struct rte_mbuf *m;
@@ -340,11 +393,12 @@ void drv_dpdk_teardown(void)
 			rte_ring_free(g->rings[q]);
 			g->rings[q] = NULL;
 		}
-	for (unsigned q = 0; q < DP_MAX_WORKERS; q++)
-		if (g->pools[q]) {
-			rte_mempool_free(g->pools[q]);
-			g->pools[q] = NULL;
-		}
+	for (unsigned p = 0; p < g->n_ports; p++)
+		for (unsigned q = 0; q < DP_MAX_WORKERS; q++)
+			if (g->ports[p].pools[q]) {
+				rte_mempool_free(g->ports[p].pools[q]);
+				g->ports[p].pools[q] = NULL;
+			}
 	rte_eal_cleanup();
 	g->eal_up = false;
 }
@@ -352,10 +406,21 @@ void drv_dpdk_teardown(void)
 const char *drv_dpdk_describe(char *buf, size_t n)
 {
 	struct drv_dpdk_global *g = &drv_dpdk_g;
-	char mac[18];
-	net_mac_format(&g->mac, mac, sizeof(mac));
-	snprintf(buf, n, "%s (port %u, %u queue pair%s, %s; %s; TCP checksums %s)", g->port_name,
-		 g->port, g->n_queues, g->n_queues == 1 ? "" : "s", mac,
-		 g->rss_why ? g->rss_why : "", g->csum_offload ? "by the port" : "in software");
+	size_t off = 0;
+	buf[0] = 0;
+	for (unsigned p = 0; p < g->n_ports && off < n; p++) {
+		const struct drv_dpdk_port *pp = &g->ports[p];
+		char mac[18];
+		net_mac_format(&pp->mac, mac, sizeof(mac));
+		int k = snprintf(buf + off, n - off, "%s%s (port %u, %u queue pair%s, %s; %s)",
+				 p ? "; " : "", pp->name, pp->port, g->n_queues,
+				 g->n_queues == 1 ? "" : "s", mac, pp->rss_why ? pp->rss_why : "");
+		if (k < 0)
+			break;
+		off += (size_t)k;
+	}
+	if (off < n)
+		snprintf(buf + off, n - off, "; TCP checksums %s",
+			 g->csum_offload ? "by the port" : "in software");
 	return buf;
 }

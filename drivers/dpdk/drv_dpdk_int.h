@@ -18,36 +18,53 @@
 #define DRV_DPDK_MBUF_CACHE 256
 #define DRV_DPDK_IDLE_POLLS 256	 /* empty polls before the idle back-off sleeps */
 #define DRV_DPDK_STEER_RING 4096 /* packets waiting for their owning worker */
+/* ethdev ids the port_index map covers (RTE_MAX_ETHPORTS is 32 in Debian's
+ * build; rte_config.h is not included here) */
+#define DRV_DPDK_MAX_ETHDEV 1024
 
 struct rte_mempool;
 struct rte_ring;
 
-/* Written by control before the workers launch, read-only after. */
-struct drv_dpdk_global {
-	struct drv_dpdk_config cfg;
-	bool eal_up, port_started;
-	uint16_t port, n_queues;
-	char port_name[64];
+/* One port, as drv_dpdk_setup left it. */
+struct drv_dpdk_port {
+	struct drv_dpdk_port_config cfg; /* spec, address, prefix, gateway */
+	bool started;
+	uint16_t port; /* the ethdev's id */
+	char name[64];
 	struct net_mac mac;
-	uint64_t tsc_hz;
-	unsigned lcores[DP_MAX_WORKERS];
-	bool launched[DP_MAX_WORKERS];
-	struct rte_mempool *pools[DP_MAX_WORKERS]; /* per queue (= worker) */
-	/* software flow steering: which worker owns a flow, and each worker's
-	 * ring of packets other workers received for it (multi-producer,
-	 * single-consumer; lock-free) */
+	struct rte_mempool *pools[DP_MAX_WORKERS]; /* per queue (= worker), on its socket */
+	/* software flow steering: which worker owns a flow (the RETA can
+	 * differ between ports: the hardware's size) */
 	struct drv_dpdk_steer steer;
 	/* DRV_DPDK_RSS_HARDWARE: the port's RSS already put each packet on
 	 * its owner's queue; the workers skip the software hash */
 	enum drv_dpdk_rss_mode rss_mode;
 	const char *rss_why; /* the decision, for the start-up log */
-	/* the port computes TCP checksums on tx and checks them on rx (both
-	 * offered, and no fault injection: it corrupts frames after the
-	 * port's rx check and before its tx sum); the stack runs with
-	 * csum_offload and the workers check what the port did not */
+	bool csum_offload;   /* the port offers TCP checksums both ways */
+};
+
+/* Written by control before the workers launch, read-only after. */
+struct drv_dpdk_global {
+	struct drv_dpdk_config cfg;
+	bool eal_up;
+	uint16_t n_queues;
+	unsigned n_ports;
+	struct drv_dpdk_port ports[DRV_DPDK_MAX_PORTS];
+	/* ethdev id -> index in ports (a steered mbuf's m->port), 0xff: none */
+	uint8_t port_index[DRV_DPDK_MAX_ETHDEV];
+	uint64_t tsc_hz;
+	unsigned lcores[DP_MAX_WORKERS];
+	bool launched[DP_MAX_WORKERS];
+	/* the TCP stack computes no checksum on tx and checks none on rx:
+	 * every port does both (offered, and no fault injection: it corrupts
+	 * frames after the port's rx check and before its tx sum); one
+	 * switch, since a worker's stack serves all its ports */
 	bool csum_offload;
 	/* fault injection (tests): dpdkFaultInjection, parsed once */
 	struct drv_dpdk_fault_spec fault;
+	/* each worker's ring of packets other workers received for it, from
+	 * any port (m->port says which; multi-producer, single-consumer;
+	 * lock-free) */
 	struct rte_ring *rings[DP_MAX_WORKERS];
 	struct {
 		uint16_t idx; /* control's listener index */

@@ -32,40 +32,46 @@
 #define FAULT_DELAY_CAP 256u	    /* packets a fault injector may hold back per direction */
 #define FAULT_OUT_CAP	(2u * DRV_DPDK_BURST + 1u + 64u) /* a faulted burst + due delayed ones */
 
-/* the driver's own counters, per worker */
+/* the driver's own counters: P per port (port 0's in group "driver" with
+ * the worker's, port N's in "driver.portN"), W per worker */
 #define DRV_COUNTERS(X)                                                                            \
-	X(rx_packets, "packets received from the rx queue")                                        \
-	X(rx_bursts, "rx bursts that returned packets")                                            \
-	X(rx_multiseg, "dropped: packets in more than one mbuf (jumbo / scattered rx)")            \
-	X(rx_bad_csum, "dropped: TCP checksum wrong (port offload: the port's verdict or ours)")  \
-	X(tx_packets, "packets accepted by the tx queue")                                          \
-	X(tx_full, "dropped: tx queue full (TCP retransmits)")                                     \
-	X(tx_no_mbuf, "dropped: no mbuf free for a frame to send")                                 \
-	X(tx_copied, "frames copied into an mbuf (ARP, ICMP, RST; TCP segments are built in one)") \
-	X(native_new, "connections accepted by the native TCP and posted to control")              \
-	X(native_post_fail, "connections reset: the ring to control was full")                     \
-	X(native_refused, "connections reset: control refused them (maxConnections)")              \
-	X(stash_full, "bytes refused before control's answer (stash full: the peer resends)")      \
-	X(idle_sleeps, "idle back-off sleeps")                                                     \
-	X(steered_out, "packets of another worker's flow passed to it over its ring")              \
-	X(steered_in, "packets of this worker's flows received from another worker's queue")       \
-	X(steer_ring_full, "dropped: the owning worker's steering ring was full")                  \
-	X(arp_copies, "ARP frames copied to every other worker (each keeps its own cache)")     \
-	X(busy_cycles, "TSC cycles of loop iterations that received or sent packets")             \
-	X(idle_cycles, "TSC cycles of loop iterations that found nothing (back-off sleeps too)")  \
-	X(stalled_cycles, "TSC cycles between polls more than 200 us apart (preempted, stopped)")  \
-	X(tsc_hz, "TSC cycles per second (busy_cycles / tsc_hz = busy CPU-seconds)")            \
-	X(rss_hardware, "1: the port's RSS steers flows (symmetric key, our RETA); 0: software")   \
-	X(csum_offload, "1: the port computes and checks TCP checksums; 0: software")
+	X(rx_packets, P, "packets received from the rx queue")                                     \
+	X(rx_bursts, P, "rx bursts that returned packets")                                         \
+	X(rx_multiseg, P, "dropped: packets in more than one mbuf (jumbo / scattered rx)")         \
+	X(rx_bad_csum, P, "dropped: TCP checksum wrong (port offload: the port's verdict or ours)") \
+	X(tx_packets, P, "packets accepted by the tx queue")                                       \
+	X(tx_full, P, "dropped: tx queue full (TCP retransmits)")                                  \
+	X(tx_no_mbuf, P, "dropped: no mbuf free for a frame to send")                              \
+	X(tx_copied, P, "frames copied into an mbuf (ARP, ICMP, RST; TCP segments are built in one)") \
+	X(native_new, W, "connections accepted by the native TCP and posted to control")           \
+	X(native_post_fail, W, "connections reset: the ring to control was full")                  \
+	X(native_refused, W, "connections reset: control refused them (maxConnections)")           \
+	X(stash_full, W, "bytes refused before control's answer (stash full: the peer resends)")   \
+	X(idle_sleeps, W, "idle back-off sleeps")                                                  \
+	X(steered_out, P, "packets of another worker's flow passed to it over its ring")           \
+	X(steered_in, P, "packets of this worker's flows received from another worker's queue")    \
+	X(steer_ring_full, P, "dropped: the owning worker's steering ring was full")               \
+	X(arp_copies, P, "ARP frames copied to every other worker (each keeps its own cache)")     \
+	X(busy_cycles, W, "TSC cycles of loop iterations that received or sent packets")           \
+	X(idle_cycles, W, "TSC cycles of loop iterations that found nothing (back-off sleeps too)") \
+	X(stalled_cycles, W, "TSC cycles between polls more than 200 us apart (preempted, stopped)") \
+	X(tsc_hz, W, "TSC cycles per second (busy_cycles / tsc_hz = busy CPU-seconds)")            \
+	X(rss_hardware, P, "1: the port's RSS steers flows (symmetric key, our RETA); 0: software") \
+	X(csum_offload, W, "1: the ports compute and check TCP checksums; 0: software")
 
 enum drv_counter_id {
-#define X(n, d) DRV_C_##n,
+#define X(n, sc, d) DRV_C_##n,
 	DRV_COUNTERS(X)
 #undef X
 	    DRV_C_COUNT
 };
 static const char *const drv_counter_names[DRV_C_COUNT] = {
-#define X(n, d) #n,
+#define X(n, sc, d) #n,
+    DRV_COUNTERS(X)
+#undef X
+};
+static const bool drv_counter_per_port[DRV_C_COUNT] = {
+#define X(n, sc, d) #sc[0] == 'P',
     DRV_COUNTERS(X)
 #undef X
 };
@@ -88,13 +94,34 @@ struct flow_key {
 	uint16_t rport, lport;
 } __attribute__((packed));
 
+struct dw;
+
+/* One port of a worker: its queue pair, pool, interface state (MAC,
+ * address, ARP cache, ICMP) and tx burst. */
+struct dw_port {
+	struct dw *d;
+	uint16_t port, queue;
+	unsigned idx; /* in drv_dpdk_g.ports */
+	struct rte_mempool *pool;
+	const struct drv_dpdk_port *gp;
+	uint32_t addr, mask; /* our address and its subnet mask */
+	struct net_l3 l3;
+	struct rte_mbuf *tx[DRV_DPDK_BURST];
+	unsigned n_tx;
+	/* fault injection (dpdkFaultInjection): rx after the queue, tx before it */
+	bool fault_on;
+	struct drv_dpdk_fault frx, ftx;
+	struct rte_mbuf *rx_f[FAULT_OUT_CAP], *tx_f[FAULT_OUT_CAP];
+	uint64_t c[DRV_C_COUNT]; /* the per-port ones (drv_counter_per_port) */
+};
+
 struct dw {
 	struct dp_worker *w;
-	uint16_t port, queue;
-	struct rte_mempool *pool;
+	uint16_t queue;
 	struct rte_hash *flows;
 	bool started;
-	struct net_l3 l3;
+	struct dw_port *ports; /* drv_dpdk_g.n_ports of them, never moved (net_l3) */
+	unsigned n_ports;
 	struct net_tcp_stack tcp;
 	struct net_tcp_conn *tcbs;
 	struct ext *ext;
@@ -105,12 +132,6 @@ struct dw {
 	uint16_t listener_of_slot[NET_TCP_MAX_LISTENERS]; /* TCP slot -> control's listener */
 	uint32_t *rcv_list; /* TCP blocks whose receive window to reopen after the burst */
 	uint32_t n_rcv;
-	struct rte_mbuf *tx[DRV_DPDK_BURST];
-	unsigned n_tx;
-	/* fault injection (dpdkFaultInjection): rx after the queue, tx before it */
-	bool fault_on;
-	struct drv_dpdk_fault frx, ftx;
-	struct rte_mbuf *rx_f[FAULT_OUT_CAP], *tx_f[FAULT_OUT_CAP];
 	uint64_t tsc_hz;
 	uint64_t now_tsc;	 /* TSC at the latest clock_read */
 	uint64_t ns_per_tsc_q32; /* 1e9 / tsc_hz, 32.32 fixed point */
@@ -133,6 +154,21 @@ static struct dw *dw_of(struct dp_worker *w)
 static inline void cnt(struct dw *d, enum drv_counter_id i, uint64_t n)
 {
 	__atomic_store_n(&d->c[i], d->c[i] + n, __ATOMIC_RELAXED);
+}
+
+static inline void pcnt(struct dw_port *pp, enum drv_counter_id i, uint64_t n)
+{
+	__atomic_store_n(&pp->c[i], pp->c[i] + n, __ATOMIC_RELAXED);
+}
+
+/* The port a segment from local address a leaves by: the one that owns
+ * a (the stack only has connections on our addresses); port 0 else. */
+static struct dw_port *port_of_addr(struct dw *d, uint32_t a)
+{
+	for (unsigned p = 1; p < d->n_ports; p++)
+		if (d->ports[p].addr == a)
+			return &d->ports[p];
+	return &d->ports[0];
 }
 
 static void clock_read(struct dw *d)
@@ -158,34 +194,48 @@ static void clock_read(struct dw *d)
 
 /* --- tx ------------------------------------------------------------------- */
 
-static void tx_flush(struct dw *d)
+static void tx_flush_port(struct dw_port *pp)
 {
-	struct rte_mbuf **out = d->tx;
-	unsigned n = d->n_tx;
-	if (d->fault_on) {
+	struct rte_mbuf **out = pp->tx;
+	unsigned n = pp->n_tx;
+	if (pp->fault_on) {
 		/* with n 0 too: delayed and held frames leave when due */
-		n = drv_dpdk_fault_apply(&d->ftx, (void *const *)d->tx, d->n_tx, (void **)d->tx_f,
-					 FAULT_OUT_CAP, d->now_ns);
-		out = d->tx_f;
+		n = drv_dpdk_fault_apply(&pp->ftx, (void *const *)pp->tx, pp->n_tx,
+					 (void **)pp->tx_f, FAULT_OUT_CAP, pp->d->now_ns);
+		out = pp->tx_f;
 	}
-	d->n_tx = 0;
+	pp->n_tx = 0;
 	if (n == 0)
 		return;
-	uint16_t sent = rte_eth_tx_burst(d->port, d->queue, out, (uint16_t)n);
-	cnt(d, DRV_C_tx_packets, sent);
+	uint16_t sent = rte_eth_tx_burst(pp->port, pp->queue, out, (uint16_t)n);
+	pcnt(pp, DRV_C_tx_packets, sent);
 	if (sent < n) {
 		/* like a full wire: the frames are lost, TCP retransmits */
-		cnt(d, DRV_C_tx_full, n - sent);
+		pcnt(pp, DRV_C_tx_full, n - sent);
 		rte_pktmbuf_free_bulk(out + sent, n - sent);
 	}
+}
+
+static void tx_flush(struct dw *d)
+{
+	for (unsigned p = 0; p < d->n_ports; p++)
+		tx_flush_port(&d->ports[p]);
+}
+
+static bool tx_pending(const struct dw *d)
+{
+	for (unsigned p = 0; p < d->n_ports; p++)
+		if (d->ports[p].n_tx)
+			return true;
+	return false;
 }
 
 /* --- fault injection (tests) ------------------------------------------------ */
 
 static void *fault_clone(void *ctx, void *pkt)
 {
-	struct dw *d = (struct dw *)ctx;
-	return rte_pktmbuf_copy((struct rte_mbuf *)pkt, d->pool, 0, UINT32_MAX);
+	struct dw_port *pp = (struct dw_port *)ctx;
+	return rte_pktmbuf_copy((struct rte_mbuf *)pkt, pp->pool, 0, UINT32_MAX);
 }
 
 static void fault_free(void *ctx, void *pkt)
@@ -210,18 +260,18 @@ static int fault_corrupt(void *ctx, void *pkt, uint64_t rnd)
  * queued behind ARP). */
 static int l3_tx_frame(void *ctx, const uint8_t *frame, size_t len)
 {
-	struct dw *d = (struct dw *)ctx;
+	struct dw_port *pp = (struct dw_port *)ctx;
 	bool copied;
-	struct rte_mbuf *m = drv_dpdk_frame_take(&d->seg, d->pool, frame, len, &copied);
+	struct rte_mbuf *m = drv_dpdk_frame_take(&pp->d->seg, pp->pool, frame, len, &copied);
 	if (m == NULL) {
-		cnt(d, DRV_C_tx_no_mbuf, 1);
+		pcnt(pp, DRV_C_tx_no_mbuf, 1);
 		return -1;
 	}
 	if (copied)
-		cnt(d, DRV_C_tx_copied, 1);
-	d->tx[d->n_tx++] = m;
-	if (d->n_tx == DRV_DPDK_BURST)
-		tx_flush(d);
+		pcnt(pp, DRV_C_tx_copied, 1);
+	pp->tx[pp->n_tx++] = m;
+	if (pp->n_tx == DRV_DPDK_BURST)
+		tx_flush_port(pp);
 	return 0;
 }
 
@@ -231,13 +281,15 @@ static int l3_tx_frame(void *ctx, const uint8_t *frame, size_t len)
 static void tcp_output(void *ctx, const struct net_tcp_seg_out *seg)
 {
 	struct dw *d = (struct dw *)ctx;
+	/* out by the port that owns the connection's local address */
+	struct dw_port *pp = port_of_addr(d, seg->saddr);
 	uint8_t *f;
 	size_t len;
-	if (drv_dpdk_seg_build(&d->seg, d->pool, seg, &f, &len) == NULL) {
-		cnt(d, DRV_C_tx_no_mbuf, 1); /* as a lost frame: TCP retransmits */
+	if (drv_dpdk_seg_build(&d->seg, pp->pool, seg, &f, &len) == NULL) {
+		pcnt(pp, DRV_C_tx_no_mbuf, 1); /* as a lost frame: TCP retransmits */
 		return;
 	}
-	(void)net_ipv4_send_frame(&d->l3, d->now_ns, f, len, seg->saddr, seg->daddr,
+	(void)net_ipv4_send_frame(&pp->l3, d->now_ns, f, len, seg->saddr, seg->daddr,
 				  NET_IPV4_PROTO_TCP);
 	drv_dpdk_seg_done(&d->seg);
 }
@@ -436,10 +488,11 @@ static bool rx_csum_ok(const struct dw *d, uint32_t src, uint32_t dst, const uin
 static void l3_tcp_rx(void *ctx, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len,
 		      uint64_t now_ns)
 {
-	struct dw *d = (struct dw *)ctx;
+	struct dw_port *pp = (struct dw_port *)ctx;
+	struct dw *d = pp->d;
 	(void)now_ns;
 	if (drv_dpdk_g.csum_offload && !rx_csum_ok(d, src, dst, seg, len)) {
-		cnt(d, DRV_C_rx_bad_csum, 1);
+		pcnt(pp, DRV_C_rx_bad_csum, 1);
 		return;
 	}
 	struct net_tcp_conn *tc = NULL;
@@ -464,9 +517,11 @@ static void l3_tcp_rx(void *ctx, uint32_t src, uint32_t dst, const uint8_t *seg,
  * (ICMP, fragments, garbage) is handled where it landed. */
 enum { OWNER_ALL = -1 };
 
-static int frame_owner(const struct dw *d, const uint8_t *f, uint32_t len, const uint32_t *hw_hash)
+static int frame_owner(const struct dw_port *pp, const uint8_t *f, uint32_t len,
+		       const uint32_t *hw_hash)
 {
-	const struct drv_dpdk_global *g = &drv_dpdk_g;
+	const struct dw *d = pp->d;
+	const struct drv_dpdk_steer *st = &pp->gp->steer;
 	if (len < NET_ETH_HLEN)
 		return (int)d->w->id;
 	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
@@ -475,7 +530,7 @@ static int frame_owner(const struct dw *d, const uint8_t *f, uint32_t len, const
 	if (hw_hash != NULL)
 		/* the port hashed it with our key: our RETA names the owner
 		 * (where it landed, unless the port's table differs) */
-		return (int)drv_dpdk_steer_worker_of_hash(&g->steer, *hw_hash);
+		return (int)drv_dpdk_steer_worker_of_hash(st, *hw_hash);
 	if (et != NET_ETHERTYPE_IPV4 || len < NET_ETH_HLEN + NET_IPV4_HLEN)
 		return (int)d->w->id;
 	const uint8_t *ip = f + NET_ETH_HLEN;
@@ -490,17 +545,19 @@ static int frame_owner(const struct dw *d, const uint8_t *f, uint32_t len, const
 	    (uint32_t)ip[16] << 24 | (uint32_t)ip[17] << 16 | (uint32_t)ip[18] << 8 | ip[19];
 	const uint8_t *l4 = ip + ihl;
 	uint16_t sport = (uint16_t)(l4[0] << 8 | l4[1]), dport = (uint16_t)(l4[2] << 8 | l4[3]);
-	return (int)drv_dpdk_steer_worker(&g->steer, src, dst, sport, dport);
+	return (int)drv_dpdk_steer_worker(st, src, dst, sport, dport);
 }
 
-static void steer_to(struct dw *d, unsigned owner, struct rte_mbuf *m)
+static void steer_to(struct dw_port *pp, unsigned owner, struct rte_mbuf *m)
 {
+	/* m->port (the PMD's, kept by rte_pktmbuf_copy) tells the owner
+	 * which of its ports the frame is for */
 	if (rte_ring_mp_enqueue(drv_dpdk_g.rings[owner], m) != 0) {
-		cnt(d, DRV_C_steer_ring_full, 1);
+		pcnt(pp, DRV_C_steer_ring_full, 1);
 		rte_pktmbuf_free(m);
 		return;
 	}
-	cnt(d, DRV_C_steered_out, 1);
+	pcnt(pp, DRV_C_steered_out, 1);
 }
 
 /* Windows of connections that received: what the engine can take next. */
@@ -533,9 +590,11 @@ static int dpdk_worker_init(struct dp_worker *w)
 		return -1;
 	w->drv_state = d;
 	d->w = w;
-	d->port = g->port;
 	d->queue = (uint16_t)w->id;
-	d->pool = g->pools[w->id];
+	d->n_ports = g->n_ports;
+	d->ports = (struct dw_port *)calloc(g->n_ports, sizeof(*d->ports));
+	if (d->ports == NULL)
+		return -1;
 	d->tsc_hz = g->tsc_hz;
 	d->ns_per_tsc_q32 = (uint64_t)(((unsigned __int128)1000000000u << 32) / g->tsc_hz);
 	d->c[DRV_C_tsc_hz] = g->tsc_hz;
@@ -543,7 +602,6 @@ static int dpdk_worker_init(struct dp_worker *w)
 	/* the driver keeps the engine's clocks (clock_read), not
 	 * dp_worker_step */
 	w->clock_frozen = true;
-	d->c[DRV_C_rss_hardware] = g->rss_mode == DRV_DPDK_RSS_HARDWARE;
 	d->c[DRV_C_csum_offload] = g->csum_offload;
 	clock_read(d);
 	/* TCP blocks: every connection slot of the worker, plus room for
@@ -579,30 +637,46 @@ static int dpdk_worker_init(struct dp_worker *w)
 	if (d->flows == NULL)
 		return -1;
 
-	if (g->fault.any) {
-		const struct drv_dpdk_fault_ops fo = {fault_clone, fault_free, fault_corrupt};
-		struct drv_dpdk_fault_spec sp = g->fault;
-		sp.seed = g->fault.seed + 2u * w->id; /* each direction of each worker its own */
-		if (drv_dpdk_fault_init(&d->frx, &sp, &fo, d, FAULT_DELAY_CAP) != 0)
-			return -1;
-		sp.seed++;
-		if (drv_dpdk_fault_init(&d->ftx, &sp, &fo, d, FAULT_DELAY_CAP) != 0) {
-			drv_dpdk_fault_fini(&d->frx);
-			return -1;
+	for (unsigned p = 0; p < d->n_ports; p++) {
+		struct dw_port *pp = &d->ports[p];
+		const struct drv_dpdk_port *gp = &g->ports[p];
+		pp->d = d;
+		pp->idx = p;
+		pp->gp = gp;
+		pp->port = gp->port;
+		pp->queue = d->queue;
+		pp->pool = gp->pools[w->id];
+		pp->addr = gp->cfg.addr;
+		pp->mask = gp->cfg.prefix_len ? ~0u << (32 - gp->cfg.prefix_len) : 0;
+		pp->c[DRV_C_rss_hardware] = gp->rss_mode == DRV_DPDK_RSS_HARDWARE;
+		if (g->fault.any) {
+			const struct drv_dpdk_fault_ops fo = {fault_clone, fault_free,
+							      fault_corrupt};
+			struct drv_dpdk_fault_spec sp = g->fault;
+			/* each direction of each worker and port its own (port
+			 * 0's seeds as with one port) */
+			sp.seed = g->fault.seed + 2u * (w->id + p * DP_MAX_WORKERS);
+			if (drv_dpdk_fault_init(&pp->frx, &sp, &fo, pp, FAULT_DELAY_CAP) != 0)
+				return -1;
+			sp.seed++;
+			if (drv_dpdk_fault_init(&pp->ftx, &sp, &fo, pp, FAULT_DELAY_CAP) != 0) {
+				drv_dpdk_fault_fini(&pp->frx);
+				return -1;
+			}
+			pp->fault_on = true;
 		}
-		d->fault_on = true;
+		struct net_l3_config lc;
+		memset(&lc, 0, sizeof(lc));
+		lc.mac = gp->mac;
+		lc.addrs[0].addr = gp->cfg.addr;
+		lc.addrs[0].prefix_len = gp->cfg.prefix_len;
+		lc.n_addrs = 1;
+		lc.gateway = gp->cfg.gateway;
+		lc.ip_id_seed = (uint16_t)rte_rand();
+		struct net_l3_ops lo = {
+		    .ctx = pp, .tx_frame = l3_tx_frame, .tcp_rx = l3_tcp_rx, .event = NULL};
+		net_l3_init(&pp->l3, &lc, &lo);
 	}
-	struct net_l3_config lc;
-	memset(&lc, 0, sizeof(lc));
-	lc.mac = g->mac;
-	lc.addrs[0].addr = g->cfg.addr;
-	lc.addrs[0].prefix_len = g->cfg.prefix_len;
-	lc.n_addrs = 1;
-	lc.gateway = g->cfg.gateway;
-	lc.ip_id_seed = (uint16_t)rte_rand();
-	struct net_l3_ops lo = {
-	    .ctx = d, .tx_frame = l3_tx_frame, .tcp_rx = l3_tcp_rx, .event = NULL};
-	net_l3_init(&d->l3, &lc, &lo);
 
 	struct net_tcp_cfg tcfg;
 	net_tcp_cfg_default(&tcfg);
@@ -639,19 +713,24 @@ static void dpdk_worker_fini(struct dp_worker *w)
 				dp_chain_clear(&w->blocks, &d->ext[i].stash);
 	/* the worker's loop ended (control thread now, the queue has no other
 	 * user): frames built in its last iteration (a Close, a FIN) go out */
-	if (d->fault_on) {
-		unsigned n = drv_dpdk_fault_flush(&d->ftx, (void **)d->tx_f, FAULT_OUT_CAP);
-		if (n) {
-			uint16_t sent = rte_eth_tx_burst(d->port, d->queue, d->tx_f, (uint16_t)n);
-			if (sent < n)
-				rte_pktmbuf_free_bulk(d->tx_f + sent, n - sent);
+	for (unsigned p = 0; d->ports && p < d->n_ports; p++) {
+		struct dw_port *pp = &d->ports[p];
+		if (pp->fault_on) {
+			unsigned n =
+			    drv_dpdk_fault_flush(&pp->ftx, (void **)pp->tx_f, FAULT_OUT_CAP);
+			if (n) {
+				uint16_t sent =
+				    rte_eth_tx_burst(pp->port, pp->queue, pp->tx_f, (uint16_t)n);
+				if (sent < n)
+					rte_pktmbuf_free_bulk(pp->tx_f + sent, n - sent);
+			}
+			drv_dpdk_fault_fini(&pp->frx);
+			drv_dpdk_fault_fini(&pp->ftx);
+			pp->fault_on = false;
 		}
-		drv_dpdk_fault_fini(&d->frx);
-		drv_dpdk_fault_fini(&d->ftx);
-		d->fault_on = false;
+		if (pp->n_tx)
+			tx_flush_port(pp);
 	}
-	if (d->n_tx)
-		tx_flush(d);
 	if (d->flows)
 		rte_hash_free(d->flows);
 	free(d->tcbs);
@@ -659,6 +738,7 @@ static void dpdk_worker_fini(struct dp_worker *w)
 	free(d->rcv_list);
 	free(d->tpool_mem);
 	free(d->wheel);
+	free(d->ports);
 	free(d);
 	w->drv_state = NULL;
 }
@@ -804,13 +884,80 @@ static bool dpdk_may_block(struct dp_worker *w)
 	return drv_dpdk_g.cfg.idle_backoff_us && d->empty_polls >= DRV_DPDK_IDLE_POLLS;
 }
 
+/* One rx burst of port pp: fault injection, steering of other workers'
+ * flows, the rest through pp's interface. The packets it handled here. */
+static unsigned poll_port(struct dw *d, struct dw_port *pp)
+{
+	struct dp_worker *w = d->w;
+	struct drv_dpdk_global *g = &drv_dpdk_g;
+	struct rte_mbuf *raw[DRV_DPDK_BURST], **pk = raw;
+	uint16_t n = rte_eth_rx_burst(pp->port, pp->queue, raw, DRV_DPDK_BURST);
+	if (pp->fault_on) {
+		/* drop, duplicate, reorder, delay, corrupt what the wire brought */
+		n = (uint16_t)drv_dpdk_fault_apply(&pp->frx, (void *const *)raw, n,
+						   (void **)pp->rx_f, FAULT_OUT_CAP, d->now_ns);
+		pk = pp->rx_f;
+	}
+	if (n == 0)
+		return 0;
+	unsigned nw = g->n_queues;
+	pcnt(pp, DRV_C_rx_bursts, 1);
+	pcnt(pp, DRV_C_rx_packets, n);
+	uint16_t keep = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pk[i];
+		if (m->nb_segs != 1) {
+			pcnt(pp, DRV_C_rx_multiseg, 1);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (nw > 1) {
+			m->port = pp->port; /* the owner's dispatch (steered in) */
+			/* hardware RSS: its hash, no Toeplitz here */
+			const uint32_t *hh = pp->gp->rss_mode == DRV_DPDK_RSS_HARDWARE &&
+						     (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+						 ? &m->hash.rss
+						 : NULL;
+			int owner =
+			    frame_owner(pp, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, hh);
+			if (owner == OWNER_ALL) {
+				for (unsigned j = 0; j < nw; j++) {
+					if (j == w->id)
+						continue;
+					struct rte_mbuf *cp =
+					    rte_pktmbuf_copy(m, pp->pool, 0, UINT32_MAX);
+					if (cp) {
+						pcnt(pp, DRV_C_arp_copies, 1);
+						steer_to(pp, j, cp);
+					}
+				}
+			} else if ((unsigned)owner != w->id) {
+				steer_to(pp, (unsigned)owner, m);
+				continue;
+			}
+		}
+		pk[keep++] = m;
+	}
+	for (uint16_t i = 0; i < keep; i++) {
+		if (i + 1 < keep)
+			rte_prefetch0(rte_pktmbuf_mtod(pk[i + 1], void *));
+		struct rte_mbuf *m = pk[i];
+		d->rx_m = m;
+		net_l3_rx(&pp->l3, d->now_ns, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+	}
+	d->rx_m = NULL;
+	if (keep)
+		rte_pktmbuf_free_bulk(pk, keep);
+	return keep;
+}
+
 static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 {
 	struct dw *d = dw_of(w);
 	struct drv_dpdk_global *g = &drv_dpdk_g;
 	/* what the engine wrote in this iteration's flush (dp_worker_step)
 	 * leaves before anything else, a back-off sleep included */
-	bool sent = d->n_tx != 0;
+	bool sent = tx_pending(d);
 	tx_flush(d);
 	bool slept = false;
 	if (timeout_ms != 0 && g->cfg.idle_backoff_us && d->empty_polls >= DRV_DPDK_IDLE_POLLS) {
@@ -839,79 +986,40 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 		cnt(d, (d->last_busy || sent) ? DRV_C_busy_cycles : DRV_C_idle_cycles, dt);
 	if (!d->started) {
 		d->started = true;
-		net_l3_start(&d->l3, d->now_ns); /* gratuitous ARP (RFC 5227 2.3) */
+		for (unsigned p = 0; p < d->n_ports; p++)
+			net_l3_start(&d->ports[p].l3, d->now_ns); /* gratuitous ARP (RFC 5227 2.3) */
 		d->next_tick_ns = d->now_ns + L3_TICK_NS;
 	}
-	struct rte_mbuf *raw[DRV_DPDK_BURST], **pk = raw;
-	uint16_t n = rte_eth_rx_burst(d->port, d->queue, raw, DRV_DPDK_BURST);
-	unsigned cap = DRV_DPDK_BURST;
-	if (d->fault_on) {
-		/* drop, duplicate, reorder, delay, corrupt what the wire brought */
-		n = (uint16_t)drv_dpdk_fault_apply(&d->frx, (void *const *)raw, n, (void **)d->rx_f,
-						   FAULT_OUT_CAP, d->now_ns);
-		pk = d->rx_f;
-		cap = FAULT_OUT_CAP;
-	}
-	unsigned nw = g->n_queues;
-	if (n) {
-		cnt(d, DRV_C_rx_bursts, 1);
-		cnt(d, DRV_C_rx_packets, n);
-		uint16_t keep = 0;
-		for (uint16_t i = 0; i < n; i++) {
-			struct rte_mbuf *m = pk[i];
-			if (m->nb_segs != 1) {
-				cnt(d, DRV_C_rx_multiseg, 1);
-				rte_pktmbuf_free(m);
+	/* each port's queue in turn, a burst each */
+	unsigned n = 0;
+	for (unsigned p = 0; p < d->n_ports; p++)
+		n += poll_port(d, &d->ports[p]);
+	if (g->n_queues > 1) {
+		/* this worker's packets that landed on other workers' queues
+		 * (any port: m->port says which) */
+		struct rte_mbuf *in[DRV_DPDK_BURST];
+		unsigned got =
+		    rte_ring_sc_dequeue_burst(g->rings[w->id], (void **)in, DRV_DPDK_BURST, NULL);
+		for (unsigned i = 0; i < got; i++) {
+			struct rte_mbuf *m = in[i];
+			unsigned pi = m->port < DRV_DPDK_MAX_ETHDEV ? g->port_index[m->port] : 0xffu;
+			if (pi >= d->n_ports) {
+				rte_pktmbuf_free(m); /* not one of ours: cannot happen */
 				continue;
 			}
-			if (nw > 1) {
-				/* hardware RSS: its hash, no Toeplitz here */
-				const uint32_t *hh = g->rss_mode == DRV_DPDK_RSS_HARDWARE &&
-							     (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
-							 ? &m->hash.rss
-							 : NULL;
-				int owner = frame_owner(d, rte_pktmbuf_mtod(m, const uint8_t *),
-							m->data_len, hh);
-				if (owner == OWNER_ALL) {
-					for (unsigned j = 0; j < nw; j++) {
-						if (j == w->id)
-							continue;
-						struct rte_mbuf *cp =
-						    rte_pktmbuf_copy(m, d->pool, 0, UINT32_MAX);
-						if (cp) {
-							cnt(d, DRV_C_arp_copies, 1);
-							steer_to(d, j, cp);
-						}
-					}
-				} else if ((unsigned)owner != w->id) {
-					steer_to(d, (unsigned)owner, m);
-					continue;
-				}
-			}
-			pk[keep++] = m;
-		}
-		n = keep;
-	}
-	if (nw > 1 && n < cap) {
-		/* this worker's packets that landed on other queues */
-		unsigned room = cap - n < DRV_DPDK_BURST ? cap - n : DRV_DPDK_BURST;
-		unsigned got = rte_ring_sc_dequeue_burst(drv_dpdk_g.rings[w->id], (void **)(pk + n),
-							 room, NULL);
-		cnt(d, DRV_C_steered_in, got);
-		n = (uint16_t)(n + got);
-	}
-	if (n) {
-		d->empty_polls = 0;
-		for (uint16_t i = 0; i < n; i++) {
-			if (i + 1 < n)
-				rte_prefetch0(rte_pktmbuf_mtod(pk[i + 1], void *));
-			struct rte_mbuf *m = pk[i];
+			struct dw_port *pp = &d->ports[pi];
+			pcnt(pp, DRV_C_steered_in, 1);
 			d->rx_m = m;
-			net_l3_rx(&d->l3, d->now_ns, rte_pktmbuf_mtod(m, const uint8_t *),
+			net_l3_rx(&pp->l3, d->now_ns, rte_pktmbuf_mtod(m, const uint8_t *),
 				  m->data_len);
 		}
 		d->rx_m = NULL;
-		rte_pktmbuf_free_bulk(pk, n);
+		if (got)
+			rte_pktmbuf_free_bulk(in, got);
+		n += got;
+	}
+	if (n) {
+		d->empty_polls = 0;
 		rcv_reopen(d);
 	} else if (d->empty_polls < DRV_DPDK_IDLE_POLLS) {
 		d->empty_polls++;
@@ -920,12 +1028,13 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 	net_tcp_advance(&d->tcp, d->now_us);
 	if (d->now_ns >= d->next_tick_ns) {
 		d->next_tick_ns = d->now_ns + L3_TICK_NS;
-		net_l3_tick(&d->l3, d->now_ns);
+		for (unsigned p = 0; p < d->n_ports; p++)
+			net_l3_tick(&d->ports[p].l3, d->now_ns);
 	}
 	/* frames built by rx and timers leave now; what the engine writes in
 	 * the next flush, at the top of the next poll */
 	tx_flush(d);
-	return n;
+	return (int)n;
 }
 
 static void dpdk_counters(struct dp_worker *w,
@@ -935,29 +1044,53 @@ static void dpdk_counters(struct dp_worker *w,
 	struct dw *d = dw_of(w);
 	if (d == NULL)
 		return;
+	/* port 0 under the names of one port; port N in groups "driver.portN",
+	 * "net_l3.portN", "fault_rx.portN", "fault_tx.portN" */
+	static const char *const groups[][4] = {
+	    {"driver", "net_l3", "fault_rx", "fault_tx"},
+	    {"driver.port1", "net_l3.port1", "fault_rx.port1", "fault_tx.port1"},
+	    {"driver.port2", "net_l3.port2", "fault_rx.port2", "fault_tx.port2"},
+	    {"driver.port3", "net_l3.port3", "fault_rx.port3", "fault_tx.port3"},
+	    {"driver.port4", "net_l3.port4", "fault_rx.port4", "fault_tx.port4"},
+	    {"driver.port5", "net_l3.port5", "fault_rx.port5", "fault_tx.port5"},
+	    {"driver.port6", "net_l3.port6", "fault_rx.port6", "fault_tx.port6"},
+	    {"driver.port7", "net_l3.port7", "fault_rx.port7", "fault_tx.port7"},
+	};
+	_Static_assert(sizeof(groups) / sizeof(groups[0]) == DRV_DPDK_MAX_PORTS, "a group per port");
 	for (unsigned i = 0; i < DRV_C_COUNT; i++)
 		emit(arg, "driver", drv_counter_names[i],
-		     __atomic_load_n(&d->c[i], __ATOMIC_RELAXED));
-	for (unsigned i = 0; i < NET_L3_C_COUNT; i++) {
-		const uint64_t *v = (const uint64_t *)(const void *)&d->l3.c;
-		emit(arg, "net_l3", net_l3_counter_names[i],
-		     __atomic_load_n(&v[i], __ATOMIC_RELAXED));
-	}
-	for (unsigned i = 0; i < NET_TCP_C_COUNT; i++)
-		emit(arg, "net_tcp", net_tcp_counter_names[i],
-		     __atomic_load_n(&d->tcp.counters[i], __ATOMIC_RELAXED));
-	if (d->fault_on) {
-		static const char *const fnames[] = {
+		     __atomic_load_n(drv_counter_per_port[i] ? &d->ports[0].c[i] : &d->c[i],
+				     __ATOMIC_RELAXED));
+	for (unsigned p = 0; p < d->n_ports; p++) {
+		struct dw_port *pp = &d->ports[p];
+		if (p > 0)
+			for (unsigned i = 0; i < DRV_C_COUNT; i++)
+				if (drv_counter_per_port[i])
+					emit(arg, groups[p][0], drv_counter_names[i],
+					     __atomic_load_n(&pp->c[i], __ATOMIC_RELAXED));
+		const uint64_t *v = (const uint64_t *)(const void *)&pp->l3.c;
+		for (unsigned i = 0; i < NET_L3_C_COUNT; i++)
+			emit(arg, groups[p][1], net_l3_counter_names[i],
+			     __atomic_load_n(&v[i], __ATOMIC_RELAXED));
+		if (p == 0)
+			for (unsigned i = 0; i < NET_TCP_C_COUNT; i++)
+				emit(arg, "net_tcp", net_tcp_counter_names[i],
+				     __atomic_load_n(&d->tcp.counters[i], __ATOMIC_RELAXED));
+		if (pp->fault_on) {
+			static const char *const fnames[] = {
 #define FX(name, desc) #name,
-		    DRV_DPDK_FAULT_COUNTERS(FX)
+			    DRV_DPDK_FAULT_COUNTERS(FX)
 #undef FX
-		};
-		const uint64_t *rx = (const uint64_t *)(const void *)&d->frx.cnt;
-		const uint64_t *tx = (const uint64_t *)(const void *)&d->ftx.cnt;
-		for (unsigned i = 0; i < sizeof(fnames) / sizeof(fnames[0]); i++)
-			emit(arg, "fault_rx", fnames[i], __atomic_load_n(&rx[i], __ATOMIC_RELAXED));
-		for (unsigned i = 0; i < sizeof(fnames) / sizeof(fnames[0]); i++)
-			emit(arg, "fault_tx", fnames[i], __atomic_load_n(&tx[i], __ATOMIC_RELAXED));
+			};
+			const uint64_t *rx = (const uint64_t *)(const void *)&pp->frx.cnt;
+			const uint64_t *tx = (const uint64_t *)(const void *)&pp->ftx.cnt;
+			for (unsigned i = 0; i < sizeof(fnames) / sizeof(fnames[0]); i++)
+				emit(arg, groups[p][2], fnames[i],
+				     __atomic_load_n(&rx[i], __ATOMIC_RELAXED));
+			for (unsigned i = 0; i < sizeof(fnames) / sizeof(fnames[0]); i++)
+				emit(arg, groups[p][3], fnames[i],
+				     __atomic_load_n(&tx[i], __ATOMIC_RELAXED));
+		}
 	}
 }
 

@@ -152,4 +152,112 @@ $listener
 $good
 }
 EOF
+# several ports: dpdkPorts separated by ';', an address per port, one
+# default route at most (docs/dpdk.md "Several ports")
+two='dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1 --no-huge -m 512 --file-prefix rr1 --no-pci
+    dpdkPorts: net_tap0,iface=a;net_tap1,iface=b'
+expect ports_valid 0 'configuration OK' <<EOF
+$listener
+$two
+    dpdkAddress: 10.77.0.2/24;10.78.0.2/24
+    dpdkGateway: ;10.78.0.1
+}
+EOF
+expect ports_one_gateway 0 'configuration OK' <<EOF
+$listener
+$two
+    dpdkAddress: 10.77.0.2/24;10.78.0.2/24
+    dpdkGateway: 10.78.0.1
+}
+EOF
+expect ports_count 1 'ports_count.conf:9: error: dataplane: dpdkAddress has 1 entry for 2 ports' <<EOF
+$listener
+$two
+    dpdkAddress: 10.77.0.2/24
+}
+EOF
+expect ports_count3 1 'ports_count3.conf:9: error: dataplane: dpdkAddress has 3 entries for 2 ports' <<EOF
+$listener
+$two
+    dpdkAddress: 10.77.0.2/24;10.78.0.2/24;10.79.0.2/24
+}
+EOF
+expect ports_dup 1 "ports_dup.conf:8: error: dataplane: dpdkPorts: port 'net_tap0' is given twice" <<EOF
+$listener
+dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1
+    dpdkPorts: net_tap0,iface=a;net_tap0,iface=b
+    dpdkAddress: 10.77.0.2/24;10.78.0.2/24
+}
+EOF
+expect ports_empty 1 'ports_empty.conf:8: error: dataplane: dpdkPorts .net_tap0;.' <<EOF
+$listener
+dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1
+    dpdkPorts: net_tap0;
+    dpdkAddress: 10.77.0.2/24;10.78.0.2/24
+}
+EOF
+expect ports_overlap 1 'ports_overlap.conf:9: error: dataplane: dpdkAddress: 10\.77\.0\.2/24 and 10\.77\.5\.2/16 overlap' <<EOF
+$listener
+$two
+    dpdkAddress: 10.77.0.2/24;10.77.5.2/16
+}
+EOF
+expect ports_bad_second 1 'ports_bad_second.conf:9: error: dataplane: dpdkAddress .10\.78\.0\.2.' <<EOF
+$listener
+$two
+    dpdkAddress: 10.77.0.2/24;10.78.0.2
+}
+EOF
+expect ports_two_gateways 1 'ports_two_gateways.conf:10: error: dataplane: dpdkGateway .10\.77\.0\.1;10\.78\.0\.1.: one default route only' <<EOF
+$listener
+$two
+    dpdkAddress: 10.77.0.2/24;10.78.0.2/24
+    dpdkGateway: 10.77.0.1;10.78.0.1
+}
+EOF
+expect ports_gateway_count 1 'ports_gateway_count.conf:10: error: dataplane: dpdkGateway has 3 entries for 2 ports' <<EOF
+$listener
+$two
+    dpdkAddress: 10.77.0.2/24;10.78.0.2/24
+    dpdkGateway: ;;10.78.0.1
+}
+EOF
+expect ports_gateway_offlink 1 'ports_gateway_offlink.conf:10: error: dataplane: dpdkGateway 10\.79\.0\.1 is on none' <<EOF
+$listener
+$two
+    dpdkAddress: 10.77.0.2/24;10.78.0.2/24
+    dpdkGateway: 10.79.0.1
+}
+EOF
+expect ports_gateway_wrong_port 1 'ports_gateway_wrong_port.conf:10: error: dataplane: dpdkGateway .;10\.77\.0\.1.: the gateway of port 1 is not on its subnet' <<EOF
+$listener
+$two
+    dpdkAddress: 10.77.0.2/24;10.78.0.2/24
+    dpdkGateway: ;10.77.0.1
+}
+EOF
+expect ports_listener_second 0 'configuration OK' <<EOF
+listener {
+    host: 10.78.0.2
+    port: 5672
+}
+$two
+    dpdkAddress: 10.77.0.2/24;10.78.0.2/24
+}
+EOF
+expect ports_nine 1 'ports_nine.conf:8: error: dataplane: dpdkPorts: more than 8 ports' <<EOF
+$listener
+dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1
+    dpdkPorts: net_tap0;net_tap1;net_tap2;net_tap3;net_tap4;net_tap5;net_tap6;net_tap7;net_tap8
+    dpdkAddress: 10.77.0.2/24
+}
+EOF
 exit $fail

@@ -517,6 +517,51 @@ TEST(CtlConfig, DpdkDriverNeedsADpdkBuild)
 	}
 }
 
+TEST(CtlConfig, DpdkSeveralPorts)
+{
+	/* dpdkPorts separated by ';' (a spec keeps its commas), an address per
+	 * port in the same order, the one gateway on its own port */
+	loaded_config c("dataplane {\n  dpdkPorts: net_tap0,iface=a;0000:3b:00.0\n"
+			"  dpdkAddress: 10.77.0.2/24;10.78.0.2/16\n  dpdkGateway: ;10.78.0.1\n}\n");
+	EXPECT_EQ(c.err, RR_OK);
+	const struct ctl_dpdk &d = c.cfg.dataplane.dpdk;
+	ASSERT_EQ(d.n_ports, 2u);
+	EXPECT_STREQ(d.port[0].spec, "net_tap0,iface=a");
+	EXPECT_STREQ(d.port[1].spec, "0000:3b:00.0");
+	EXPECT_EQ(d.port[0].addr, 0x0a4d0002u);
+	EXPECT_EQ(d.port[0].prefix_len, 24);
+	EXPECT_EQ(d.port[0].gateway, 0u);
+	EXPECT_EQ(d.port[1].addr, 0x0a4e0002u);
+	EXPECT_EQ(d.port[1].prefix_len, 16);
+	EXPECT_EQ(d.port[1].gateway, 0x0a4e0001u);
+	/* the single-port fields are port 0's */
+	EXPECT_EQ(d.addr, 0x0a4d0002u);
+	EXPECT_EQ(d.gateway, 0u);
+	/* one gateway for several ports: the port whose subnet holds it */
+	loaded_config one("dataplane {\n  dpdkPorts: net_tap0;net_tap1\n"
+			  "  dpdkAddress: 10.77.0.2/24;10.78.0.2/24\n  dpdkGateway: 10.77.0.1\n}\n");
+	EXPECT_EQ(one.err, RR_OK);
+	EXPECT_EQ(one.cfg.dataplane.dpdk.port[0].gateway, 0x0a4d0001u);
+	EXPECT_EQ(one.cfg.dataplane.dpdk.port[1].gateway, 0u);
+	EXPECT_EQ(one.cfg.dataplane.dpdk.gateway, 0x0a4d0001u);
+	/* mismatched counts: the dpdkAddress line */
+	loaded_config bad("dataplane {\n  dpdkPorts: net_tap0;net_tap1\n"
+			  "  dpdkAddress: 10.77.0.2/24\n}\n");
+	EXPECT_EQ(bad.err, RR_E_CONFIG_VALUE);
+	EXPECT_EQ(bad.diags(),
+		  (lines{"t.conf:3: error: dataplane: dpdkAddress has 1 entry for 2 ports (dpdkPorts): "
+			"one address/prefix per port, in the same order, separated by ';'",
+			"t.conf:2: warning: dataplane: dpdkPorts applies to the dpdk driver only "
+			"(ignored)"}));
+	/* one port: as before */
+	loaded_config single("dataplane {\n  dpdkPorts: net_tap0,iface=x\n"
+			     "  dpdkAddress: 10.77.0.2/24\n  dpdkGateway: 10.1.1.1\n}\n");
+	EXPECT_EQ(single.err, RR_OK);
+	EXPECT_EQ(single.cfg.dataplane.dpdk.n_ports, 1u);
+	EXPECT_EQ(single.cfg.dataplane.dpdk.gateway, 0x0a010101u);
+	EXPECT_EQ(single.cfg.dataplane.dpdk.port[0].gateway, 0x0a010101u);
+}
+
 TEST(CtlConfig, ReloadResetsEverything)
 {
 	struct ctl_config cfg;

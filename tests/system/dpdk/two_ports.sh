@@ -1,0 +1,94 @@
+#!/bin/bash
+# The dpdk driver on two ports (issue 6): rpcrouterd with two net_tap
+# ports in one network namespace, port A 10.77.0.2/24 and port B
+# 10.78.0.2/24 (the kernel's sides .1):
+#   ping both router addresses (each port's own ARP + ICMP)
+#   a receiver connected to 10.77.0.2 and a sender to 10.78.0.2: 1000
+#   unsettled messages across the two ports, each once, in order, accepted
+#   (two_ports_client.py)
+#   rpcrouter-ctl stats: rx and tx on both ports (port 0 in "driver" and
+#   "net_l3", port 1 in "driver.port1" and "net_l3.port1")
+#   SIGTERM to rpcrouterd by pid: exit 0
+# Skipped (exit 77) unless root, a DPDK build, `ip netns` and the net_tap
+# PMD are usable. Everything it creates is removed on exit; the only
+# processes it ends are its own, by pid.
+# Usage: two_ports.sh RPCROUTERD RPCROUTER_CTL [WORKERS]
+set -u
+RPCROUTERD=${1:?rpcrouterd}
+RPCROUTER_CTL=${2:?rpcrouter-ctl}
+WORKERS=${3:-1}
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+
+rr_need_root "network namespaces, tap devices"
+rr_need_netns
+rr_need_cmd ping iputils-ping
+rr_need_proton
+rr_need_pmd tap
+
+rr_tmp rrdpdk2p
+rr_netns "rrdpdk2p-$$"
+NS=$RR_NS
+PREFIX=rrdpdk2p$$
+rr_prefix "$PREFIX"
+rr_conf rrdpdk2p "$WORKERS" "$PREFIX" "net_tap0,iface=rrtapa;net_tap1,iface=rrtapb" \
+	"10.77.0.2/24;10.78.0.2/24" 100
+rr_start_router 90 "$TMP/rr.conf" "$NS"
+rr_wait_up ip netns exec "$NS" ip link show rrtapb
+for k in a:10.77.0.1 b:10.78.0.1; do
+	ip netns exec "$NS" ip link set "rrtap${k%%:*}" up
+	ip netns exec "$NS" ip addr add "${k#*:}/24" dev "rrtap${k%%:*}"
+done
+
+rr_check "ping 10.77.0.2 (port A)" ip netns exec "$NS" ping -c 3 -w 10 -i 0.2 -W 2 10.77.0.2
+rr_check "ping 10.78.0.2 (port B)" ip netns exec "$NS" ping -c 3 -w 10 -i 0.2 -W 2 10.78.0.2
+rr_check "1000 unsettled: sender on port B, receiver on port A" \
+	ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/two_ports_client.py" \
+	--recv-url amqp://10.77.0.2:5672 --send-url amqp://10.78.0.2:5672 --messages 1000 \
+	--timeout 30
+rr_check "1000 unsettled: sender on port A, receiver on port B" \
+	ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/two_ports_client.py" \
+	--recv-url amqp://10.78.0.2:5672 --send-url amqp://10.77.0.2:5672 --messages 1000 \
+	--timeout 30 --address two_ports_ba
+
+rr_stats "$TMP/stats.json"
+rr_check "stats: rx and tx on both ports" "$PY" - "$TMP/stats.json" "$WORKERS" <<'PYEOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+workers = int(sys.argv[2])
+ok = True
+def need(cond, what):
+    global ok
+    if not cond:
+        print('  stats: ' + what)
+        ok = False
+need(len(s['workers']) == workers, '%d workers' % len(s['workers']))
+tot = {}
+for w in s['workers']:
+    for g in ('driver', 'net_l3', 'net_tcp', 'driver.port1', 'net_l3.port1'):
+        need(g in w, 'worker %s has no %s counters' % (w['id'], g))
+        for k, v in w.get(g, {}).items():
+            tot[g + '.' + k] = tot.get(g + '.' + k, 0) + v
+    need('driver.port2' not in w, 'a third port')
+    need('native_new' not in w.get('driver.port1', {}), 'worker counters in the port group')
+for p in ('driver', 'driver.port1'):
+    print('  %s: rx_packets %d, tx_packets %d' % (p, tot.get(p + '.rx_packets', 0),
+                                                 tot.get(p + '.tx_packets', 0)))
+    # two connections on each port, 1000 messages in and 1000 out: TCP
+    # coalesces them into ~90 frames each way (the pings alone are < 10)
+    need(tot.get(p + '.rx_packets', 0) >= 30, p + ': rx_packets %s' % tot.get(p + '.rx_packets'))
+    need(tot.get(p + '.tx_packets', 0) >= 30, p + ': tx_packets %s' % tot.get(p + '.tx_packets'))
+for g in ('net_l3', 'net_l3.port1'):
+    need(tot.get(g + '.icmp_tx_echo_reply', 0) >= 3, g + ': echo replies %s'
+         % tot.get(g + '.icmp_tx_echo_reply'))
+    need(tot.get(g + '.arp_tx_reply', 0) >= 1, g + ': no ARP reply sent')
+# the four connections (two per port) on the one TCP stack per worker
+need(tot.get('net_tcp.passive_opens', 0) >= 4, 'passive_opens %s' % tot.get('net_tcp.passive_opens'))
+need(tot.get('driver.native_new', 0) >= 4, 'native_new %s' % tot.get('driver.native_new'))
+c = s['totals']['counters']
+need(c['outcome_accepted'] >= 2000, 'outcome_accepted %d' % c['outcome_accepted'])
+sys.exit(0 if ok else 1)
+PYEOF
+
+rr_stop_router
+rr_finish
