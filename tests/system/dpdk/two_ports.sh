@@ -40,6 +40,7 @@ for k in a:10.77.0.1 b:10.78.0.1; do
 	ip netns exec "$NS" ip addr add "${k#*:}/24" dev "rrtap${k%%:*}"
 done
 
+sed -n 's/.*\(dpdk port .*\)/  \1/p' "$TMP/rr.log"
 rr_check "ping 10.77.0.2 (port A)" ip netns exec "$NS" ping -c 3 -w 10 -i 0.2 -W 2 10.77.0.2
 rr_check "ping 10.78.0.2 (port B)" ip netns exec "$NS" ping -c 3 -w 10 -i 0.2 -W 2 10.78.0.2
 rr_check "1000 unsettled: sender on port B, receiver on port A" \
@@ -72,8 +73,9 @@ for w in s['workers']:
     need('driver.port2' not in w, 'a third port')
     need('native_new' not in w.get('driver.port1', {}), 'worker counters in the port group')
 for p in ('driver', 'driver.port1'):
-    print('  %s: rx_packets %d, tx_packets %d' % (p, tot.get(p + '.rx_packets', 0),
-                                                 tot.get(p + '.tx_packets', 0)))
+    print('  %s: rx_packets %d, tx_packets %d, steered_out %d' % (
+        p, tot.get(p + '.rx_packets', 0), tot.get(p + '.tx_packets', 0),
+        tot.get(p + '.steered_out', 0)))
     # two connections on each port, 1000 messages in and 1000 out: TCP
     # coalesces them into ~90 frames each way (the pings alone are < 10)
     need(tot.get(p + '.rx_packets', 0) >= 30, p + ': rx_packets %s' % tot.get(p + '.rx_packets'))
