@@ -12,11 +12,15 @@
 # Skipped (exit 77) unless root, a DPDK build, `ip netns` and the net_tap
 # PMD are usable. Everything it creates is removed on exit; the only
 # processes it ends are its own, by pid.
-# Usage: two_ports.sh RPCROUTERD RPCROUTER_CTL [WORKERS]
+# With FAULTS (a dpdkFaultInjection spec) every port of every worker drops,
+# duplicates and reorders frames both ways (its own injectors): the same
+# checks, and faults counted on both ports.
+# Usage: two_ports.sh RPCROUTERD RPCROUTER_CTL [WORKERS [FAULTS]]
 set -u
 RPCROUTERD=${1:?rpcrouterd}
 RPCROUTER_CTL=${2:?rpcrouter-ctl}
 WORKERS=${3:-1}
+FAULTS=${4:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 
@@ -32,7 +36,7 @@ NS=$RR_NS
 PREFIX=rrdpdk2p$$
 rr_prefix "$PREFIX"
 rr_conf rrdpdk2p "$WORKERS" "$PREFIX" "net_tap0,iface=rrtapa;net_tap1,iface=rrtapb" \
-	"10.77.0.2/24;10.78.0.2/24" 100
+	"10.77.0.2/24;10.78.0.2/24" 100 ${FAULTS:+"dpdkFaultInjection: $FAULTS"}
 rr_start_router 90 "$TMP/rr.conf" "$NS"
 rr_wait_up ip netns exec "$NS" ip link show rrtapb
 for k in a:10.77.0.1 b:10.78.0.1; do
@@ -53,10 +57,11 @@ rr_check "1000 unsettled: sender on port A, receiver on port B" \
 	--timeout 30 --address two_ports_ba
 
 rr_stats "$TMP/stats.json"
-rr_check "stats: rx and tx on both ports" "$PY" - "$TMP/stats.json" "$WORKERS" <<'PYEOF'
+rr_check "stats: rx and tx on both ports" "$PY" - "$TMP/stats.json" "$WORKERS" "$FAULTS" <<'PYEOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 workers = int(sys.argv[2])
+faults = sys.argv[3]
 ok = True
 def need(cond, what):
     global ok
@@ -87,6 +92,16 @@ for g in ('net_l3', 'net_l3.port1'):
 # the four connections (two per port) on the one TCP stack per worker
 need(tot.get('net_tcp.passive_opens', 0) >= 4, 'passive_opens %s' % tot.get('net_tcp.passive_opens'))
 need(tot.get('driver.native_new', 0) >= 4, 'native_new %s' % tot.get('driver.native_new'))
+if faults:
+    for w in s['workers']:
+        for g in ('fault_rx', 'fault_tx', 'fault_rx.port1', 'fault_tx.port1'):
+            for k, v in w.get(g, {}).items():
+                tot[g + '.' + k] = tot.get(g + '.' + k, 0) + v
+    for sfx in ('', '.port1'):
+        n = sum(tot.get('fault_%s%s.%s' % (d, sfx, k), 0) for d in ('rx', 'tx')
+                for k in ('drop', 'dup', 'reorder'))
+        print('  faults%s: %d drop/dup/reorder' % (sfx or ' (port 0)', n))
+        need(n > 0, 'no fault injected on port%s' % (sfx or ' 0'))
 c = s['totals']['counters']
 need(c['outcome_accepted'] >= 2000, 'outcome_accepted %d' % c['outcome_accepted'])
 sys.exit(0 if ok else 1)
