@@ -216,6 +216,12 @@ void ctl_stats_serve(struct ctl_rt *rt)
 				break;
 		}
 		req[got] = 0;
+		if (got == 0) {
+			/* nothing in time: close without an answer; rpcrouter-ctl
+			 * sees an empty reply and asks again */
+			close(fd);
+			continue;
+		}
 		struct sbuf b = {(char *)malloc(4096), 0, 4096};
 		if (b.p == NULL) {
 			close(fd);

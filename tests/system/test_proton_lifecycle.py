@@ -1,6 +1,7 @@
 """Workers (connections spread over them, cross-core forwarding), SIGTERM
-shutdown, and SASL PLAIN against a Cyrus sasldb."""
+shutdown, SASL PLAIN against a Cyrus sasldb, and the control socket's handling of a silent client."""
 
+import json
 import re
 import signal
 import socket
@@ -115,6 +116,29 @@ class TestShutdown(RouterTestCase):
     def test_sigterm_idle_exit_0(self):
         r = self.router()
         self.assertEqual(r.stop(), 0)
+
+
+class TestControlSocket(RouterTestCase):
+    def test_silent_client_gets_no_answer_and_stats_still_work(self):
+        # control waits 50 ms for a request line, then closes without an
+        # answer (ctl_stats.c); rpcrouter-ctl asks again when it gets
+        # nothing, so a stats reader descheduled between connect and send
+        # is not killed by SIGPIPE (it used to be: exit -13)
+        r = self.router()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(r.ctl_socket)
+        t0 = time.monotonic()
+        self.assertEqual(s.recv(4096), b'', 'control answered a request never sent')
+        self.assertLess(time.monotonic() - t0, 4.0, 'control kept a silent client')
+        s.close()
+        self.assertIn('connections_live', json.dumps(r.stats()['control']))
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(r.ctl_socket)
+        s.sendall(b'bogus\n')
+        self.assertIn(b'unknown request', s.recv(4096))
+        s.close()
 
 
 class TestHeartbeats(RouterTestCase):
