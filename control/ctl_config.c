@@ -649,20 +649,34 @@ static void load_dpdk_ports(struct ctl_config *cfg, const struct ctl_entity *e)
 		d->port[i].spec = spec[i];
 }
 
+/* The ';'-separated entries of a per-port dpdk attribute (dpdkAddress,
+ * dpdkGateway): its text (NULL: not given) and line; the entries split in
+ * buf, their count in *n (CTL_DPDK_MAX_PORTS + 1: too many). */
+static const char *port_entries(const struct ctl_entity *e, unsigned attr, char *buf,
+				size_t len, char **out, unsigned *n, unsigned *line)
+{
+	const char *v = e->values[attr];
+	*line = ctl_entity_line(e, attr);
+	*n = 0;
+	if (v == NULL)
+		return NULL;
+	snprintf(buf, len, "%s", v);
+	*n = split_semi(buf, out, CTL_DPDK_MAX_PORTS);
+	return v;
+}
+
 /* dpdkAddress: an address/prefix per port, in dpdkPorts order, ';'
  * between them; subnets must not overlap (a destination's port would be
  * ambiguous). */
 static void load_dpdk_addresses(struct ctl_config *cfg, const struct ctl_entity *e)
 {
 	struct ctl_dpdk *d = &cfg->dataplane.dpdk;
-	const char *v = e->values[CTL_DATAPLANE_DPDK_ADDRESS];
-	unsigned line = ctl_entity_line(e, CTL_DATAPLANE_DPDK_ADDRESS);
+	char buf[1024], *a[CTL_DPDK_MAX_PORTS];
+	unsigned n, line;
+	const char *v =
+	    port_entries(e, CTL_DATAPLANE_DPDK_ADDRESS, buf, sizeof(buf), a, &n, &line);
 	if (v == NULL)
 		return;
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s", v);
-	char *a[CTL_DPDK_MAX_PORTS];
-	unsigned n = split_semi(buf, a, CTL_DPDK_MAX_PORTS);
 	struct ctl_dpdk_port got[CTL_DPDK_MAX_PORTS];
 	memset(got, 0, sizeof(got));
 	for (unsigned i = 0; i < n && i < CTL_DPDK_MAX_PORTS; i++)
@@ -711,14 +725,12 @@ static void load_dpdk_addresses(struct ctl_config *cfg, const struct ctl_entity 
 static void load_dpdk_gateways(struct ctl_config *cfg, const struct ctl_entity *e)
 {
 	struct ctl_dpdk *d = &cfg->dataplane.dpdk;
-	const char *v = e->values[CTL_DATAPLANE_DPDK_GATEWAY];
-	unsigned line = ctl_entity_line(e, CTL_DATAPLANE_DPDK_GATEWAY);
+	char buf[1024], *a[CTL_DPDK_MAX_PORTS];
+	unsigned n, line;
+	const char *v =
+	    port_entries(e, CTL_DATAPLANE_DPDK_GATEWAY, buf, sizeof(buf), a, &n, &line);
 	if (v == NULL)
 		return;
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s", v);
-	char *a[CTL_DPDK_MAX_PORTS];
-	unsigned n = split_semi(buf, a, CTL_DPDK_MAX_PORTS);
 	uint32_t gw[CTL_DPDK_MAX_PORTS];
 	unsigned given_n = 0, which = 0;
 	for (unsigned i = 0; i < n && i < CTL_DPDK_MAX_PORTS; i++) {
