@@ -65,12 +65,7 @@ rr_check "stats: faults injected, TCP recovered, every delivery settled" \
 import json, sys
 s = json.load(open(sys.argv[1]))
 n = int(sys.argv[2])
-ok = True
-def need(cond, what):
-    global ok
-    if not cond:
-        print('  stats: ' + what)
-        ok = False
+from stats_need import need, failed
 w = s['workers'][0]
 f = {}
 for k in ('drop', 'dup', 'reorder'):
@@ -94,7 +89,7 @@ need(c['unsettled_in'] == c['outcome_accepted'], 'unsettled_in %d, accepted %d' 
     c['unsettled_in'], c['outcome_accepted']))
 for k in ('outcome_rejected', 'outcome_released', 'outcome_modified'):
     need(c[k] == 0, '%s %d' % (k, c[k]))
-sys.exit(0 if ok else 1)
+sys.exit(1 if failed() else 0)
 EOF
 rr_stop_router
 rr_finish

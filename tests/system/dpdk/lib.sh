@@ -33,6 +33,8 @@
 # Needs RPCROUTERD (and RPCROUTER_CTL for rr_stats) set by the script.
 
 PY=${PY:-/usr/bin/python3}
+# the scripts' inline stats checks import stats_need.py from here
+export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 fail=0
 TMP=
 RR_TPID=

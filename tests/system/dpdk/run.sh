@@ -101,12 +101,7 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 workers = int(sys.argv[2])
 faults = sys.argv[3]
-ok = True
-def need(cond, what):
-    global ok
-    if not cond:
-        print('  stats: ' + what)
-        ok = False
+from stats_need import need, failed
 need(s['driver'] == 'dpdk', 'driver is %r' % s['driver'])
 need(len(s['workers']) == workers, '%d workers' % len(s['workers']))
 tot = {}
@@ -155,7 +150,7 @@ if workers > 1:
     # a packet may still be on a ring while the counters are read
     need(tot.get('driver.steered_in', 0) + tot.get('driver.steer_ring_full', 0) <=
          tot.get('driver.steered_out', 0), 'more packets steered in than out')
-sys.exit(0 if ok else 1)
+sys.exit(1 if failed() else 0)
 EOF
 
 rr_stop_router

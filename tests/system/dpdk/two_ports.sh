@@ -62,12 +62,7 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 workers = int(sys.argv[2])
 faults = sys.argv[3]
-ok = True
-def need(cond, what):
-    global ok
-    if not cond:
-        print('  stats: ' + what)
-        ok = False
+from stats_need import need, failed
 need(len(s['workers']) == workers, '%d workers' % len(s['workers']))
 tot = {}
 for w in s['workers']:
@@ -104,7 +99,7 @@ if faults:
         need(n > 0, 'no fault injected on port%s' % (sfx or ' 0'))
 c = s['totals']['counters']
 need(c['outcome_accepted'] >= 2000, 'outcome_accepted %d' % c['outcome_accepted'])
-sys.exit(0 if ok else 1)
+sys.exit(1 if failed() else 0)
 PYEOF
 
 rr_stop_router
