@@ -172,6 +172,7 @@ static int port_setup(struct drv_dpdk_global *g, struct drv_dpdk_port *pp, unsig
 		errf(err, errlen, "port %s: configure %u queues: %s", name, nq, rte_strerror(-rc));
 		return -1;
 	}
+	pp->configured = true;
 	uint16_t nrx = DRV_DPDK_RX_DESC, ntx = DRV_DPDK_TX_DESC;
 	rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
 	int sock = rte_eth_dev_socket_id(port);
@@ -379,11 +380,16 @@ void drv_dpdk_teardown(void)
 	struct drv_dpdk_global *g = &drv_dpdk_g;
 	if (!g->eal_up)
 		return;
+	/* every port that got as far as configure is closed, started or not
+	 * (a set-up that failed at a later port's queues or start leaves
+	 * earlier ones configured), before the pools its queues hold go */
 	for (unsigned p = 0; p < g->n_ports; p++)
-		if (g->ports[p].started) {
-			rte_eth_dev_stop(g->ports[p].port);
+		if (g->ports[p].configured) {
+			if (g->ports[p].started)
+				rte_eth_dev_stop(g->ports[p].port);
 			rte_eth_dev_close(g->ports[p].port);
 			g->ports[p].started = false;
+			g->ports[p].configured = false;
 		}
 	for (unsigned q = 0; q < DP_MAX_WORKERS; q++)
 		if (g->rings[q]) {

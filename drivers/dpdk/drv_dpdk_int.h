@@ -28,7 +28,9 @@ struct rte_ring;
 /* One port, as drv_dpdk_setup left it. */
 struct drv_dpdk_port {
 	struct drv_dpdk_port_config cfg; /* spec, address, prefix, gateway */
-	bool started;
+	/* configured: rte_eth_dev_configure succeeded, so the port must be
+	 * closed (its rx queues hold mbufs of our pools) before the pools go */
+	bool configured, started;
 	uint16_t port; /* the ethdev's id */
 	char name[64];
 	struct net_mac mac;
