@@ -414,19 +414,6 @@ static size_t tcp_recv(void *ctx, struct net_tcp_conn *tc, const uint8_t *p, siz
 	return len;
 }
 
-static const char *close_text(enum net_tcp_close_reason why)
-{
-	switch (why) {
-	case NET_TCP_CLOSE_NORMAL: return "closed";
-	case NET_TCP_CLOSE_RESET: return "connection reset by the peer";
-	case NET_TCP_CLOSE_REFUSED: return "connection refused";
-	case NET_TCP_CLOSE_TIMEOUT: return "TCP retransmissions timed out";
-	case NET_TCP_CLOSE_KEEPALIVE: return "TCP keepalive timed out";
-	case NET_TCP_CLOSE_ABORTED: return "aborted";
-	}
-	return "closed";
-}
-
 static void tcp_event(void *ctx, struct net_tcp_conn *tc, enum net_tcp_event ev,
 		      enum net_tcp_close_reason why)
 {
@@ -470,7 +457,7 @@ static void tcp_event(void *ctx, struct net_tcp_conn *tc, enum net_tcp_event ev,
 		detach(d, tc); /* the block is over: no TCP call on it any more */
 		c->io = NULL;
 		if (c->state == BENCH_CS_CONNECTING || c->state == BENCH_CS_UP)
-			conn_fail(c, "TCP", close_text(why));
+			conn_fail(c, "TCP", net_tcp_close_reason_text(why));
 		else if (c->state == BENCH_CS_LINGER)
 			finish_conn(c);
 		break;

@@ -21,6 +21,19 @@ const char *net_tcp_state_name(enum net_tcp_state st)
 	return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "?";
 }
 
+const char *net_tcp_close_reason_text(enum net_tcp_close_reason r)
+{
+	switch (r) {
+	case NET_TCP_CLOSE_NORMAL: return "closed";
+	case NET_TCP_CLOSE_RESET: return "connection reset by the peer";
+	case NET_TCP_CLOSE_REFUSED: return "connection refused";
+	case NET_TCP_CLOSE_TIMEOUT: return "TCP retransmissions timed out";
+	case NET_TCP_CLOSE_KEEPALIVE: return "TCP keepalive timed out";
+	case NET_TCP_CLOSE_ABORTED: return "aborted";
+	}
+	return "closed";
+}
+
 void net_tcp_cfg_default(struct net_tcp_cfg *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);

@@ -70,6 +70,9 @@ enum net_tcp_close_reason {
 	NET_TCP_CLOSE_ABORTED,  /* net_tcp_abort() */
 };
 
+/* A close reason as a user reads it ("connection reset by the peer"). */
+const char *net_tcp_close_reason_text(enum net_tcp_close_reason r);
+
 /* Fixed-size data blocks shared by every connection of a stack: send
  * queues and out-of-order segments. Indices, not pointers, keep the
  * connection block small. */

@@ -356,19 +356,6 @@ static size_t tcp_recv(void *ctx, struct net_tcp_conn *tc, const uint8_t *p, siz
 
 static void out_to_tcp(struct dw *d, struct dp_conn *c, struct net_tcp_conn *tc);
 
-static const char *close_text(enum net_tcp_close_reason r)
-{
-	switch (r) {
-	case NET_TCP_CLOSE_NORMAL: return "closed";
-	case NET_TCP_CLOSE_RESET: return "connection reset by the peer";
-	case NET_TCP_CLOSE_REFUSED: return "connection refused";
-	case NET_TCP_CLOSE_TIMEOUT: return "TCP retransmissions timed out";
-	case NET_TCP_CLOSE_KEEPALIVE: return "TCP keepalive timed out";
-	case NET_TCP_CLOSE_ABORTED: return "aborted";
-	}
-	return "closed";
-}
-
 static int flow_key_of(const struct net_tcp_conn *tc, struct flow_key *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -441,7 +428,7 @@ static void tcp_event(void *ctx, struct net_tcp_conn *tc, enum net_tcp_event ev,
 		e->tcp_closed = true;
 		struct dp_conn *c = ext_conn(d, e);
 		if (c) {
-			dp_conn_set_reason(c, "%s", close_text(why));
+			dp_conn_set_reason(c, "%s", net_tcp_close_reason_text(why));
 			dp_conn_destroy(w, c);
 		}
 		if (e->st == EXT_WAIT)
