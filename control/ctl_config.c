@@ -1,6 +1,5 @@
 #include "ctl_config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -10,9 +9,7 @@
 #include <unistd.h>
 
 #include "ctl_addr.h"
-#ifdef RR_HAVE_DPDK
-#include "drv_dpdk_fault.h"
-#endif
+#include "ctl_config_int.h"
 
 /* Files larger than this are not configuration files. */
 #define CTL_CONFIG_MAX_BYTES (16u << 20)
@@ -37,11 +34,6 @@
 #define DEFAULT_MAX_FRAME_SIZE		  16384u /* qdrouterd listener maxFrameSize */
 #define DEFAULT_IDLE_TIMEOUT_SECONDS	  16u	 /* qdrouterd listener idleTimeoutSeconds */
 #define DEFAULT_CONTROL_SOCKET		  "/run/rpcrouterd/rpcrouterd.sock"
-
-#define warn(cfg, line, ...)                                                                       \
-	ctl_diag_add(&(cfg)->diag, CTL_DIAG_WARNING, RR_OK, (cfg)->file, (line), __VA_ARGS__)
-#define fail(cfg, code, line, ...)                                                                 \
-	ctl_diag_add(&(cfg)->diag, CTL_DIAG_ERROR, (code), (cfg)->file, (line), __VA_ARGS__)
 
 const char *ctl_entity_get(const struct ctl_entity *e, unsigned attr)
 {
@@ -260,7 +252,7 @@ static bool get_int(const struct ctl_entity *e, unsigned attr, int64_t *out)
 	return v && ctl_value_integer(v, out) == RR_OK;
 }
 
-static bool given(const struct ctl_entity *e, unsigned attr)
+bool ctl_config_given(const struct ctl_entity *e, unsigned attr)
 {
 	return attr < e->def->n_attrs && e->values[attr] != NULL;
 }
@@ -283,8 +275,8 @@ static bool get_ranged64(struct ctl_config *cfg, const struct ctl_entity *e, uns
 	return true;
 }
 
-static bool get_ranged(struct ctl_config *cfg, const struct ctl_entity *e, unsigned attr,
-		       int64_t lo, int64_t hi, const char *why, uint32_t *out)
+bool ctl_config_get_ranged(struct ctl_config *cfg, const struct ctl_entity *e, unsigned attr,
+			   int64_t lo, int64_t hi, const char *why, uint32_t *out)
 {
 	uint64_t v = *out;
 	bool ok = get_ranged64(cfg, e, attr, lo, hi, why, &v);
@@ -386,8 +378,8 @@ static void load_router(struct ctl_config *cfg, const struct ctl_entity *e)
 	uint32_t threads = 0;
 	cfg->router.mode = ctl_entity_get(e, CTL_ROUTER_MODE);
 	cfg->router.id = ctl_entity_get(e, CTL_ROUTER_ID);
-	if (given(e, CTL_ROUTER_WORKER_THREADS) &&
-	    get_ranged(cfg, e, CTL_ROUTER_WORKER_THREADS, 1, MAX_WORKERS, "", &threads))
+	if (ctl_config_given(e, CTL_ROUTER_WORKER_THREADS) &&
+	    ctl_config_get_ranged(cfg, e, CTL_ROUTER_WORKER_THREADS, 1, MAX_WORKERS, "", &threads))
 		cfg->router.worker_threads = threads;
 	cfg->router.sasl_config_dir = e->values[CTL_ROUTER_SASL_CONFIG_DIR];
 	cfg->router.sasl_config_name = ctl_entity_get(e, CTL_ROUTER_SASL_CONFIG_NAME);
@@ -400,7 +392,7 @@ static void load_router(struct ctl_config *cfg, const struct ctl_entity *e)
 		     "saslConfigDir)",
 		     cfg->router.sasl_config_name);
 	}
-	if (given(e, CTL_ROUTER_DEFAULT_DISTRIBUTION))
+	if (ctl_config_given(e, CTL_ROUTER_DEFAULT_DISTRIBUTION))
 		(void)get_distribution(cfg, e, CTL_ROUTER_DEFAULT_DISTRIBUTION,
 				       &cfg->router.default_distribution);
 	cfg->router.timestamps_in_utc = get_bool(e, CTL_ROUTER_TIMESTAMPS_IN_UTC);
@@ -417,11 +409,11 @@ static void load_policy(struct ctl_config *cfg, const struct ctl_entity *e, uint
 			uint64_t *max_msg)
 {
 	uint64_t v = 0;
-	if (given(e, CTL_POLICY_MAX_CONNECTIONS) &&
+	if (ctl_config_given(e, CTL_POLICY_MAX_CONNECTIONS) &&
 	    get_ranged64(cfg, e, CTL_POLICY_MAX_CONNECTIONS, 0, UINT32_MAX, "", &v) && v)
 		*max_conn = v;
 	v = 0;
-	if (given(e, CTL_POLICY_MAX_MESSAGE_SIZE) &&
+	if (ctl_config_given(e, CTL_POLICY_MAX_MESSAGE_SIZE) &&
 	    get_ranged64(cfg, e, CTL_POLICY_MAX_MESSAGE_SIZE, 0, MAX_BYTES_LIMIT, "", &v) && v)
 		*max_msg = v; /* 0: no limit of its own, ours applies */
 	if (get_bool(e, CTL_POLICY_ENABLE_VHOST_POLICY))
@@ -556,355 +548,6 @@ out:
 	free(cpus);
 }
 
-/* "a.b.c.d" (with "/len" when prefix_len is not NULL) into a host-order
- * address; false if malformed. */
-static bool parse_ipv4(const char *v, uint32_t *addr, uint8_t *prefix_len)
-{
-	char buf[32];
-	const char *slash = strchr(v, '/');
-	size_t n = slash ? (size_t)(slash - v) : strlen(v);
-	if (n == 0 || n >= sizeof(buf) || (slash != NULL) != (prefix_len != NULL))
-		return false;
-	memcpy(buf, v, n);
-	buf[n] = 0;
-	struct in_addr in;
-	if (inet_pton(AF_INET, buf, &in) != 1)
-		return false;
-	*addr = ntohl(in.s_addr);
-	if (prefix_len) {
-		char *end;
-		errno = 0;
-		unsigned long l = strtoul(slash + 1, &end, 10);
-		if (errno || end == slash + 1 || *end || l < 1 || l > 32)
-			return false;
-		*prefix_len = (uint8_t)l;
-	}
-	return true;
-}
-
-/* buf split at ';' in place into out (empty entries kept); the number of
- * entries, max + 1 when there are more than max. */
-static unsigned split_semi(char *buf, char **out, unsigned max)
-{
-	unsigned n = 0;
-	for (char *p = buf;;) {
-		char *semi = strchr(p, ';');
-		if (semi)
-			*semi = 0;
-		if (n == max)
-			return max + 1;
-		out[n++] = p;
-		if (semi == NULL)
-			return n;
-		p = semi + 1;
-	}
-}
-
-static uint32_t prefix_mask(uint8_t len)
-{
-	return len ? ~0u << (32 - len) : 0;
-}
-
-/* dpdkPorts: one port spec, or several separated by ';' (a spec keeps its
- * commas: net_tap0,iface=a;net_tap1,iface=b); no two name one device. */
-static void load_dpdk_ports(struct ctl_config *cfg, const struct ctl_entity *e)
-{
-	struct ctl_dpdk *d = &cfg->dataplane.dpdk;
-	unsigned line = ctl_entity_line(e, CTL_DATAPLANE_DPDK_PORTS);
-	const char *v = d->ports;
-	if (v == NULL)
-		return;
-	d->ports_buf = strdup(v);
-	if (d->ports_buf == NULL) {
-		fail(cfg, RR_E_NOMEM, line, "out of memory");
-		return;
-	}
-	char *spec[CTL_DPDK_MAX_PORTS];
-	unsigned n = split_semi(d->ports_buf, spec, CTL_DPDK_MAX_PORTS);
-	if (n > CTL_DPDK_MAX_PORTS) {
-		fail(cfg, RR_E_CONFIG_VALUE, line, "dataplane: dpdkPorts: more than %u ports",
-		     CTL_DPDK_MAX_PORTS);
-		return;
-	}
-	for (unsigned i = 0; i < n; i++)
-		if (spec[i][0] == 0 || strpbrk(spec[i], " \t")) {
-			fail(cfg, RR_E_CONFIG_VALUE, line,
-			     "dataplane: dpdkPorts '%.80s' is not one vdev spec or PCI address, or "
-			     "several separated by ';' (e.g. dpdkPorts: net_tap0,iface=rrtap0)",
-			     v);
-			return;
-		}
-	for (unsigned i = 0; i < n; i++)
-		for (unsigned j = 0; j < i; j++) {
-			size_t li = strcspn(spec[i], ","), lj = strcspn(spec[j], ",");
-			if (li == lj && strncmp(spec[i], spec[j], li) == 0) {
-				fail(cfg, RR_E_CONFIG_VALUE, line,
-				     "dataplane: dpdkPorts: port '%.*s' is given twice", (int)li,
-				     spec[i]);
-				return;
-			}
-		}
-	d->n_ports = n;
-	for (unsigned i = 0; i < n; i++)
-		d->port[i].spec = spec[i];
-}
-
-/* The ';'-separated entries of a per-port dpdk attribute (dpdkAddress,
- * dpdkGateway): its text (NULL: not given) and line; the entries split in
- * buf, their count in *n (CTL_DPDK_MAX_PORTS + 1: too many). */
-static const char *port_entries(const struct ctl_entity *e, unsigned attr, char *buf,
-				size_t len, char **out, unsigned *n, unsigned *line)
-{
-	const char *v = e->values[attr];
-	*line = ctl_entity_line(e, attr);
-	*n = 0;
-	if (v == NULL)
-		return NULL;
-	snprintf(buf, len, "%s", v);
-	*n = split_semi(buf, out, CTL_DPDK_MAX_PORTS);
-	return v;
-}
-
-/* dpdkAddress: an address/prefix per port, in dpdkPorts order, ';'
- * between them; subnets must not overlap (a destination's port would be
- * ambiguous). */
-static void load_dpdk_addresses(struct ctl_config *cfg, const struct ctl_entity *e)
-{
-	struct ctl_dpdk *d = &cfg->dataplane.dpdk;
-	char buf[1024], *a[CTL_DPDK_MAX_PORTS];
-	unsigned n, line;
-	const char *v =
-	    port_entries(e, CTL_DATAPLANE_DPDK_ADDRESS, buf, sizeof(buf), a, &n, &line);
-	if (v == NULL)
-		return;
-	struct ctl_dpdk_port got[CTL_DPDK_MAX_PORTS];
-	memset(got, 0, sizeof(got));
-	for (unsigned i = 0; i < n && i < CTL_DPDK_MAX_PORTS; i++)
-		if (!parse_ipv4(a[i], &got[i].addr, &got[i].prefix_len) || got[i].addr == 0) {
-			fail(cfg, RR_E_CONFIG_VALUE, line,
-			     "dataplane: dpdkAddress '%.80s' is not an IPv4 address with a prefix "
-			     "length (e.g. dpdkAddress: 10.77.0.2/24)",
-			     n == 1 ? v : a[i]);
-			return;
-		}
-	if (d->ports && d->n_ports == 0)
-		return; /* dpdkPorts is wrong already */
-	unsigned np = d->ports ? d->n_ports : 1;
-	if (n != np) {
-		fail(cfg, RR_E_CONFIG_VALUE, line,
-		     "dataplane: dpdkAddress has %u entr%s for %u port%s (dpdkPorts): one "
-		     "address/prefix per port, in the same order, separated by ';'",
-		     n > CTL_DPDK_MAX_PORTS ? CTL_DPDK_MAX_PORTS + 1 : n, n == 1 ? "y" : "ies", np,
-		     np == 1 ? "" : "s");
-		return;
-	}
-	for (unsigned i = 0; i < n; i++)
-		for (unsigned j = 0; j < i; j++) {
-			uint32_t m = prefix_mask(got[i].prefix_len < got[j].prefix_len
-						     ? got[i].prefix_len
-						     : got[j].prefix_len);
-			if ((got[i].addr & m) == (got[j].addr & m)) {
-				fail(cfg, RR_E_CONFIG_VALUE, line,
-				     "dataplane: dpdkAddress: %.40s and %.40s overlap (each port "
-				     "needs a subnet of its own)",
-				     a[j], a[i]);
-				return;
-			}
-		}
-	d->addr = got[0].addr;
-	d->prefix_len = got[0].prefix_len;
-	for (unsigned i = 0; i < n && d->ports; i++) {
-		d->port[i].addr = got[i].addr;
-		d->port[i].prefix_len = got[i].prefix_len;
-	}
-}
-
-/* dpdkGateway: one address (with several ports: the gateway of the port
- * whose subnet holds it), or an entry per port with empty ones
- * (;10.78.0.1); one default route at most. */
-static void load_dpdk_gateways(struct ctl_config *cfg, const struct ctl_entity *e)
-{
-	struct ctl_dpdk *d = &cfg->dataplane.dpdk;
-	char buf[1024], *a[CTL_DPDK_MAX_PORTS];
-	unsigned n, line;
-	const char *v =
-	    port_entries(e, CTL_DATAPLANE_DPDK_GATEWAY, buf, sizeof(buf), a, &n, &line);
-	if (v == NULL)
-		return;
-	uint32_t gw[CTL_DPDK_MAX_PORTS];
-	unsigned given_n = 0, which = 0;
-	for (unsigned i = 0; i < n && i < CTL_DPDK_MAX_PORTS; i++) {
-		gw[i] = 0;
-		if (a[i][0] == 0 && n > 1)
-			continue; /* no gateway on this port */
-		if (!parse_ipv4(a[i], &gw[i], NULL) || gw[i] == 0) {
-			fail(cfg, RR_E_CONFIG_VALUE, line,
-			     "dataplane: dpdkGateway '%.80s' is not an IPv4 address (e.g. "
-			     "dpdkGateway: 10.77.0.1)",
-			     v);
-			return;
-		}
-		given_n++;
-		which = i;
-	}
-	if (given_n > 1) {
-		fail(cfg, RR_E_CONFIG_VALUE, line,
-		     "dataplane: dpdkGateway '%.80s': one default route only (a gateway on one "
-		     "port, empty entries for the others)",
-		     v);
-		return;
-	}
-	if (given_n == 0) {
-		fail(cfg, RR_E_CONFIG_VALUE, line,
-		     "dataplane: dpdkGateway '%.80s' names no gateway (leave it out for none)", v);
-		return;
-	}
-	d->gateway = 0;
-	if (d->n_ports <= 1 || d->port[0].addr == 0) {
-		/* one port (or dpdkPorts/dpdkAddress wrong already) */
-		if (n == 1)
-			d->gateway = gw[0];
-		else if (d->n_ports == 1)
-			fail(cfg, RR_E_CONFIG_VALUE, line,
-			     "dataplane: dpdkGateway has %u entries for 1 port (dpdkPorts)", n);
-		if (d->n_ports == 1)
-			d->port[0].gateway = d->gateway;
-		return;
-	}
-	unsigned port = which;
-	if (n == 1) {
-		/* the port on whose subnet it is */
-		port = CTL_DPDK_MAX_PORTS;
-		for (unsigned i = 0; i < d->n_ports; i++)
-			if ((gw[0] & prefix_mask(d->port[i].prefix_len)) ==
-			    (d->port[i].addr & prefix_mask(d->port[i].prefix_len)))
-				port = i;
-		if (port == CTL_DPDK_MAX_PORTS) {
-			fail(cfg, RR_E_CONFIG_VALUE, line,
-			     "dataplane: dpdkGateway %.40s is on none of the dpdkAddress subnets", v);
-			return;
-		}
-	} else if (n != d->n_ports) {
-		fail(cfg, RR_E_CONFIG_VALUE, line,
-		     "dataplane: dpdkGateway has %u entries for %u ports (dpdkPorts): one, or one "
-		     "per port in the same order (empty for none), separated by ';'",
-		     n > CTL_DPDK_MAX_PORTS ? CTL_DPDK_MAX_PORTS + 1 : n, d->n_ports);
-		return;
-	} else if ((gw[which] & prefix_mask(d->port[which].prefix_len)) !=
-		   (d->port[which].addr & prefix_mask(d->port[which].prefix_len))) {
-		fail(cfg, RR_E_CONFIG_VALUE, line,
-		     "dataplane: dpdkGateway '%.80s': the gateway of port %u is not on its subnet "
-		     "(dpdkAddress)",
-		     v, which);
-		return;
-	}
-	d->port[port].gateway = gw[which];
-	if (port == 0)
-		d->gateway = gw[which];
-}
-
-/* The dpdk* attributes (their syntax; what the dpdk driver requires is
- * check_dpdk's, so that --driver dpdk checks the same). */
-static void load_dpdk(struct ctl_config *cfg, const struct ctl_entity *e)
-{
-	struct ctl_dpdk *d = &cfg->dataplane.dpdk;
-	d->line = e->section->line;
-	d->eal = e->values[CTL_DATAPLANE_DPDK_EAL];
-	d->ports = e->values[CTL_DATAPLANE_DPDK_PORTS];
-	d->fault = e->values[CTL_DATAPLANE_DPDK_FAULT_INJECTION];
-	load_dpdk_ports(cfg, e);
-	load_dpdk_addresses(cfg, e);
-	load_dpdk_gateways(cfg, e);
-	(void)get_ranged(cfg, e, CTL_DATAPLANE_DPDK_IDLE_BACKOFF_US, 0, 1000000, "",
-			 &d->idle_backoff_us);
-	if (d->eal && strlen(d->eal) > 4000)
-		fail(cfg, RR_E_CONFIG_VALUE, ctl_entity_line(e, CTL_DATAPLANE_DPDK_EAL),
-		     "dataplane: dpdkEal is longer than 4000 bytes");
-#ifdef RR_HAVE_DPDK
-	if (d->fault) {
-		struct drv_dpdk_fault_spec sp;
-		char why[256];
-		if (drv_dpdk_fault_parse(d->fault, &sp, why, sizeof(why)) != 0)
-			fail(cfg, RR_E_CONFIG_VALUE,
-			     ctl_entity_line(e, CTL_DATAPLANE_DPDK_FAULT_INJECTION),
-			     "dataplane: dpdkFaultInjection: %s", why);
-	}
-#endif
-	if (cfg->dataplane.driver == CTL_DRIVER_DPDK && given(e, CTL_DATAPLANE_CPUS))
-		warn(cfg, ctl_entity_line(e, CTL_DATAPLANE_CPUS),
-		     "dataplane: cpus: the dpdk driver runs its workers on the EAL's lcores "
-		     "(dpdkEal -l), not on this list");
-	if (cfg->dataplane.driver != CTL_DRIVER_DPDK) {
-		static const unsigned attrs[] = {
-		    CTL_DATAPLANE_DPDK_EAL, CTL_DATAPLANE_DPDK_PORTS, CTL_DATAPLANE_DPDK_ADDRESS,
-		    CTL_DATAPLANE_DPDK_GATEWAY, CTL_DATAPLANE_DPDK_IDLE_BACKOFF_US,
-		    CTL_DATAPLANE_DPDK_FAULT_INJECTION};
-		for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-			if (given(e, attrs[i])) {
-				warn(cfg, ctl_entity_line(e, attrs[i]),
-				     "dataplane: %s applies to the dpdk driver only (ignored)",
-				     e->def->attrs[attrs[i]].name);
-				break;
-			}
-	}
-}
-
-/* What the dpdk driver needs: its EAL arguments, a port and an address, and
- * listeners it can serve (the native TCP listens on dpdkAddress or on any
- * address of the port; a listener on another host cannot be served). */
-static void check_dpdk(struct ctl_config *cfg)
-{
-	struct ctl_dpdk *d = &cfg->dataplane.dpdk;
-	unsigned line = d->line;
-	if (!d->eal)
-		fail(cfg, RR_E_CONFIG_VALUE, line,
-		     "dataplane: the dpdk driver needs dpdkEal (e.g. dpdkEal: -l 0,1 --no-huge -m "
-		     "512 --file-prefix rr1 --no-pci)");
-	if (!d->ports)
-		fail(cfg, RR_E_CONFIG_VALUE, line,
-		     "dataplane: the dpdk driver needs dpdkPorts (e.g. dpdkPorts: "
-		     "net_tap0,iface=rrtap0)");
-	if (!d->addr)
-		fail(cfg, RR_E_CONFIG_VALUE, line,
-		     "dataplane: the dpdk driver needs dpdkAddress (e.g. dpdkAddress: 10.77.0.2/24)");
-	/* hugepages: no (the default) gives the EAL --no-huge; yes with
-	 * --no-huge in dpdkEal asks for both */
-	if (cfg->dataplane.hugepages && d->eal) {
-		char buf[4096];
-		snprintf(buf, sizeof(buf), "%s", d->eal);
-		for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t;
-		     t = strtok_r(NULL, " \t", &save))
-			if (strcmp(t, "--no-huge") == 0) {
-				fail(cfg, RR_E_CONFIG_VALUE, line,
-				     "dataplane: hugepages: yes, but dpdkEal says --no-huge");
-				break;
-			}
-	}
-	for (size_t i = 0; i < cfg->n_listeners; i++) {
-		const struct ctl_endpoint *ep = &cfg->listeners[i];
-		const char *h = ep->host;
-		uint32_t a = 0;
-		if (h == NULL || h[0] == 0 || strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0)
-			continue;
-		bool ours = false;
-		if (parse_ipv4(h, &a, NULL) && a != 0) {
-			ours = a == d->addr;
-			for (unsigned p = 0; p < d->n_ports; p++)
-				ours |= a == d->port[p].addr;
-		}
-		if (ours)
-			continue; /* the port that owns it listens there */
-		fail(cfg, RR_E_CONFIG_UNSUPPORTED, ep->line,
-		     "listener: host '%.80s': the dpdk driver listens on its own addresses only "
-		     "(one of dpdkAddress, or 0.0.0.0 for all)",
-		     h);
-	}
-	for (size_t i = 0; i < cfg->n_listeners; i++)
-		if (cfg->listeners[i].port == 0)
-			fail(cfg, RR_E_CONFIG_VALUE, cfg->listeners[i].line,
-			     "listener: port 0: the dpdk driver needs a fixed port");
-}
-
 enum rr_err ctl_config_set_driver(struct ctl_config *cfg, enum ctl_driver d)
 {
 	cfg->dataplane.driver = d;
@@ -915,7 +558,7 @@ enum rr_err ctl_config_set_driver(struct ctl_config *cfg, enum ctl_driver d)
 		     "with meson -Ddriver_dpdk=enabled)",
 		     ctl_driver_name(d));
 	else if (d == CTL_DRIVER_DPDK)
-		check_dpdk(cfg);
+		ctl_config_check_dpdk(cfg);
 	return cfg->diag.n_errors ? cfg->diag.first_error : RR_OK;
 }
 
@@ -930,8 +573,8 @@ static void load_dataplane(struct ctl_config *cfg, const struct ctl_entity *e)
 		     "found; build with meson -Ddriver_dpdk=enabled)",
 		     driver);
 	uint32_t workers = 0;
-	if (given(e, CTL_DATAPLANE_WORKERS) &&
-	    get_ranged(cfg, e, CTL_DATAPLANE_WORKERS, 1, MAX_WORKERS, "", &workers)) {
+	if (ctl_config_given(e, CTL_DATAPLANE_WORKERS) &&
+	    ctl_config_get_ranged(cfg, e, CTL_DATAPLANE_WORKERS, 1, MAX_WORKERS, "", &workers)) {
 		cfg->dataplane.workers = workers;
 		unsigned ncpu = online_cpus();
 		if (workers > ncpu)
@@ -945,7 +588,7 @@ static void load_dataplane(struct ctl_config *cfg, const struct ctl_entity *e)
 		warn(cfg, ctl_entity_line(e, CTL_DATAPLANE_HUGEPAGES),
 		     "dataplane: hugepages apply to the dpdk driver only (the socket driver "
 		     "ignores them)");
-	if (given(e, CTL_DATAPLANE_CPUS))
+	if (ctl_config_given(e, CTL_DATAPLANE_CPUS))
 		load_cpus(cfg, e);
 
 	uint64_t v = l->max_connections;
@@ -960,7 +603,8 @@ static void load_dataplane(struct ctl_config *cfg, const struct ctl_entity *e)
 	(void)get_ranged64(cfg, e, CTL_DATAPLANE_MAX_CONNECTION_BUFFER_BYTES,
 			   AMQP_MIN_MAX_FRAME_SIZE, MAX_BYTES_LIMIT, "", &l->max_conn_buffered);
 	uint32_t hs = l->handshake_timeout_ms / 1000;
-	if (get_ranged(cfg, e, CTL_DATAPLANE_HANDSHAKE_TIMEOUT_SECONDS, 1, MAX_SECONDS, "", &hs))
+	if (ctl_config_get_ranged(cfg, e, CTL_DATAPLANE_HANDSHAKE_TIMEOUT_SECONDS, 1, MAX_SECONDS,
+				  "", &hs))
 		l->handshake_timeout_ms = hs * 1000;
 	const char *sock = ctl_entity_get(e, CTL_DATAPLANE_CONTROL_SOCKET);
 	if (sock && strlen(sock) > MAX_UNIX_PATH)
@@ -970,9 +614,9 @@ static void load_dataplane(struct ctl_config *cfg, const struct ctl_entity *e)
 		     sock, MAX_UNIX_PATH);
 	else if (sock)
 		cfg->dataplane.control_socket = sock;
-	if (given(e, CTL_DATAPLANE_DRIVER))
+	if (ctl_config_given(e, CTL_DATAPLANE_DRIVER))
 		cfg->dataplane.driver_line = ctl_entity_line(e, CTL_DATAPLANE_DRIVER);
-	load_dpdk(cfg, e);
+	ctl_config_load_dpdk(cfg, e);
 }
 
 /* --- listeners and connectors ---------------------------------------------- */
@@ -1023,12 +667,13 @@ static bool load_limits(struct ctl_config *cfg, const struct ctl_entity *e,
 	l->idle_timeout_ms = ep->idle_timeout_seconds * 1000u;
 	/* channel-max is a ushort (AMQP 1.0 part 2.7.1): at most 65536 sessions. */
 	v = 0;
-	ok &= get_ranged(cfg, e, at->max_sessions, 0, 65536, ", AMQP 1.0 part 2.7.1", &v);
+	ok &=
+	    ctl_config_get_ranged(cfg, e, at->max_sessions, 0, 65536, ", AMQP 1.0 part 2.7.1", &v);
 	if (v)
 		l->max_sessions = v;
 	v = 0;
-	bool frames_given = given(e, at->max_session_frames);
-	ok &= get_ranged(cfg, e, at->max_session_frames, 0, UINT32_MAX, "", &v);
+	bool frames_given = ctl_config_given(e, at->max_session_frames);
+	ok &= ctl_config_get_ranged(cfg, e, at->max_session_frames, 0, UINT32_MAX, "", &v);
 	if (v)
 		l->session_window = v;
 	/* As qdrouterd: the window in bytes stays within 2^31-1. */
@@ -1044,12 +689,12 @@ static bool load_limits(struct ctl_config *cfg, const struct ctl_entity *e,
 		l->session_window = most;
 	}
 	v = 0;
-	ok &= get_ranged(cfg, e, at->link_capacity, 0, UINT32_MAX, "", &v);
+	ok &= ctl_config_get_ranged(cfg, e, at->link_capacity, 0, UINT32_MAX, "", &v);
 	if (v)
 		l->link_capacity = v;
 	if (at->handshake_timeout != NO_ATTR) {
 		v = 0;
-		ok &= get_ranged(cfg, e, at->handshake_timeout, 0, MAX_SECONDS, "", &v);
+		ok &= ctl_config_get_ranged(cfg, e, at->handshake_timeout, 0, MAX_SECONDS, "", &v);
 		if (v) /* qdrouterd: 0 is no timeout; ours: the dataplane's */
 			l->handshake_timeout_ms = v * 1000u;
 	}
@@ -1085,10 +730,11 @@ static bool load_endpoint(struct ctl_config *cfg, const struct ctl_entity *e,
 	ep->sasl_mechanisms = ctl_entity_get(e, at->sasl_mechanisms);
 	ep->ssl_profile = ctl_entity_get(e, at->ssl_profile);
 	ep->max_frame_size = DEFAULT_MAX_FRAME_SIZE;
-	ok &= get_ranged(cfg, e, at->max_frame_size, AMQP_MIN_MAX_FRAME_SIZE, UINT32_MAX,
-			 ", AMQP 1.0 part 2.7.1", &ep->max_frame_size);
+	ok &= ctl_config_get_ranged(cfg, e, at->max_frame_size, AMQP_MIN_MAX_FRAME_SIZE, UINT32_MAX,
+				    ", AMQP 1.0 part 2.7.1", &ep->max_frame_size);
 	ep->idle_timeout_seconds = DEFAULT_IDLE_TIMEOUT_SECONDS;
-	ok &= get_ranged(cfg, e, at->idle_timeout, 0, MAX_SECONDS, "", &ep->idle_timeout_seconds);
+	ok &= ctl_config_get_ranged(cfg, e, at->idle_timeout, 0, MAX_SECONDS, "",
+				    &ep->idle_timeout_seconds);
 	if (ok)
 		ok = load_limits(cfg, e, at, ep);
 	return ok;
@@ -1173,13 +819,13 @@ static void load_address(struct ctl_config *cfg, const struct ctl_entity *e)
 	    .distribution = cfg->router.default_distribution,
 	    .line = e->section->line,
 	};
-	if (given(e, CTL_ADDRESS_DISTRIBUTION) &&
+	if (ctl_config_given(e, CTL_ADDRESS_DISTRIBUTION) &&
 	    !get_distribution(cfg, e, CTL_ADDRESS_DISTRIBUTION, &a.distribution))
 		return;
 	for (unsigned i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
 		unsigned at = ignored[i];
 		bool off = e->def->attrs[at].type == CTL_T_BOOLEAN && !get_bool(e, at);
-		if (given(e, at) && !off)
+		if (ctl_config_given(e, at) && !off)
 			warn(cfg, e->lines[at], "address: '%s' is not implemented yet (ignored)",
 			     e->def->attrs[at].name);
 	}
@@ -1229,11 +875,11 @@ static bool overlay_log(struct ctl_config *cfg, const struct ctl_entity *over, b
 {
 	if (!get_log_levels(cfg, over, report, &l->levels))
 		return false;
-	if (given(over, CTL_LOG_OUTPUT_FILE))
+	if (ctl_config_given(over, CTL_LOG_OUTPUT_FILE))
 		l->output = over->values[CTL_LOG_OUTPUT_FILE];
-	if (given(over, CTL_LOG_INCLUDE_TIMESTAMP))
+	if (ctl_config_given(over, CTL_LOG_INCLUDE_TIMESTAMP))
 		l->timestamp = get_bool(over, CTL_LOG_INCLUDE_TIMESTAMP);
-	if (given(over, CTL_LOG_INCLUDE_SOURCE))
+	if (ctl_config_given(over, CTL_LOG_INCLUDE_SOURCE))
 		l->source = get_bool(over, CTL_LOG_INCLUDE_SOURCE);
 	return true;
 }
@@ -1547,12 +1193,12 @@ static enum rr_err load(struct ctl_config *cfg, const char *text, size_t len)
 		if (cfg->entities[i].type == CTL_ENT_DATAPLANE)
 			dp = &cfg->entities[i];
 	/* The smaller of the dataplane's and the policy's, each when given. */
-	if (policy_conn &&
-	    (!dp || !given(dp, CTL_DATAPLANE_MAX_CONNECTIONS) || policy_conn < g->max_connections))
+	if (policy_conn && (!dp || !ctl_config_given(dp, CTL_DATAPLANE_MAX_CONNECTIONS) ||
+			    policy_conn < g->max_connections))
 		g->max_connections =
 		    policy_conn > MAX_COUNT_LIMIT ? MAX_COUNT_LIMIT : (uint32_t)policy_conn;
-	if (policy_msg &&
-	    (!dp || !given(dp, CTL_DATAPLANE_MAX_MESSAGE_SIZE) || policy_msg < g->max_message_size))
+	if (policy_msg && (!dp || !ctl_config_given(dp, CTL_DATAPLANE_MAX_MESSAGE_SIZE) ||
+			   policy_msg < g->max_message_size))
 		g->max_message_size = policy_msg;
 	if (cfg->diag.n_errors)
 		return cfg->diag.first_error;
@@ -1578,7 +1224,7 @@ static enum rr_err load(struct ctl_config *cfg, const char *text, size_t len)
 	for (size_t i = 0; i < cfg->n_listeners; i++)
 		check_supported(cfg, &cfg->listeners[i]);
 	if (cfg->dataplane.driver == CTL_DRIVER_DPDK && ctl_config_have_driver(CTL_DRIVER_DPDK))
-		check_dpdk(cfg);
+		ctl_config_check_dpdk(cfg);
 	warn_not_implemented(cfg);
 	return cfg->diag.n_errors ? cfg->diag.first_error : RR_OK;
 }
