@@ -378,6 +378,10 @@ static void load_router(struct ctl_config *cfg, const struct ctl_entity *e)
 	uint32_t threads = 0;
 	cfg->router.mode = ctl_entity_get(e, CTL_ROUTER_MODE);
 	cfg->router.id = ctl_entity_get(e, CTL_ROUTER_ID);
+	if (cfg->router.id && strlen(cfg->router.id) > CTL_ROUTER_ID_MAX)
+		fail(cfg, RR_E_CONFIG_VALUE, ctl_entity_line(e, CTL_ROUTER_ID),
+		     "router: id '%.40s...' is %zu bytes long, longer than %u bytes",
+		     cfg->router.id, strlen(cfg->router.id), CTL_ROUTER_ID_MAX);
 	if (ctl_config_given(e, CTL_ROUTER_WORKER_THREADS) &&
 	    ctl_config_get_ranged(cfg, e, CTL_ROUTER_WORKER_THREADS, 1, MAX_WORKERS, "", &threads))
 		cfg->router.worker_threads = threads;
@@ -529,10 +533,17 @@ static void load_cpus(struct ctl_config *cfg, const struct ctl_entity *e)
 				seen = cpus[j] == cpus[i];
 			if (seen || CPU_ISSET(cpus[i], &allowed))
 				continue;
-			int w = snprintf(list + used, sizeof(list) - used, "%s%u", used ? ", " : "",
-					 cpus[i]);
-			if (w > 0 && (size_t)w < sizeof(list) - used)
+			/* room for ", ..." kept: a list cut short says so */
+			int w = snprintf(list + used, sizeof(list) - 5 - used, "%s%u",
+					 used ? ", " : "", cpus[i]);
+			if (w > 0 && (size_t)w < sizeof(list) - 5 - used) {
 				used += (size_t)w;
+			} else {
+				list[used] = '\0';
+				strcat(list, ", ...");
+				used += 5;
+				break;
+			}
 		}
 		if (used) {
 			char have[256];
@@ -1291,33 +1302,50 @@ const char *ctl_endpoint_sasl_offer(const struct ctl_config *cfg, const struct c
 	return cfg->router.sasl_config_dir ? NULL : "ANONYMOUS";
 }
 
-const char *ctl_endpoint_describe(const struct ctl_config *cfg, const struct ctl_endpoint *ep,
-				  char *buf, size_t size)
+/* snprintf's count: the length the whole text needs. */
+static int describe(const struct ctl_config *cfg, const struct ctl_endpoint *ep, char *buf,
+		    size_t size)
 {
-	char addr[300];
+	char addr[300]; /* a host name is at most 253 bytes (ctl_addr_check_host) */
 	const char *role = strcmp(ep->role, "normal") == 0 ? "amqp" : ep->role;
 	const char *offer = ctl_endpoint_sasl_offer(cfg, ep);
 	if (offer)
-		snprintf(buf, size, "%s (%s, %s driver, SASL %s)",
-			 ctl_addr_format(ep->host, ep->port, addr, sizeof(addr)), role,
-			 ctl_driver_name(cfg->dataplane.driver), offer);
-	else
-		snprintf(buf, size, "%s (%s, %s driver, SASL as %s/%s.conf allows)",
-			 ctl_addr_format(ep->host, ep->port, addr, sizeof(addr)), role,
-			 ctl_driver_name(cfg->dataplane.driver), cfg->router.sasl_config_dir,
-			 cfg->router.sasl_config_name);
+		return snprintf(buf, size, "%s (%s, %s driver, SASL %s)",
+				ctl_addr_format(ep->host, ep->port, addr, sizeof(addr)), role,
+				ctl_driver_name(cfg->dataplane.driver), offer);
+	return snprintf(buf, size, "%s (%s, %s driver, SASL as %s/%s.conf allows)",
+			ctl_addr_format(ep->host, ep->port, addr, sizeof(addr)), role,
+			ctl_driver_name(cfg->dataplane.driver), cfg->router.sasl_config_dir,
+			cfg->router.sasl_config_name);
+}
+
+const char *ctl_endpoint_describe(const struct ctl_config *cfg, const struct ctl_endpoint *ep,
+				  char *buf, size_t size)
+{
+	(void)describe(cfg, ep, buf, size);
 	return buf;
+}
+
+/* One "would listen on" / "would connect to" line, whole (saslMechanisms
+ * and saslConfigDir have no length limit: a fixed buffer would cut them). */
+static void print_endpoint(const struct ctl_config *cfg, const struct ctl_endpoint *ep,
+			   const char *prefix, const char *what, FILE *out)
+{
+	char small[512];
+	int n = describe(cfg, ep, small, sizeof(small));
+	char *buf = n >= 0 && (size_t)n >= sizeof(small) ? malloc((size_t)n + 1) : NULL;
+	if (buf)
+		(void)describe(cfg, ep, buf, (size_t)n + 1);
+	fprintf(out, "%s%s %s\n", prefix, what, buf ? buf : small);
+	free(buf);
 }
 
 void ctl_config_print_summary(const struct ctl_config *cfg, const char *prefix, FILE *out)
 {
-	char buf[768];
 	for (size_t i = 0; i < cfg->n_listeners; i++)
-		fprintf(out, "%swould listen on %s\n", prefix,
-			ctl_endpoint_describe(cfg, &cfg->listeners[i], buf, sizeof(buf)));
+		print_endpoint(cfg, &cfg->listeners[i], prefix, "would listen on", out);
 	for (size_t i = 0; i < cfg->n_connectors; i++)
-		fprintf(out, "%swould connect to %s\n", prefix,
-			ctl_endpoint_describe(cfg, &cfg->connectors[i], buf, sizeof(buf)));
+		print_endpoint(cfg, &cfg->connectors[i], prefix, "would connect to", out);
 	if (cfg->n_listeners == 0 && cfg->n_connectors == 0)
 		fprintf(out, "%sno listener and no connector configured\n", prefix);
 	fprintf(out, "%srouter %s%s%s(%s): %zu address, %zu linkRoute, %zu autoLink sections\n",

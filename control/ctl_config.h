@@ -108,9 +108,13 @@ const char *ctl_log_level_name(enum ctl_log_level level);
  * NULL) and *mask is untouched. */
 enum rr_err ctl_log_parse_levels(const char *text, unsigned *mask, char *bad, size_t bad_size);
 
+/* The longest router id (bytes): the router keeps it in 128-byte buffers
+ * (ctl_router.c, dp_worker.h) and builds addresses from it. */
+#define CTL_ROUTER_ID_MAX 127
+
 struct ctl_router {
 	const char *mode;	      /* "standalone", "interior" or "edge" */
-	const char *id;		      /* NULL when not given */
+	const char *id;		      /* NULL when not given; at most CTL_ROUTER_ID_MAX bytes */
 	unsigned worker_threads;      /* as given; 0 when not given */
 	const char *sasl_config_dir;  /* saslConfigDir (old spelling saslConfigPath); NULL:
 				       * no SASL configuration, listeners offer ANONYMOUS only */
@@ -152,6 +156,11 @@ struct ctl_limits {
 
 /* The dpdk driver's settings (dataplane dpdk* attributes; docs/config.md). */
 #define CTL_DPDK_MAX_PORTS 8 /* as DRV_DPDK_MAX_PORTS */
+/* Value lengths (bytes, without the NUL) the loader refuses past, rather
+ * than cut (docs/config.md): */
+#define CTL_DPDK_MAX_EAL  4000 /* dpdkEal (the driver splits it in a 4096-byte buffer) */
+#define CTL_DPDK_MAX_SPEC 500  /* one dpdkPorts entry (the EAL's "--vdev=SPEC", 512 bytes) */
+#define CTL_DPDK_MAX_LIST 1023 /* dpdkAddress, dpdkGateway: all their entries */
 
 /* One entry of dpdkPorts with its dpdkAddress and dpdkGateway entries. */
 struct ctl_dpdk_port {

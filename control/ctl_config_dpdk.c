@@ -60,6 +60,16 @@ static unsigned split_semi(char *buf, char **out, unsigned max)
 	}
 }
 
+/* The number of ';'-separated entries of v, however many (for messages:
+ * split_semi stops counting past its max). */
+static unsigned count_entries(const char *v)
+{
+	unsigned n = 1;
+	for (; *v; v++)
+		n += *v == ';';
+	return n;
+}
+
 static uint32_t prefix_mask(uint8_t len)
 {
 	return len ? ~0u << (32 - len) : 0;
@@ -82,10 +92,21 @@ static void load_dpdk_ports(struct ctl_config *cfg, const struct ctl_entity *e)
 	char *spec[CTL_DPDK_MAX_PORTS];
 	unsigned n = split_semi(d->ports_buf, spec, CTL_DPDK_MAX_PORTS);
 	if (n > CTL_DPDK_MAX_PORTS) {
-		fail(cfg, RR_E_CONFIG_VALUE, line, "dataplane: dpdkPorts: more than %u ports",
-		     CTL_DPDK_MAX_PORTS);
+		fail(cfg, RR_E_CONFIG_VALUE, line,
+		     "dataplane: dpdkPorts: more than %u ports (%u entries separated by ';')",
+		     CTL_DPDK_MAX_PORTS, count_entries(v));
 		return;
 	}
+	/* the driver hands each to the EAL as one argument of at most
+	 * CTL_DPDK_MAX_SPEC bytes ("--vdev=SPEC"); a longer one would be cut */
+	for (unsigned i = 0; i < n; i++)
+		if (strlen(spec[i]) > CTL_DPDK_MAX_SPEC) {
+			fail(cfg, RR_E_CONFIG_VALUE, line,
+			     "dataplane: dpdkPorts: port %u ('%.40s...') is %zu bytes long, longer "
+			     "than a port spec can be (%u bytes)",
+			     i, spec[i], strlen(spec[i]), CTL_DPDK_MAX_SPEC);
+			return;
+		}
 	for (unsigned i = 0; i < n; i++)
 		if (spec[i][0] == 0 || strpbrk(spec[i], " \t")) {
 			fail(cfg, RR_E_CONFIG_VALUE, line,
@@ -110,17 +131,26 @@ static void load_dpdk_ports(struct ctl_config *cfg, const struct ctl_entity *e)
 }
 
 /* The ';'-separated entries of a per-port dpdk attribute (dpdkAddress,
- * dpdkGateway): its text (NULL: not given) and line; the entries split in
- * buf, their count in *n (CTL_DPDK_MAX_PORTS + 1: too many). */
-static const char *port_entries(const struct ctl_entity *e, unsigned attr, char *buf, size_t len,
-				char **out, unsigned *n, unsigned *line)
+ * dpdkGateway): its text (NULL: not given, or longer than buf holds:
+ * reported) and line; the entries split in buf, their count in *n
+ * (CTL_DPDK_MAX_PORTS + 1: too many; count_entries(v) says how many). */
+static const char *port_entries(struct ctl_config *cfg, const struct ctl_entity *e, unsigned attr,
+				char *buf, size_t len, char **out, unsigned *n, unsigned *line)
 {
 	const char *v = e->values[attr];
 	*line = ctl_entity_line(e, attr);
 	*n = 0;
 	if (v == NULL)
 		return NULL;
-	snprintf(buf, len, "%s", v);
+	size_t vlen = strlen(v);
+	if (vlen >= len) {
+		fail(cfg, RR_E_CONFIG_VALUE, *line,
+		     "dataplane: %s '%.40s...' is %zu bytes long, longer than it can be (%zu "
+		     "bytes)",
+		     e->def->attrs[attr].name, v, vlen, len - 1);
+		return NULL;
+	}
+	memcpy(buf, v, vlen + 1);
 	*n = split_semi(buf, out, CTL_DPDK_MAX_PORTS);
 	return v;
 }
@@ -131,9 +161,10 @@ static const char *port_entries(const struct ctl_entity *e, unsigned attr, char 
 static void load_dpdk_addresses(struct ctl_config *cfg, const struct ctl_entity *e)
 {
 	struct ctl_dpdk *d = &cfg->dataplane.dpdk;
-	char buf[1024], *a[CTL_DPDK_MAX_PORTS];
+	char buf[CTL_DPDK_MAX_LIST + 1], *a[CTL_DPDK_MAX_PORTS];
 	unsigned n, line;
-	const char *v = port_entries(e, CTL_DATAPLANE_DPDK_ADDRESS, buf, sizeof(buf), a, &n, &line);
+	const char *v =
+	    port_entries(cfg, e, CTL_DATAPLANE_DPDK_ADDRESS, buf, sizeof(buf), a, &n, &line);
 	if (v == NULL)
 		return;
 	struct ctl_dpdk_port got[CTL_DPDK_MAX_PORTS];
@@ -153,8 +184,7 @@ static void load_dpdk_addresses(struct ctl_config *cfg, const struct ctl_entity 
 		fail(cfg, RR_E_CONFIG_VALUE, line,
 		     "dataplane: dpdkAddress has %u entr%s for %u port%s (dpdkPorts): one "
 		     "address/prefix per port, in the same order, separated by ';'",
-		     n > CTL_DPDK_MAX_PORTS ? CTL_DPDK_MAX_PORTS + 1 : n, n == 1 ? "y" : "ies", np,
-		     np == 1 ? "" : "s");
+		     count_entries(v), n == 1 ? "y" : "ies", np, np == 1 ? "" : "s");
 		return;
 	}
 	for (unsigned i = 0; i < n; i++)
@@ -184,11 +214,22 @@ static void load_dpdk_addresses(struct ctl_config *cfg, const struct ctl_entity 
 static void load_dpdk_gateways(struct ctl_config *cfg, const struct ctl_entity *e)
 {
 	struct ctl_dpdk *d = &cfg->dataplane.dpdk;
-	char buf[1024], *a[CTL_DPDK_MAX_PORTS];
+	char buf[CTL_DPDK_MAX_LIST + 1], *a[CTL_DPDK_MAX_PORTS];
 	unsigned n, line;
-	const char *v = port_entries(e, CTL_DATAPLANE_DPDK_GATEWAY, buf, sizeof(buf), a, &n, &line);
+	const char *v =
+	    port_entries(cfg, e, CTL_DATAPLANE_DPDK_GATEWAY, buf, sizeof(buf), a, &n, &line);
 	if (v == NULL)
 		return;
+	if (n > CTL_DPDK_MAX_PORTS) {
+		/* before looking at them: the split stopped at the cap, so the
+		 * entries past it were not seen (a gateway there among them) */
+		unsigned np = d->n_ports ? d->n_ports : 1;
+		fail(cfg, RR_E_CONFIG_VALUE, line,
+		     "dataplane: dpdkGateway has %u entries for %u port%s (dpdkPorts): one, or one "
+		     "per port in the same order (empty for none), separated by ';'",
+		     count_entries(v), np, np == 1 ? "" : "s");
+		return;
+	}
 	uint32_t gw[CTL_DPDK_MAX_PORTS];
 	unsigned given_n = 0, which = 0;
 	for (unsigned i = 0; i < n && i < CTL_DPDK_MAX_PORTS; i++) {
@@ -224,7 +265,8 @@ static void load_dpdk_gateways(struct ctl_config *cfg, const struct ctl_entity *
 			d->gateway = gw[0];
 		else if (d->n_ports == 1)
 			fail(cfg, RR_E_CONFIG_VALUE, line,
-			     "dataplane: dpdkGateway has %u entries for 1 port (dpdkPorts)", n);
+			     "dataplane: dpdkGateway has %u entries for 1 port (dpdkPorts)",
+			     count_entries(v));
 		if (d->n_ports == 1)
 			d->port[0].gateway = d->gateway;
 		return;
@@ -247,7 +289,7 @@ static void load_dpdk_gateways(struct ctl_config *cfg, const struct ctl_entity *
 		fail(cfg, RR_E_CONFIG_VALUE, line,
 		     "dataplane: dpdkGateway has %u entries for %u ports (dpdkPorts): one, or one "
 		     "per port in the same order (empty for none), separated by ';'",
-		     n > CTL_DPDK_MAX_PORTS ? CTL_DPDK_MAX_PORTS + 1 : n, d->n_ports);
+		     count_entries(v), d->n_ports);
 		return;
 	} else if ((gw[which] & prefix_mask(d->port[which].prefix_len)) !=
 		   (d->port[which].addr & prefix_mask(d->port[which].prefix_len))) {
@@ -276,9 +318,10 @@ void ctl_config_load_dpdk(struct ctl_config *cfg, const struct ctl_entity *e)
 	load_dpdk_gateways(cfg, e);
 	(void)ctl_config_get_ranged(cfg, e, CTL_DATAPLANE_DPDK_IDLE_BACKOFF_US, 0, 1000000, "",
 				    &d->idle_backoff_us);
-	if (d->eal && strlen(d->eal) > 4000)
+	if (d->eal && strlen(d->eal) > CTL_DPDK_MAX_EAL)
 		fail(cfg, RR_E_CONFIG_VALUE, ctl_entity_line(e, CTL_DATAPLANE_DPDK_EAL),
-		     "dataplane: dpdkEal is longer than 4000 bytes");
+		     "dataplane: dpdkEal is %zu bytes long, longer than %u bytes", strlen(d->eal),
+		     CTL_DPDK_MAX_EAL);
 #ifdef RR_HAVE_DPDK
 	if (d->fault) {
 		struct drv_dpdk_fault_spec sp;
@@ -332,15 +375,18 @@ void ctl_config_check_dpdk(struct ctl_config *cfg)
 	/* hugepages: no (the default) gives the EAL --no-huge; yes with
 	 * --no-huge in dpdkEal asks for both */
 	if (cfg->dataplane.hugepages && d->eal) {
-		char buf[4096];
-		snprintf(buf, sizeof(buf), "%s", d->eal);
-		for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t;
-		     t = strtok_r(NULL, " \t", &save))
-			if (strcmp(t, "--no-huge") == 0) {
+		/* word by word in place (a copy into a fixed buffer would cut a
+		 * long value and miss a --no-huge past its end) */
+		for (const char *t = d->eal + strspn(d->eal, " \t"); *t;) {
+			size_t len = strcspn(t, " \t");
+			if (len == 9 && strncmp(t, "--no-huge", 9) == 0) {
 				fail(cfg, RR_E_CONFIG_VALUE, line,
 				     "dataplane: hugepages: yes, but dpdkEal says --no-huge");
 				break;
 			}
+			t += len;
+			t += strspn(t, " \t");
+		}
 	}
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
 		const struct ctl_endpoint *ep = &cfg->listeners[i];

@@ -260,4 +260,32 @@ dataplane {
     dpdkAddress: 10.77.0.2/24
 }
 EOF
+# more entries than the splitter keeps (8 + 1): the count as given
+expect ports_count12 1 'ports_count12.conf:9: error: dataplane: dpdkAddress has 12 entries for 2 ports' <<EOF
+$listener
+$two
+    dpdkAddress: 10.1.0.2/24;10.2.0.2/24;10.3.0.2/24;10.4.0.2/24;10.5.0.2/24;10.6.0.2/24;10.7.0.2/24;10.8.0.2/24;10.9.0.2/24;10.10.0.2/24;10.11.0.2/24;10.12.0.2/24
+}
+EOF
+# a value longer than the reader holds: refused with FILE:LINE, not cut
+# (1023 valid bytes and one more used to load as the first 1023)
+long_addr="10.77.0.2/$(printf '0%.0s' $(seq 1011))24"
+expect long_address 1 'long_address.conf:9: error: dataplane: dpdkAddress .10\.77\.0\.2/0+\.\.\.. is 1024 bytes long, longer than it can be \(1023 bytes\)' <<EOF
+$listener
+dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1
+    dpdkPorts: net_tap0
+    dpdkAddress: ${long_addr}x
+}
+EOF
+expect long_port 1 'long_port.conf:8: error: dataplane: dpdkPorts: port 0 .* is 501 bytes long' <<EOF
+$listener
+dataplane {
+    driver: dpdk
+    dpdkEal: -l 0,1
+    dpdkPorts: net_tap0,iface=$(printf 'a%.0s' $(seq 486))
+    dpdkAddress: 10.77.0.2/24
+}
+EOF
 exit $fail
