@@ -45,9 +45,16 @@ const char *ctl_diag_format(const struct ctl_diag_entry *e, char *buf, size_t si
 
 void ctl_diag_print(const struct ctl_diag *d, FILE *out)
 {
-	char buf[1024];
-	for (size_t i = 0; i < d->n; i++)
-		fprintf(out, "%s\n", ctl_diag_format(&d->v[i], buf, sizeof(buf)));
+	/* straight to out, not through a fixed buffer: a long path or value
+	 * in a message would cut it */
+	for (size_t i = 0; i < d->n; i++) {
+		const struct ctl_diag_entry *e = &d->v[i];
+		const char *level = e->level == CTL_DIAG_ERROR ? "error" : "warning";
+		if (e->line)
+			fprintf(out, "%s:%u: %s: %s\n", e->file, e->line, level, e->text);
+		else
+			fprintf(out, "%s: %s: %s\n", e->file, level, e->text);
+	}
 }
 
 void ctl_diag_free(struct ctl_diag *d)

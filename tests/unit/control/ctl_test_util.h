@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -13,9 +14,11 @@
 static inline std::vector<std::string> diag_lines(const struct ctl_diag &d)
 {
 	std::vector<std::string> out;
-	char buf[1024];
-	for (size_t i = 0; i < d.n; i++)
-		out.push_back(ctl_diag_format(&d.v[i], buf, sizeof(buf)));
+	for (size_t i = 0; i < d.n; i++) {
+		// sized to the message: a long one is seen whole
+		std::vector<char> buf(strlen(d.v[i].file) + strlen(d.v[i].text) + 40);
+		out.push_back(ctl_diag_format(&d.v[i], buf.data(), buf.size()));
+	}
 	return out;
 }
 

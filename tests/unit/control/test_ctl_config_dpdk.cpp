@@ -223,3 +223,27 @@ TEST(CtlConfigReader, CpuWarningListCutShortSaysSo)
 }
 
 } // namespace
+
+namespace
+{
+
+TEST(CtlConfigReader, DiagnosticsPrintLongMessagesWhole)
+{
+	// rpcrouterd prints the messages with ctl_diag_print: a long file name
+	// and section name used to be cut at 1023 bytes
+	std::string name = "/etc/" + std::string(700, 'c') + ".conf";
+	std::string section(600, 's');
+	loaded_config c(section + " {\n}\n", name.c_str());
+	ASSERT_EQ(c.err, RR_OK) << ::testing::PrintToString(c.diags());
+	char *buf = nullptr;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ASSERT_NE(f, nullptr);
+	ctl_diag_print(&c.cfg.diag, f);
+	fclose(f);
+	std::string out(buf, len);
+	free(buf);
+	EXPECT_EQ(out, name + ":1: warning: unknown section '" + section + "' (ignored)\n");
+}
+
+} // namespace
