@@ -954,8 +954,8 @@ static void check_sasl(struct ctl_config *cfg, const struct ctl_endpoint *ep, co
 		size_t n = strcspn(s, " ,\t");
 		if (!n)
 			break;
-		char m[65];
-		snprintf(m, sizeof(m), "%.*s", (int)(n < 64 ? n : 64), s);
+		char m[68]; /* for the messages: a longer name ends in "..." */
+		snprintf(m, sizeof(m), "%.*s%s", (int)(n < 64 ? n : 64), s, n > 64 ? "..." : "");
 		s += n;
 		if (strcasecmp(m, "ANONYMOUS") == 0)
 			continue;

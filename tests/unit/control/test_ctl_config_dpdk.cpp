@@ -247,3 +247,19 @@ TEST(CtlConfigReader, DiagnosticsPrintLongMessagesWhole)
 }
 
 } // namespace
+
+namespace
+{
+
+TEST(CtlConfigReader, LongSaslMechanismNameSaysItIsCut)
+{
+	std::string mech(70, 'M');
+	loaded_config c("listener {\n  port: 5672\n  saslMechanisms: ANONYMOUS " + mech + "\n}\n");
+	EXPECT_EQ(c.err, RR_E_CONFIG_UNSUPPORTED);
+	EXPECT_TRUE(has_line(c.diags(), "t.conf:3: error: listener *:5672: SASL mechanism '" +
+					    std::string(64, 'M') +
+					    "...' is not supported yet (only ANONYMOUS and PLAIN)"))
+	    << ::testing::PrintToString(c.diags());
+}
+
+} // namespace
