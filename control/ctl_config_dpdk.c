@@ -1,5 +1,5 @@
-/* The dataplane section's dpdk* attributes (docs/config.md, "The dpdk
- * driver"): dpdkPorts, dpdkAddress and dpdkGateway with their ';'-separated
+/* The dataplane section's dpdk* attributes (docs/config.md, `dataplane`):
+ * dpdkPorts, dpdkAddress and dpdkGateway with their ';'-separated
  * entries (one per port), dpdkEal, dpdkIdleBackoffUs, dpdkFaultInjection,
  * into cfg->dataplane.dpdk; and what the dpdk driver needs of the whole
  * configuration (ctl_config_check_dpdk: its EAL arguments, a port and an
@@ -32,6 +32,9 @@ static bool parse_ipv4(const char *v, uint32_t *addr, uint8_t *prefix_len)
 		return false;
 	*addr = ntohl(in.s_addr);
 	if (prefix_len) {
+		/* digits only: strtoul alone takes " 24", "+24" */
+		if (slash[1] < '0' || slash[1] > '9')
+			return false;
 		char *end;
 		errno = 0;
 		unsigned long l = strtoul(slash + 1, &end, 10);

@@ -263,3 +263,22 @@ TEST(CtlConfigReader, LongSaslMechanismNameSaysItIsCut)
 }
 
 } // namespace
+
+namespace
+{
+
+TEST(CtlConfigDpdk, PrefixLengthIsDigitsOnly)
+{
+	for (const char *bad :
+	     {"10.77.0.2/+24", "10.77.0.2/ 24", "\"10.77.0.2/\t24\"", "10.77.0.2/-24"}) {
+		loaded_config c(std::string("dataplane {\n  dpdkAddress: ") + bad + "\n}\n");
+		EXPECT_EQ(c.err, RR_E_CONFIG_VALUE) << bad;
+		EXPECT_TRUE(has_prefix(c.diags(), "t.conf:2: error: dataplane: dpdkAddress '"))
+		    << bad << ": " << ::testing::PrintToString(c.diags());
+	}
+	loaded_config good("dataplane {\n  dpdkAddress: 10.77.0.2/024\n}\n");
+	EXPECT_EQ(good.err, RR_OK) << ::testing::PrintToString(good.diags());
+	EXPECT_EQ(good.cfg.dataplane.dpdk.prefix_len, 24u);
+}
+
+} // namespace
