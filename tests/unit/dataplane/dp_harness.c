@@ -66,7 +66,8 @@ static void drv_conn_flush(struct dp_worker *w, struct dp_conn *c)
 	struct dph *h = harness_of(w);
 	if (c->out.len) {
 		DPH_CHECK(c->idx < DPH_MAX_CONNS);
-		capture_append(&h->cap[w->id][c->idx], &c->out);
+		if (!(h->discard[w->id] & (1u << c->idx)))
+			capture_append(&h->cap[w->id][c->idx], &c->out);
 		uint64_t n = c->out.len;
 		dp_chain_consume(&w->blocks, &c->out, n);
 		c->tx += n;

@@ -72,6 +72,10 @@ struct dph {
 	/* the driver's read placement: leave this many bytes unused after
 	 * each read (as when another connection's read lands in between) */
 	uint32_t read_gap;
+	/* per worker, a bit per connection slot: its output is consumed as a
+	 * peer reading everything would, but not captured (a benchmark's
+	 * consumer, whose bytes nobody looks at) */
+	uint32_t discard[DPH_MAX_WORKERS];
 };
 
 /* Limits every test starts from (listener 0); tests change h->limits
