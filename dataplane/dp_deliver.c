@@ -307,9 +307,11 @@ static uint32_t forward(struct dp_worker *w, struct dp_delivery *d, const struct
 	const struct route_dest *best = NULL;
 	struct dp_link *best_local = NULL;
 	uint32_t best_load = UINT32_MAX;
-	uint32_t n = e->n_dests, start = n ? (w->rotor++ % n) : 0;
-	for (uint32_t k = 0; k < n; k++) {
-		const struct route_dest *dst = &e->dests[(start + k) % n];
+	/* one division per message at most (none with one consumer, the
+	 * RPC server case), not one per destination tried */
+	uint32_t n = e->n_dests, start = n > 1 ? (w->rotor++ % n) : 0;
+	for (uint32_t k = 0, i = start; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
+		const struct route_dest *dst = &e->dests[i];
 		struct dp_link *l = NULL;
 		if (dst->worker == w->id) {
 			l = local_link(w, dst);
@@ -586,19 +588,21 @@ static bool send_frames(struct dp_worker *w, struct dp_link *l)
 		bool first = l->cur_first;
 		uint64_t left = d->payload.len - l->cur_pos;
 		uint32_t room_total = c->max_frame_out - 8u;
-		/* encode with more=true first to size the performative, then
-		 * fix up when this is the last frame */
-		struct amqp_wbuf save = f.wb;
+		/* the last frame (more = false) is the common case: encode it,
+		 * and the room is sized for the more = true encoding, as if
+		 * another frame followed; re-encoded only when one does */
+		uint8_t *mark = f.wb.p;
 		dp_encode_transfer(&f.wb, l->handle, first, l->cur_id, tag, sizeof(tag),
-				   d->message_format, l->cur_settled, true);
-		uint32_t perf = (uint32_t)(amqp_wbuf_len(&f.wb) - 8u);
+				   d->message_format, l->cur_settled, false);
+		uint32_t perf = (uint32_t)(amqp_wbuf_len(&f.wb) - 8u) +
+				dp_encode_transfer_more_bytes(first, l->cur_settled);
 		uint32_t extra = first ? hdr_n : 0;
 		uint32_t room = room_total > perf + extra ? room_total - perf - extra : 0;
 		bool more = left > room;
-		if (!more) {
-			f.wb = save;
+		if (more) {
+			f.wb.p = mark;
 			dp_encode_transfer(&f.wb, l->handle, first, l->cur_id, tag, sizeof(tag),
-					   d->message_format, l->cur_settled, false);
+					   d->message_format, l->cur_settled, true);
 		}
 		if (extra)
 			amqp_write_mem(&f.wb, hdr, hdr_n);

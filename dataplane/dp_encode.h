@@ -23,6 +23,17 @@ void dp_encode_transfer(struct amqp_wbuf *w, uint32_t handle, bool first, uint32
 			const uint8_t *tag, uint32_t tag_len, uint32_t message_format,
 			bool settled, bool more);
 
+/* How many bytes longer dp_encode_transfer's output is with more = true
+ * than with more = false, the other arguments the same: a first frame
+ * gains the more field (and a settled placeholder when not settled), a
+ * continuation the four absent fields before more and more itself. So a
+ * sender can encode once with more = false, size the frame, and encode
+ * again only when the message does not fit. */
+static inline uint32_t dp_encode_transfer_more_bytes(bool first, bool settled)
+{
+	return first ? (settled ? 1u : 2u) : 5u;
+}
+
 /* disposition (part 2.7.6) for one delivery: role (true: receiver),
  * first, settled, and the delivery-state already encoded (state_len 0:
  * none). */

@@ -118,6 +118,29 @@ TEST(DpEncode, TransferSameBytesAsTheEngine)
 	EXPECT_EQ(cases, 7u * 7u * 4u * 8u);
 }
 
+// send_frames (dp_deliver.c) sizes a frame from the more = false encoding
+// plus dp_encode_transfer_more_bytes: it must be exact
+TEST(DpEncode, MoreBytesIsTheDifferenceOfTheTwoEncodings)
+{
+	const uint32_t values[] = {0, 1, 255, 256, 0xffffffffu};
+	const uint8_t tag[32] = {9};
+	unsigned cases = 0;
+	for (uint32_t h : values)
+		for (uint32_t id : values)
+			for (uint32_t tl : {0u, 8u, 32u})
+				for (int bits = 0; bits < 4; bits++) {
+					bool first = bits & 1, settled = bits & 2;
+					auto off = ours_transfer(h, first, id, tag, tl, 0, settled, false);
+					auto on = ours_transfer(h, first, id, tag, tl, 0, settled, true);
+					ASSERT_EQ(on.size() - off.size(),
+						  dp_encode_transfer_more_bytes(first, settled))
+					    << "handle " << h << " id " << id << " tag " << tl
+					    << " bits " << bits;
+					cases++;
+				}
+	EXPECT_EQ(cases, 5u * 5u * 3u * 4u);
+}
+
 TEST(DpEncode, DispositionSameBytesAsTheEngine)
 {
 	const uint8_t accepted[] = {0x00, 0x53, 0x24, 0x45};
