@@ -121,7 +121,9 @@ static void delivery_settle(struct dp_worker *w, struct dp_delivery *d)
 	uint32_t state_len = d->best_state_len;
 	if (rank == DP_RANK_NONE)
 		rank = DP_RANK_ACCEPTED; /* settled by consumers that settle on receipt */
-	if (state_len == 0) {
+	/* a pre-settled delivery's outcome goes to nobody (part 2.6.12): not
+	 * encoded, the common case of the throughput path */
+	if (state_len == 0 && !d->settled_in) {
 		state_len = dp_encode_outcome(st, sizeof(st), (enum dp_outcome_rank)rank, true, false);
 		state = st;
 	}
