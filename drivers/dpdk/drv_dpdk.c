@@ -17,6 +17,7 @@
 #include <rte_ring.h>
 
 #include "drv_dpdk_int.h"
+#include "drv_dpdk_unmap.h"
 
 struct drv_dpdk_global drv_dpdk_g;
 
@@ -111,6 +112,10 @@ static int port_setup(struct drv_dpdk_global *g, struct drv_dpdk_port *pp, unsig
 		errf(err, errlen, "port %s: no device info", name);
 		return -1;
 	}
+	/* its PMD unmaps the shared regions on the interrupt thread when
+	 * the peer goes, under the workers' feet: drv_dpdk_unmap.h */
+	if (info.driver_name && strcmp(info.driver_name, "net_memif") == 0)
+		drv_dpdk_unmap_arm();
 	uint16_t nq = g->n_queues;
 	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
 		errf(err, errlen,

@@ -21,6 +21,7 @@
 
 #include "drv_dpdk_frame.h"
 #include "drv_dpdk_int.h"
+#include "drv_dpdk_unmap.h"
 #include "net_csum.h"
 
 #define STASH_MAX	4096u	   /* bytes kept per connection before control's answer */
@@ -686,7 +687,9 @@ static int dpdk_worker_init(struct dp_worker *w)
 			return -1;
 		d->listener_of_slot[slot] = g->listeners[i].idx;
 	}
-	return 0;
+	/* a poller of the unmap guard from now on (before launch: a memif
+	 * peer leaving before the first poll waits for that poll) */
+	return drv_dpdk_unmap_online(w->id);
 }
 
 static void dpdk_worker_fini(struct dp_worker *w)
@@ -694,6 +697,8 @@ static void dpdk_worker_fini(struct dp_worker *w)
 	struct dw *d = dw_of(w);
 	if (d == NULL)
 		return;
+	/* this thread bursts on the worker's queues now (the loop is over) */
+	drv_dpdk_unmap_quiescent(w->id);
 	if (d->ext)
 		for (uint32_t i = 0; i < d->ntcb; i++)
 			if (d->ext[i].st != EXT_NONE || d->ext[i].stash.n)
@@ -728,6 +733,7 @@ static void dpdk_worker_fini(struct dp_worker *w)
 	free(d->ports);
 	free(d);
 	w->drv_state = NULL;
+	drv_dpdk_unmap_offline(w->id); /* after the last burst above */
 }
 
 static void dpdk_wake(struct dp_worker *w)
@@ -942,6 +948,10 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 {
 	struct dw *d = dw_of(w);
 	struct drv_dpdk_global *g = &drv_dpdk_g;
+	/* no burst of this worker's in progress: a memif unmap waiting on the
+	 * interrupt thread may go on, and the bursts below see the PMD's
+	 * connected flag as that thread left it (drv_dpdk_unmap.h) */
+	drv_dpdk_unmap_quiescent(w->id);
 	/* what the engine wrote in this iteration's flush (dp_worker_step)
 	 * leaves before anything else, a back-off sleep included */
 	bool sent = tx_pending(d);
@@ -952,6 +962,7 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 		cnt(d, DRV_C_idle_sleeps, 1);
 		rte_delay_us_sleep(g->cfg.idle_backoff_us);
 		slept = true;
+		drv_dpdk_unmap_quiescent(w->id); /* a waiter need not wait for the sleep */
 	}
 	dp_worker_resume(w); /* online, newest table: before any packet runs the engine */
 	uint64_t t0 = d->now_tsc;
@@ -1048,6 +1059,15 @@ static void dpdk_counters(struct dp_worker *w,
 		emit(arg, "driver", drv_counter_names[i],
 		     __atomic_load_n(drv_counter_per_port[i] ? &d->ports[0].c[i] : &d->c[i],
 				     __ATOMIC_RELAXED));
+	if (w->id == 0) {
+		/* process-wide (worker 0's only, so the totals are right): memif
+		 * unmaps on the interrupt thread that waited for the workers, and
+		 * of them those that gave up waiting (drv_dpdk_unmap.h) */
+		emit(arg, "driver", "memif_unmap_waits",
+		     __atomic_load_n(&drv_dpdk_unmap_g.waits, __ATOMIC_RELAXED));
+		emit(arg, "driver", "memif_unmap_timeouts",
+		     __atomic_load_n(&drv_dpdk_unmap_g.timeouts, __ATOMIC_RELAXED));
+	}
 	for (unsigned p = 0; p < d->n_ports; p++) {
 		struct dw_port *pp = &d->ports[p];
 		if (p > 0)
