@@ -16,7 +16,7 @@ struct ctl_listener {
 	uint16_t idx;
 	const struct ctl_endpoint *ep;
 	struct ctl_sasl_server sasl;
-	char name[96]; /* host:port for logs */
+	char name[300]; /* host:port for logs: a DNS name is up to 253 bytes */
 };
 
 enum ctl_hs_phase { HS_HEADER, HS_SASL, HS_OPEN, HS_WAIT, HS_DONE };
