@@ -1,8 +1,35 @@
 #include "ctl_diag.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* text with every control byte written as \xNN: a value echoed in a
+ * message (a quoted "a\nb") must not print as a second line that reads
+ * like another FILE:LINE entry. text itself when there is none, else a
+ * new string (text freed); NULL when out of memory. */
+static char *escape_controls(char *text)
+{
+	size_t n = 0, len = 0;
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++, len++)
+		n += *c < 0x20 || *c == 0x7f;
+	if (n == 0)
+		return text;
+	char *out = malloc(len + 3 * n + 1);
+	if (out != NULL) {
+		char *o = out;
+		for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+			if (*c < 0x20 || *c == 0x7f)
+				o += sprintf(o, "\\x%02x", *c);
+			else
+				*o++ = (char)*c;
+		}
+		*o = '\0';
+	}
+	free(text);
+	return out;
+}
 
 void ctl_diag_add(struct ctl_diag *d, enum ctl_diag_level level, enum rr_err code, const char *file,
 		  unsigned line, const char *fmt, ...)
@@ -27,7 +54,7 @@ void ctl_diag_add(struct ctl_diag *d, enum ctl_diag_level level, enum rr_err cod
 	char *text = NULL;
 	int n = vasprintf(&text, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0 || (text = escape_controls(text)) == NULL)
 		return;
 	d->v[d->n++] = (struct ctl_diag_entry){
 	    .level = level, .code = code, .file = file, .line = line, .text = text};

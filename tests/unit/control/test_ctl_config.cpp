@@ -348,6 +348,11 @@ const error_case value_errors[] = {
 	{"boolean_dashed", "listener {\n  require-ssl: 1\n}\n", RR_E_CONFIG_VALUE,
 	 {"t.conf:2: error: listener: require-ssl: '1' is not a boolean (yes/no, true/false, "
 	  "on/off)"}},
+	// a control byte of a quoted value is echoed escaped: one message, one line
+	{"boolean_newline", "listener {\n  authenticatePeer: \"no\\nt3.conf:9: error: x\"\n}\n",
+	 RR_E_CONFIG_VALUE,
+	 {"t.conf:2: error: listener: authenticatePeer: 'no\\x0at3.conf:9: error: x' is not a "
+	  "boolean (yes/no, true/false, on/off)"}},
 	{"integer", "listener {\n  maxFrameSize: 16k\n}\n", RR_E_CONFIG_VALUE,
 	 {"t.conf:2: error: listener: maxFrameSize: '16k' is not an integer"}},
 	{"integer_overflow", "listener {\n  cost: 99999999999999999999\n}\n", RR_E_CONFIG_VALUE,
