@@ -40,6 +40,7 @@
 
 #include "drv_dpdk_frame.h"
 #include "drv_dpdk_steer.h"
+#include "drv_dpdk_unmap.h"
 #include "net_csum.h"
 #include "net_ipv4.h"
 #include "net_tcp.h"
@@ -603,8 +604,10 @@ static void *thread_main(void *arg)
 	uint64_t next_scan = 0, next_tick = 0;
 	th->now_ns = bench_now_ns();
 	d->now_us = th->now_ns / 1000;
+	drv_dpdk_unmap_online(0);
 	net_l3_start(&d->l3, th->now_ns); /* gratuitous ARP (RFC 5227 2.3) */
 	for (;;) {
+		drv_dpdk_unmap_quiescent(0); /* no burst in progress */
 		th->now_ns = bench_now_ns();
 		d->now_us = th->now_ns / 1000;
 		th->phase = bench_phase_of(r);
@@ -685,6 +688,7 @@ static void *thread_main(void *arg)
 			nanosleep(&ts, NULL);
 		}
 	}
+	drv_dpdk_unmap_offline(0);
 	if (d->registered)
 		rte_thread_unregister();
 	return NULL;
@@ -764,6 +768,10 @@ static int port_init(struct bench_run *r, struct bd *d)
 	 * with N workers sends on N queues, so we open N and poll every rx
 	 * queue; we send on queue 0 only (the router steers in software). */
 	d->nq = 1;
+	/* the PMD unmaps the shared regions on its interrupt thread when the
+	 * router goes, under our rx/tx bursts: drv_dpdk_unmap.h */
+	if (strncmp(name, "net_memif", 9) == 0)
+		drv_dpdk_unmap_arm();
 	struct rte_eth_dev_info info;
 	if (strncmp(name, "net_memif", 9) == 0 && r->o.dpdk.router_workers > 1 &&
 	    rte_eth_dev_info_get(port, &info) == 0) {
@@ -928,7 +936,9 @@ void bench_io_dpdk_free(struct bench_run *r)
 	if (!d)
 		return;
 	if (d->port_started) {
+		drv_dpdk_unmap_online(0); /* this thread bursts now */
 		tx_flush(d); /* the last FINs */
+		drv_dpdk_unmap_offline(0);
 		rte_eth_dev_stop(d->port);
 		rte_eth_dev_close(d->port);
 	}
