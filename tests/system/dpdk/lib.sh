@@ -69,10 +69,21 @@ rr_need_pmd() {
 		rr_skip "no net_$1 PMD (apt-get install dpdk)"
 }
 
+# a pid that is still running (not gone, not a zombie waiting to be reaped)
+rr_running() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
 rr_cleanup() {
-	local p
+	local p _ left
 	for p in "${RR_BG[@]}"; do
 		kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null
+	done
+	# `timeout CMD` passes the TERM on to CMD and exits once CMD has: a KILL
+	# before that would leave CMD running, orphaned (3 s at most)
+	for _ in $(seq 30); do
+		left=0
+		for p in "${RR_BG[@]}"; do rr_running "$p" && left=1; done
+		[ $left = 0 ] && break
+		sleep 0.1
 	done
 	if [ -n "$RR_TPID" ] && kill -0 "$RR_TPID" 2>/dev/null; then
 		kill -TERM "$RR_TPID" 2>/dev/null
