@@ -689,6 +689,7 @@ static int dpdk_worker_init(struct dp_worker *w)
 	}
 	/* a poller of the unmap guard from now on (before launch: a memif
 	 * peer leaving before the first poll waits for that poll) */
+	_Static_assert(DP_MAX_WORKERS <= DRV_DPDK_UNMAP_SLOTS, "a guard slot per worker");
 	return drv_dpdk_unmap_online(w->id);
 }
 
