@@ -936,8 +936,9 @@ void bench_io_dpdk_free(struct bench_run *r)
 	if (!d)
 		return;
 	if (d->port_started) {
-		drv_dpdk_unmap_online(0); /* this thread bursts now */
-		tx_flush(d); /* the last FINs */
+		/* this thread bursts now: the last FINs */
+		drv_dpdk_unmap_online(0);
+		tx_flush(d);
 		drv_dpdk_unmap_offline(0);
 		rte_eth_dev_stop(d->port);
 		rte_eth_dev_close(d->port);

@@ -46,9 +46,9 @@ struct drv_dpdk_unmap_slot {
 
 struct drv_dpdk_unmap_guard {
 	uint64_t token __attribute__((aligned(64))); /* bumped by each guarded unmap */
-	int armed;				      /* a memif port is in use */
-	uint64_t waits;				      /* guarded unmaps */
-	uint64_t timeouts;			      /* of them, gave up waiting */
+	int armed;				     /* a memif port is in use */
+	uint64_t waits;				     /* guarded unmaps */
+	uint64_t timeouts;			     /* of them, gave up waiting */
 	struct drv_dpdk_unmap_slot slot[DRV_DPDK_UNMAP_SLOTS];
 };
 
