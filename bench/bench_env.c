@@ -196,7 +196,9 @@ void bench_proc_sample(pid_t pid, struct bench_proc_sample *s)
 		}
 	}
 	long hz = sysconf(_SC_CLK_TCK);
-	s->cpu_s = (double)(ut + st) / (double)(hz > 0 ? hz : 100);
+	s->user_s = (double)ut / (double)(hz > 0 ? hz : 100);
+	s->system_s = (double)st / (double)(hz > 0 ? hz : 100);
+	s->cpu_s = s->user_s + s->system_s;
 	/* Ticks are 10 ms: a short run reads 0. The scheduler's own time on
 	 * CPU per thread (schedstat, ns) is exact; summed over the threads
 	 * alive now, which for a router are all that matter. */

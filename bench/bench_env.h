@@ -34,6 +34,9 @@ void bench_env_write(struct bench_out *o, const struct bench_env *e);
 struct bench_proc_sample {
 	bool ok;
 	double cpu_s;	 /* utime + stime of every thread of the process */
+	double user_s;	 /* utime alone (10 ms ticks): the process's own code */
+	double system_s; /* stime alone: the kernel on its behalf (system calls,
+			  * the socket driver's TCP) */
 	uint64_t rss_kb; /* VmRSS */
 	uint64_t hwm_kb; /* VmHWM: the kernel's own peak */
 };

@@ -16,7 +16,10 @@
 #   rpc: COUNT calls with 1 in flight, p50 / p99 round trip
 # Router CPU: the bench's --router-pid sample over its measured window
 # (utime + stime of every thread: a spinning dpdk worker is ~1 CPU by
-# itself). Busy CPU (dpdk only): the driver's busy_cycles / tsc_hz from
+# itself), its kernel share (stime / (utime + stime), 10 ms ticks: for the
+# socket driver the system calls and the kernel's TCP on its behalf) and
+# router CPU cycles per message (TSC Hz / msg per router CPU-s). Busy CPU
+# (dpdk only): the driver's busy_cycles / tsc_hz from
 # rpcrouter-ctl stats before and after the run (so it spans the bench's
 # connect and drain too), and busy cycles per message = delta busy_cycles /
 # delta transfers_in of the router. The TSC counts wall time: gaps of more
@@ -58,7 +61,7 @@ while [ $# -gt 0 ]; do
 	-c) rpc_calls=$2; shift 2 ;;
 	-o) outdir=$2; shift 2 ;;
 	--huge) huge=1; shift ;;
-	-h | --help) sed -n '2,36p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,39p' "$0"; exit 0 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -242,6 +245,8 @@ def wsum(s, group, name):
     return sum(w.get(group, {}).get(name, 0) for w in s['workers'])
 
 rows = {}  # (drv, metric) -> [value per round]
+tsc_hz = 0  # from the dpdk runs' stats: the host's TSC, for cycles per message
+
 def put(drv, metric, v):
     rows.setdefault((drv, metric), []).append(v)
 
@@ -255,6 +260,8 @@ for r in range(1, rounds + 1):
             put(drv, 'lost', res['lost'])
             cpu = tp.get('router', {}).get('cpu_s', 0)
             put(drv, 'router CPU-s', cpu)
+            ut, st = tp.get('router', {}).get('user_s', 0), tp.get('router', {}).get('system_s', 0)
+            put(drv, 'kernel share of router CPU', st / (ut + st) if ut + st else 0)
             win = res.get('received', 0) / res['msg_per_s'] if res['msg_per_s'] else 0
             put(drv, 'window s', win)
             put(drv, 'msg per router CPU-s', tp.get('router', {}).get('msg_per_router_cpu_s', 0))
@@ -264,6 +271,7 @@ for r in range(1, rounds + 1):
                 idle = wsum(a, 'driver', 'idle_cycles') - wsum(b, 'driver', 'idle_cycles')
                 stall = wsum(a, 'driver', 'stalled_cycles') - wsum(b, 'driver', 'stalled_cycles')
                 hz = a['workers'][0]['driver'].get('tsc_hz', 0)
+                tsc_hz = tsc_hz or hz
                 n = a['totals']['counters']['transfers_in'] - b['totals']['counters']['transfers_in']
                 if hz and n:
                     put(drv, 'busy cycles per msg', busy / n)
@@ -280,6 +288,12 @@ for r in range(1, rounds + 1):
             put(drv, 'rpc p99 us', lat['p99'])
             put(drv, 'rpc calls/s', rpc['results']['msg_per_s'])
 
+# process CPU per message in TSC cycles (the dpdk figure counts the
+# spinning worker's idle polls too; its busy cycles per message do not)
+for drv in ('dpdk', 'socket'):
+    for x in rows.get((drv, 'msg per router CPU-s'), []):
+        put(drv, 'router CPU cycles per msg', tsc_hz / x if tsc_hz and x else None)
+
 def med(v):
     v = [x for x in v if x is not None]
     return statistics.median(v) if v else None
@@ -287,16 +301,17 @@ def med(v):
 def fmt(metric, v):
     if v is None:
         return 'failed'
-    if metric in ('busy share of the worker', 'stalled share (preempted)'):
+    if metric in ('busy share of the worker', 'stalled share (preempted)',
+                  'kernel share of router CPU'):
         return f'{100 * v:.0f}%'
     if metric in ('router CPU-s', 'window s'):
         return f'{v:.2f}'
-    if metric.startswith('rpc p') or metric == 'busy cycles per msg':
+    if metric.startswith('rpc p') or metric.endswith('cycles per msg'):
         return f'{v:.1f}'
     return f'{v:,.0f}'
 
-metrics = ['msg/s', 'lost', 'window s', 'router CPU-s', 'msg per router CPU-s',
-           'busy cycles per msg', 'busy share of the worker', 'stalled share (preempted)',
+metrics = ['msg/s', 'lost', 'window s', 'router CPU-s', 'kernel share of router CPU',
+           'msg per router CPU-s', 'router CPU cycles per msg', 'busy cycles per msg', 'busy share of the worker', 'stalled share (preempted)',
            'msg per busy CPU-s',
            'rpc p50 us', 'rpc p99 us', 'rpc calls/s']
 print()

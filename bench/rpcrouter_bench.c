@@ -1053,6 +1053,11 @@ static int report(struct bench_run *r, struct coord *k, const struct bench_env *
 		bench_out_i64(&j, "pid", (int64_t)o->router_pid);
 		double cpu = k->r1.ok && k->r0.ok ? k->r1.cpu_s - k->r0.cpu_s : 0;
 		bench_out_dbl(&j, "cpu_s", cpu);
+		/* the split, from the 10 ms ticks (cpu_s is the exact
+		 * schedstat sum where the kernel has it) */
+		bench_out_dbl(&j, "user_s", k->r1.ok && k->r0.ok ? k->r1.user_s - k->r0.user_s : 0);
+		bench_out_dbl(&j, "system_s",
+			      k->r1.ok && k->r0.ok ? k->r1.system_s - k->r0.system_s : 0);
 		bench_out_u64(&j, "rss_start_kb", k->r0.rss_kb);
 		bench_out_u64(&j, "rss_end_kb", k->r1.rss_kb);
 		bench_out_u64(&j, "rss_peak_kb", k->rss_peak_kb);

@@ -33,7 +33,7 @@ RESULT_KEYS = ['elapsed_s', 'sent', 'received', 'accepted', 'rejected', 'release
                'msg_per_s', 'mb_per_s', 'latency_us', 'offered_rate', 'offered_rate_error',
                'connections_opened', 'connect_s', 'connections_per_s']
 LATENCY_KEYS = ['count', 'min', 'mean', 'p50', 'p90', 'p99', 'p999', 'max', 'cdf']
-ROUTER_KEYS = ['pid', 'cpu_s', 'rss_start_kb', 'rss_end_kb', 'rss_peak_kb',
+ROUTER_KEYS = ['pid', 'cpu_s', 'user_s', 'system_s', 'rss_start_kb', 'rss_end_kb', 'rss_peak_kb',
                'msg_per_router_cpu_s', 'rss_per_conn_bytes']
 ENV_KEYS = ['git_sha', 'command', 'cpu_model', 'cores', 'kernel', 'vm', 'hostname', 'time',
             'version']
