@@ -319,10 +319,12 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 			return -1;
 		g->csum_offload &= g->ports[p].csum_offload;
 	}
-	int sock = (int)rte_socket_id();
 	for (uint16_t q = 0; q < nq && nq > 1; q++) {
 		char rname[RTE_RING_NAMESIZE];
 		snprintf(rname, sizeof(rname), "rr_steer_%u", q);
+		/* on the NUMA node of the worker that dequeues it (its only
+		 * consumer), not control's */
+		int sock = (int)rte_lcore_to_socket_id(g->lcores[q]);
 		g->rings[q] = rte_ring_create(rname, DRV_DPDK_STEER_RING, sock, RING_F_SC_DEQ);
 		if (g->rings[q] == NULL) {
 			errf(err, errlen, "steering ring %u: %s", q, rte_strerror(rte_errno));

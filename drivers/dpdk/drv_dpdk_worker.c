@@ -102,10 +102,9 @@ struct dw;
 struct dw_port {
 	struct dw *d;
 	uint16_t port, queue;
-	unsigned idx; /* in drv_dpdk_g.ports */
 	struct rte_mempool *pool;
 	const struct drv_dpdk_port *gp;
-	uint32_t addr, mask; /* our address and its subnet mask */
+	uint32_t addr; /* our address (tx picks the port that owns the source) */
 	struct net_l3 l3;
 	struct rte_mbuf *tx[DRV_DPDK_BURST];
 	unsigned n_tx;
@@ -629,13 +628,11 @@ static int dpdk_worker_init(struct dp_worker *w)
 		struct dw_port *pp = &d->ports[p];
 		const struct drv_dpdk_port *gp = &g->ports[p];
 		pp->d = d;
-		pp->idx = p;
 		pp->gp = gp;
 		pp->port = gp->port;
 		pp->queue = d->queue;
 		pp->pool = gp->pools[w->id];
 		pp->addr = gp->cfg.addr;
-		pp->mask = gp->cfg.prefix_len ? ~0u << (32 - gp->cfg.prefix_len) : 0;
 		pp->c[DRV_C_rss_hardware] = gp->rss_mode == DRV_DPDK_RSS_HARDWARE;
 		if (g->fault.any) {
 			const struct drv_dpdk_fault_ops fo = {fault_clone, fault_free,
