@@ -47,11 +47,19 @@ static void trim(const char **s, const char **e)
 		(*e)--;
 }
 
+/* [s, e) as a string. Exactly those bytes are read: strndup() scans for a
+ * NUL up to its bound, and the text is not NUL-terminated (fuzz_config
+ * hands it over in an exact-size block). */
 static char *dup_range(struct parser *p, const char *s, const char *e)
 {
-	char *r = strndup(s, (size_t)(e - s));
-	if (!r)
+	size_t n = (size_t)(e - s);
+	char *r = malloc(n + 1);
+	if (!r) {
 		p->nomem = true;
+		return NULL;
+	}
+	memcpy(r, s, n);
+	r[n] = '\0';
 	return r;
 }
 
