@@ -86,6 +86,7 @@ struct ext {
 	bool peer_fin;		 /* the peer's FIN arrived */
 	bool tcp_closed;	 /* CLOSED event seen: no more TCP calls on it */
 	bool rcv_pending;	 /* on the window-reopen list */
+	bool in_pending;	 /* bytes appended to the dp_conn's input, not parsed yet */
 	uint16_t listener;	 /* TCP listener slot of a passive open (the stack forgets it) */
 	struct dp_chain stash;	 /* bytes before control's answer (bounded by STASH_MAX) */
 };
@@ -144,6 +145,7 @@ struct dw {
 	uint64_t c[DRV_C_COUNT];
 	struct drv_dpdk_seg seg; /* tcp_output's mbuf while net_l3 sends it */
 	const struct rte_mbuf *rx_m; /* the frame net_l3_rx is handling */
+	bool in_rx; /* in the rx bursts of a poll: tcp_recv defers the engine */
 };
 
 static struct dw *dw_of(struct dp_worker *w)
@@ -350,8 +352,27 @@ static size_t tcp_recv(void *ctx, struct net_tcp_conn *tc, const uint8_t *p, siz
 	dp_count(w, DP_C_rx_bytes, len);
 	c->rx += len;
 	c->last_rx_ms = w->now_ms;
-	dp_conn_input(w, c);
+	if (d->in_rx) {
+		/* parsed once per poll (rcv_input), not per segment: a 1460-byte
+		 * segment holds ~7 small transfers and ends inside one, which a
+		 * parse per segment would start over; a burst's worth in one go
+		 * is what the socket driver's 16 KB read gives the engine */
+		e->in_pending = true;
+		return len;
+	}
+	dp_conn_input(w, c); /* held bytes a reopened window let through */
 	return len;
+}
+
+/* What tcp_recv appended to e's connection, through the engine now. */
+static void input_now(struct dw *d, struct ext *e)
+{
+	if (!e->in_pending)
+		return;
+	e->in_pending = false;
+	struct dp_conn *c = ext_conn(d, e);
+	if (c)
+		dp_conn_input(d->w, c);
 }
 
 static void out_to_tcp(struct dw *d, struct dp_conn *c, struct net_tcp_conn *tc);
@@ -381,7 +402,7 @@ static void tcp_event(void *ctx, struct net_tcp_conn *tc, enum net_tcp_event ev,
 			net_tcp_abort(&d->tcp, tc, d->now_us); /* sized for every block: never */
 		e->st = EXT_NONE;
 		e->listener = tc->listener; /* NEW: passive opens only */
-		e->peer_fin = e->tcp_closed = false;
+		e->peer_fin = e->tcp_closed = e->in_pending = false;
 		dp_chain_init(&e->stash);
 		break;
 	case NET_TCP_EV_ESTABLISHED: {
@@ -411,6 +432,7 @@ static void tcp_event(void *ctx, struct net_tcp_conn *tc, enum net_tcp_event ev,
 	}
 	case NET_TCP_EV_PEER_FIN: {
 		e->peer_fin = true;
+		input_now(d, e); /* the bytes before the FIN first */
 		struct dp_conn *c = ext_conn(d, e);
 		if (c) {
 			/* as the socket driver on read() == 0, but what the engine
@@ -426,6 +448,7 @@ static void tcp_event(void *ctx, struct net_tcp_conn *tc, enum net_tcp_event ev,
 	}
 	case NET_TCP_EV_CLOSED: {
 		e->tcp_closed = true;
+		input_now(d, e); /* what arrived before the reset or time-out */
 		struct dp_conn *c = ext_conn(d, e);
 		if (c) {
 			dp_conn_set_reason(c, "%s", net_tcp_close_reason_text(why));
@@ -436,6 +459,7 @@ static void tcp_event(void *ctx, struct net_tcp_conn *tc, enum net_tcp_event ev,
 		break;
 	}
 	case NET_TCP_EV_FREE: {
+		input_now(d, e);
 		struct dp_conn *c = ext_conn(d, e);
 		e->listener = UINT16_MAX;
 		e->tcp_closed = true;
@@ -545,6 +569,16 @@ static void steer_to(struct dw_port *pp, unsigned owner, struct rte_mbuf *m)
 		return;
 	}
 	pcnt(pp, DRV_C_steered_out, 1);
+}
+
+/* The input of connections that received in this poll, through the
+ * engine: once per connection per poll. The list may grow while it is
+ * walked (a connection the engine destroys frees its TCP block, which
+ * receives nothing): walked by index. */
+static void rcv_input(struct dw *d)
+{
+	for (uint32_t k = 0; k < d->n_rcv; k++)
+		input_now(d, &d->ext[d->rcv_list[k]]);
 }
 
 /* Windows of connections that received: what the engine can take next. */
@@ -988,6 +1022,7 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 	}
 	/* each port's queue in turn, a burst each */
 	unsigned n = 0;
+	d->in_rx = true;
 	for (unsigned p = 0; p < d->n_ports; p++)
 		n += poll_port(d, &d->ports[p]);
 	if (g->n_queues > 1) {
@@ -1014,6 +1049,8 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 			rte_pktmbuf_free_bulk(in, got);
 		n += got;
 	}
+	d->in_rx = false;
+	rcv_input(d);
 	if (n) {
 		d->empty_polls = 0;
 		rcv_reopen(d);
