@@ -39,6 +39,7 @@
 #include <rte_random.h>
 
 #include "drv_dpdk_frame.h"
+#include "drv_dpdk_mtu.h"
 #include "drv_dpdk_steer.h"
 #include "drv_dpdk_unmap.h"
 #include "net_csum.h"
@@ -760,8 +761,19 @@ static int port_init(struct bench_run *r, struct bd *d)
 	int sock = rte_eth_dev_socket_id(port);
 	if (sock < 0)
 		sock = (int)rte_socket_id(); /* a vdev has no NUMA node */
-	d->pool = rte_pktmbuf_pool_create("bench_mbuf", NB_MBUF, MBUF_CACHE, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE, sock);
+	/* --dpdk-mtu: as the router's dpdkMtu (drv_dpdk_mtu.h) */
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(port, &info) != 0)
+		return setup_fail(r, "port %s: no device info", name);
+	struct drv_dpdk_mtu_port mp = {name, info.driver_name, info.min_mtu, info.max_mtu,
+				       info.max_rx_pktlen, drv_dpdk_memif_bsize(r->o.dpdk.port)};
+	struct drv_dpdk_mtu_plan mtu;
+	char why[512];
+	if (drv_dpdk_mtu_decide(&mp, r->o.dpdk.mtu ? r->o.dpdk.mtu : NET_ETH_MTU_DEFAULT, &mtu, why,
+			      sizeof why) != 0)
+		return setup_fail(r, "--dpdk-mtu: %s", why);
+	d->pool = rte_pktmbuf_pool_create("bench_mbuf", NB_MBUF, MBUF_CACHE, 0, mtu.data_room,
+					  sock);
 	if (!d->pool)
 		return setup_fail(r, "mempool: %s (more EAL memory: -m)", rte_strerror(rte_errno));
 	/* A memif server takes its ring count from the client (us): a router
@@ -772,9 +784,7 @@ static int port_init(struct bench_run *r, struct bd *d)
 	 * router goes, under our rx/tx bursts: drv_dpdk_unmap.h */
 	if (strncmp(name, "net_memif", 9) == 0)
 		drv_dpdk_unmap_arm();
-	struct rte_eth_dev_info info;
-	if (strncmp(name, "net_memif", 9) == 0 && r->o.dpdk.router_workers > 1 &&
-	    rte_eth_dev_info_get(port, &info) == 0) {
+	if (strncmp(name, "net_memif", 9) == 0 && r->o.dpdk.router_workers > 1) {
 		unsigned q = (unsigned)r->o.dpdk.router_workers;
 		if (q > info.max_rx_queues)
 			q = info.max_rx_queues;
@@ -784,6 +794,8 @@ static int port_init(struct bench_run *r, struct bd *d)
 	}
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof conf);
+	if (mtu.set_port_mtu)
+		conf.rxmode.mtu = mtu.mtu;
 	int rc = rte_eth_dev_configure(port, d->nq, d->nq, &conf);
 	uint16_t nrx = RX_DESC, ntx = TX_DESC;
 	if (rc == 0)
@@ -822,6 +834,7 @@ static int stack_init(struct bench_run *r, struct bd *d, int nconns)
 	lc.n_addrs = 1;
 	lc.gateway = r->o.dpdk.gateway;
 	lc.ip_id_seed = (uint16_t)getpid();
+	lc.mtu = r->o.dpdk.mtu; /* 0: 1500 */
 	/* the port may still be linking (memif): retry ARP often */
 	lc.arp_retry_ns = 100000000ull;
 	lc.arp_retries = 100;
@@ -862,6 +875,7 @@ static int stack_init(struct bench_run *r, struct bd *d, int nconns)
 	 * enough for a load generator: ports advance sequentially over 28k
 	 * values, so one is reused only after that many connections. */
 	tcfg.msl_us = 1000000;
+	tcfg.mss = net_tcp_mss_for_mtu(d->l3.cfg.mtu); /* RFC 9293 3.7.1 */
 	for (int i = 0; i < 16; i++)
 		tcfg.isn_key[i] = (uint8_t)rte_rand(); /* RFC 6528: a secret per stack */
 	struct net_tcp_ops to = {.output = tcp_output, .recv = tcp_recv, .event = tcp_event};

@@ -48,6 +48,7 @@ struct bench_dpdk_opts {
 	uint32_t gateway;   /* next hop off-link, 0: none */
 	int router_workers; /* the router's workers: source ports steer to each */
 	uint32_t idle_us;   /* sleep after many empty polls (tests), 0: never */
+	uint16_t mtu;	    /* the port's IP MTU (--dpdk-mtu), the router's dpdkMtu; 0: 1500 */
 };
 
 struct bench_opts {

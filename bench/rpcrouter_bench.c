@@ -113,7 +113,9 @@ static void usage(FILE *f)
 	    "  --dpdk-address A/P       our IPv4 address and prefix on that port\n"
 	    "  --dpdk-gateway G         next hop for an off-link --url address\n"
 	    "  --dpdk-router-workers N  the router's workers: source ports steer to each (1)\n"
-	    "  --dpdk-idle-us U         sleep U us after 256 empty polls (tests; default 0)\n");
+	    "  --dpdk-idle-us U         sleep U us after 256 empty polls (tests; default 0)\n"
+	    "  --dpdk-mtu N             the port's IP MTU, 576-9000 (default 1500; the\n"
+	    "                           router's dpdkMtu; memif: bsize= of at least N + 14)\n");
 }
 
 enum {
@@ -157,6 +159,7 @@ enum {
 	OPT_DPDK_GATEWAY,
 	OPT_DPDK_WORKERS,
 	OPT_DPDK_IDLE,
+	OPT_DPDK_MTU,
 };
 
 static const struct option long_opts[] = {
@@ -201,6 +204,7 @@ static const struct option long_opts[] = {
     {"dpdk-gateway", required_argument, NULL, OPT_DPDK_GATEWAY},
     {"dpdk-router-workers", required_argument, NULL, OPT_DPDK_WORKERS},
     {"dpdk-idle-us", required_argument, NULL, OPT_DPDK_IDLE},
+    {"dpdk-mtu", required_argument, NULL, OPT_DPDK_MTU},
     {NULL, 0, NULL, 0},
 };
 
@@ -514,6 +518,12 @@ static int parse_args(struct bench_run *r, int argc, char **argv, char *user, ch
 			int us = 0;
 			ok = parse_int(v, 0, 100000, &us);
 			o->dpdk.idle_us = (uint32_t)us;
+			break;
+		}
+		case OPT_DPDK_MTU: {
+			int mtu = 0;
+			ok = parse_int(v, 576, 9000, &mtu); /* the native stack's range (net_eth.h) */
+			o->dpdk.mtu = (uint16_t)mtu;
 			break;
 		}
 		default: return 2;

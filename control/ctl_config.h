@@ -183,6 +183,7 @@ struct ctl_dpdk {
 	struct ctl_dpdk_port port[CTL_DPDK_MAX_PORTS];
 	char *ports_buf; /* owned: the specs, split */
 	uint32_t idle_backoff_us; /* dpdkIdleBackoffUs: sleep after empty polls; 0: busy poll */
+	uint32_t mtu;		  /* dpdkMtu: every port's IP MTU, 576-9000 (default 1500) */
 	const char *fault;	  /* dpdkFaultInjection spec; NULL: none */
 	unsigned line;		  /* of the dataplane section (0: none), for start-up errors */
 };

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ctl_config_int.h"
+#include "net/net_eth.h" /* the MTU range the native stack takes */
 #ifdef RR_HAVE_DPDK
 #include "drv_dpdk_fault.h"
 #endif
@@ -321,6 +322,10 @@ void ctl_config_load_dpdk(struct ctl_config *cfg, const struct ctl_entity *e)
 	load_dpdk_gateways(cfg, e);
 	(void)ctl_config_get_ranged(cfg, e, CTL_DATAPLANE_DPDK_IDLE_BACKOFF_US, 0, 1000000, "",
 				    &d->idle_backoff_us);
+	/* RFC 791's 576 up to 9000-byte jumbo frames (net_eth.h) */
+	d->mtu = NET_ETH_MTU_DEFAULT;
+	(void)ctl_config_get_ranged(cfg, e, CTL_DATAPLANE_DPDK_MTU, NET_ETH_MTU_MIN, NET_ETH_MTU_MAX,
+				    "; an IP MTU, jumbo frames up to 9000", &d->mtu);
 	if (d->eal && strlen(d->eal) > CTL_DPDK_MAX_EAL)
 		fail(cfg, RR_E_CONFIG_VALUE, ctl_entity_line(e, CTL_DATAPLANE_DPDK_EAL),
 		     "dataplane: dpdkEal is %zu bytes long, longer than %u bytes", strlen(d->eal),

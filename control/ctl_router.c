@@ -630,7 +630,8 @@ int ctl_router_run(const struct ctl_config *cfg, const char *version)
 		const struct ctl_dpdk *dd = &cfg->dataplane.dpdk;
 		struct drv_dpdk_config dc = {dd->eal, dd->ports, dd->addr, dd->prefix_len, dd->gateway,
 					     dd->idle_backoff_us, dd->fault, rt->n_workers,
-					     cfg->dataplane.hugepages, dd->n_ports, {{0}}};
+					     cfg->dataplane.hugepages, dd->n_ports, {{0}}, 0};
+		dc.mtu = (uint16_t)dd->mtu;
 		/* every port of dpdkPorts (';'-separated) with its address */
 		for (unsigned p = 0; p < dd->n_ports && p < DRV_DPDK_MAX_PORTS; p++)
 			dc.port[p] = (struct drv_dpdk_port_config){

@@ -26,8 +26,14 @@ extern "C" {
 #define NET_ETH_HLEN	  14   /* dst, src, EtherType */
 #define NET_ETH_VLAN_HLEN 4    /* TPID + TCI, after the source MAC */
 #define NET_ETH_MIN_FRAME 60   /* 64 on the wire less the FCS: we pad to this */
-#define NET_ETH_MTU	  1500 /* the only MTU supported: no jumbo frames yet */
-#define NET_ETH_MAX_FRAME (NET_ETH_HLEN + NET_ETH_MTU)
+/* The IP MTU of an interface (net_l3_config.mtu): Ethernet's 1500 (RFC
+ * 894) by default, jumbo frames up to 9000, the size NICs and switches
+ * commonly agree on; never below the 576-byte datagram every host must
+ * take (RFC 791, RFC 1122 3.3.3). Buffers are sized for the largest. */
+#define NET_ETH_MTU_DEFAULT 1500
+#define NET_ETH_MTU_MIN	    576
+#define NET_ETH_MTU_MAX	    9000
+#define NET_ETH_MAX_FRAME   (NET_ETH_HLEN + NET_ETH_MTU_MAX)
 
 #define NET_ETHERTYPE_IPV4 0x0800
 #define NET_ETHERTYPE_ARP  0x0806
@@ -139,6 +145,8 @@ struct net_l3_config {
 	unsigned n_addrs;
 	uint32_t gateway;    /* next hop off-link; 0 = none (off-link dropped) */
 	uint8_t ttl;	     /* of the packets we send; 0 = 64 (RFC 1700 default) */
+	uint16_t mtu;	     /* IP MTU: largest datagram we send; 0 = NET_ETH_MTU_DEFAULT,
+			      * else NET_ETH_MTU_MIN..NET_ETH_MTU_MAX (net_l3_init clamps) */
 	uint16_t ip_id_seed; /* first IP-ID (any value; see net_ipv4.c) */
 	/* ARP (net_arp.c); 0 = the default in brackets */
 	uint64_t arp_reachable_ns; /* entry lifetime after a confirmation [60 s] */

@@ -89,6 +89,12 @@ void net_l3_init(struct net_l3 *l3, const struct net_l3_config *cfg, const struc
 	l3->ops = *ops;
 	l3->ttl = cfg->ttl ? cfg->ttl : NET_IPV4_DEF_TTL;
 	l3->ip_id = cfg->ip_id_seed;
+	if (l3->cfg.mtu == 0)
+		l3->cfg.mtu = NET_ETH_MTU_DEFAULT;
+	else if (l3->cfg.mtu < NET_ETH_MTU_MIN)
+		l3->cfg.mtu = NET_ETH_MTU_MIN;
+	else if (l3->cfg.mtu > NET_ETH_MTU_MAX)
+		l3->cfg.mtu = NET_ETH_MTU_MAX; /* the buffers' size */
 	net_arp_init(&l3->arp, &l3->cfg, &l3->c, &l3->ops);
 	net_icmp_init(&l3->icmp, &l3->cfg, &l3->c);
 }
@@ -258,7 +264,7 @@ enum net_arp_out net_ipv4_send_frame(struct net_l3 *l3, uint64_t now_ns, uint8_t
 				     size_t frame_len, uint32_t src, uint32_t dst, uint8_t proto)
 {
 	struct net_l3_counters *c = &l3->c;
-	if (frame_len < NET_L3_HEADROOM || frame_len - NET_ETH_HLEN > NET_ETH_MTU) {
+	if (frame_len < NET_L3_HEADROOM || frame_len - NET_ETH_HLEN > l3->cfg.mtu) {
 		c->ip_tx_too_big++;
 		return NET_ARP_DROPPED;
 	}

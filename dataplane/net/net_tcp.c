@@ -106,6 +106,10 @@ int net_tcp_stack_init(struct net_tcp_stack *s, const struct net_tcp_cfg *cfg,
 	s->cfg = *cfg;
 	if (s->cfg.tick_us == 0 || s->cfg.mss < 64 || nconns == 0 || nconns >= UINT32_MAX - 1)
 		return -1;
+	/* a full segment must fit the iovecs of net_tcp_seg_out (net_tcp.h) */
+	if (pool == NULL || pool->block_size == 0 ||
+	    s->cfg.mss / pool->block_size + 2 > NET_TCP_MAX_IOV)
+		return -1;
 	if (s->cfg.wscale != 0xff && s->cfg.wscale > 14)
 		s->cfg.wscale = 14; /* RFC 7323 2.3 */
 	s->ops = *ops;

@@ -140,8 +140,11 @@ struct net_tcp_conn {
 
 /* A segment to put on the wire: the stack built the TCP header (options
  * included; checksum complete, or the pseudo-header sum when cfg.csum_offload),
- * the payload is a view into the send blocks, valid during the call. */
-#define NET_TCP_MAX_IOV 4
+ * the payload is a view into the send blocks, valid during the call.
+ * A segment of cfg.mss bytes spans at most mss / block_size + 2 blocks (a
+ * partial one at each end): net_tcp_stack_init refuses an MSS that needs
+ * more than NET_TCP_MAX_IOV (9000-byte jumbo frames over 2 KB blocks: 6). */
+#define NET_TCP_MAX_IOV 6
 struct net_tcp_iov {
 	const uint8_t *base;
 	uint32_t len;
@@ -175,7 +178,8 @@ struct net_tcp_ops {
 };
 
 struct net_tcp_cfg {
-	uint16_t mss;                  /* our MSS option: max payload we take (1460) */
+	uint16_t mss;                  /* our MSS option: max payload we take (1460;
+	                                * net_tcp_mss_for_mtu) */
 	uint8_t wscale;                /* window scale we offer (7); 0xff: no option */
 	bool timestamps;               /* offer RFC 7323 timestamps */
 	bool sack;                     /* offer SACK-permitted */
@@ -196,6 +200,13 @@ struct net_tcp_cfg {
 	uint8_t isn_key[16];           /* RFC 6528 secret */
 };
 void net_tcp_cfg_default(struct net_tcp_cfg *cfg);
+
+/* The MSS to announce on an interface of IP MTU mtu: the MTU less the
+ * fixed IPv4 and TCP headers (RFC 9293 3.7.1, RFC 879; 1500 -> 1460). */
+static inline uint16_t net_tcp_mss_for_mtu(uint16_t mtu)
+{
+	return (uint16_t)(mtu > 40 ? mtu - 40 : 0);
+}
 
 #define NET_TCP_MAX_LISTENERS 16
 struct net_tcp_listener {

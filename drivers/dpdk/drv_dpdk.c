@@ -17,6 +17,7 @@
 #include <rte_ring.h>
 
 #include "drv_dpdk_int.h"
+#include "drv_dpdk_mtu.h"
 #include "drv_dpdk_unmap.h"
 
 struct drv_dpdk_global drv_dpdk_g;
@@ -116,6 +117,12 @@ static int port_setup(struct drv_dpdk_global *g, struct drv_dpdk_port *pp, unsig
 	 * the peer goes, under the workers' feet: drv_dpdk_unmap.h */
 	if (info.driver_name && strcmp(info.driver_name, "net_memif") == 0)
 		drv_dpdk_unmap_arm();
+	/* dpdkMtu: the port's MTU and the data room of its pools */
+	struct drv_dpdk_mtu_port mp = {name, info.driver_name, info.min_mtu, info.max_mtu,
+				       info.max_rx_pktlen, drv_dpdk_memif_bsize(spec)};
+	struct drv_dpdk_mtu_plan mtu;
+	if (drv_dpdk_mtu_decide(&mp, g->cfg.mtu, &mtu, err, errlen) != 0)
+		return -1;
 	uint16_t nq = g->n_queues;
 	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
 		errf(err, errlen,
@@ -136,6 +143,8 @@ static int port_setup(struct drv_dpdk_global *g, struct drv_dpdk_port *pp, unsig
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
 	conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+	if (mtu.set_port_mtu)
+		conf.rxmode.mtu = mtu.mtu;
 	if (plan.mode == DRV_DPDK_RSS_HARDWARE) {
 		drv_dpdk_steer_key_fill(rss_key, plan.key_len);
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
@@ -169,6 +178,7 @@ static int port_setup(struct drv_dpdk_global *g, struct drv_dpdk_port *pp, unsig
 		uint64_t txo = conf.txmode.offloads, rxo = conf.rxmode.offloads;
 		memset(&conf, 0, sizeof(conf));
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+		conf.rxmode.mtu = mtu.set_port_mtu ? mtu.mtu : 0;
 		conf.txmode.offloads = txo;
 		conf.rxmode.offloads = rxo & ~RTE_ETH_RX_OFFLOAD_RSS_HASH;
 		rc = rte_eth_dev_configure(port, nq, nq, &conf);
@@ -192,12 +202,12 @@ static int port_setup(struct drv_dpdk_global *g, struct drv_dpdk_port *pp, unsig
 			snprintf(pname, sizeof(pname), "rr_mbuf_p%u_%u", pi, q);
 		/* on the port's socket (NUMA): the NIC DMAs into it */
 		pp->pools[q] = rte_pktmbuf_pool_create(pname, DRV_DPDK_MBUFS, DRV_DPDK_MBUF_CACHE, 0,
-						       RTE_MBUF_DEFAULT_BUF_SIZE, sock);
+						       mtu.data_room, sock);
 		if (pp->pools[q] == NULL) {
 			errf(err, errlen,
-			     "mempool for port %s queue %u (%u mbufs on socket %d): %s (more EAL "
-			     "memory: -m)",
-			     name, q, DRV_DPDK_MBUFS, sock, rte_strerror(rte_errno));
+			     "mempool for port %s queue %u (%u mbufs of %u bytes on socket %d): %s "
+			     "(more EAL memory: -m)",
+			     name, q, DRV_DPDK_MBUFS, mtu.data_room, sock, rte_strerror(rte_errno));
 			return -1;
 		}
 		rc = rte_eth_rx_queue_setup(port, q, nrx, (unsigned)sock, NULL, pp->pools[q]);
@@ -253,6 +263,8 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 	memset(g, 0, sizeof(*g));
 	memset(g->port_index, 0xff, sizeof(g->port_index));
 	g->cfg = *cfg;
+	if (g->cfg.mtu == 0)
+		g->cfg.mtu = NET_ETH_MTU_DEFAULT;
 	if (cfg->n_workers == 0 || cfg->n_workers > DP_MAX_WORKERS) {
 		errf(err, errlen, "%u workers", cfg->n_workers);
 		return -1;
@@ -433,7 +445,7 @@ const char *drv_dpdk_describe(char *buf, size_t n)
 		off += (size_t)k;
 	}
 	if (off < n)
-		snprintf(buf + off, n - off, "; TCP checksums %s",
-			 g->csum_offload ? "by the port" : "in software");
+		snprintf(buf + off, n - off, "; MTU %u (TCP MSS %u); TCP checksums %s", g->cfg.mtu,
+			 g->cfg.mtu - 40u, g->csum_offload ? "by the port" : "in software");
 	return buf;
 }

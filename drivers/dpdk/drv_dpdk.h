@@ -53,6 +53,7 @@ struct drv_dpdk_config {
 	 * pair on each; 0: the single port above */
 	unsigned n_ports;
 	struct drv_dpdk_port_config port[DRV_DPDK_MAX_PORTS];
+	uint16_t mtu; /* every port's IP MTU (dpdkMtu); 0: 1500 */
 };
 
 /* 0, or -1 with the reason in err. */

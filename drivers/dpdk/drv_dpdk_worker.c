@@ -38,7 +38,7 @@
 #define DRV_COUNTERS(X)                                                                            \
 	X(rx_packets, P, "packets received from the rx queue")                                     \
 	X(rx_bursts, P, "rx bursts that returned packets")                                         \
-	X(rx_multiseg, P, "dropped: packets in more than one mbuf (jumbo / scattered rx)")         \
+	X(rx_multiseg, P, "dropped: packets in more than one mbuf (a memif peer's bsize < frame)") \
 	X(rx_bad_csum, P, "dropped: TCP checksum wrong (port offload: the port's verdict or ours)") \
 	X(tx_packets, P, "packets accepted by the tx queue")                                       \
 	X(tx_full, P, "dropped: tx queue full (TCP retransmits)")                                  \
@@ -692,6 +692,7 @@ static int dpdk_worker_init(struct dp_worker *w)
 		lc.n_addrs = 1;
 		lc.gateway = gp->cfg.gateway;
 		lc.ip_id_seed = (uint16_t)rte_rand();
+		lc.mtu = g->cfg.mtu; /* dpdkMtu: one for every port (so one MSS per stack) */
 		struct net_l3_ops lo = {
 		    .ctx = pp, .tx_frame = l3_tx_frame, .tcp_rx = l3_tcp_rx, .event = NULL};
 		net_l3_init(&pp->l3, &lc, &lo);
@@ -701,6 +702,7 @@ static int dpdk_worker_init(struct dp_worker *w)
 	net_tcp_cfg_default(&tcfg);
 	/* the port sums and checks TCP checksums (drv_dpdk_setup decided) */
 	tcfg.csum_offload = g->csum_offload;
+	tcfg.mss = net_tcp_mss_for_mtu(g->cfg.mtu); /* RFC 9293 3.7.1: 1500 -> 1460 */
 	if (g->csum_offload)
 		d->seg.tx_ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
 	for (int i = 0; i < 16; i += 8) {
@@ -932,6 +934,10 @@ static unsigned poll_port(struct dw *d, struct dw_port *pp)
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pk[i];
 		if (m->nb_segs != 1) {
+			/* the stack reads frames whole; the pool's data room holds
+			 * a frame of the MTU (drv_dpdk_mtu.h), so only a port that
+			 * splits frames over buffers gets here (a memif peer whose
+			 * bsize= is under the frame) */
 			pcnt(pp, DRV_C_rx_multiseg, 1);
 			rte_pktmbuf_free(m);
 			continue;

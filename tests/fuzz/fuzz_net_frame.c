@@ -48,7 +48,8 @@ static int net_fuzz_tx(void *ctx, const uint8_t *f, size_t len)
 	struct net_eth_view eth;
 	z->tx++;
 	NET_FUZZ_CHECK(z->tx < 100000, "bounded output");
-	NET_FUZZ_CHECK(len >= NET_ETH_MIN_FRAME && len <= NET_ETH_MAX_FRAME, "tx frame size");
+	NET_FUZZ_CHECK(len >= NET_ETH_MIN_FRAME && len <= (size_t)NET_ETH_HLEN + z->l3->cfg.mtu,
+		       "tx frame within the MTU");
 	NET_FUZZ_CHECK(net_eth_parse(f, len, &eth) == NET_OK, "tx frame parses");
 	NET_FUZZ_CHECK(net_mac_eq(&eth.src, &net_fuzz_mac), "tx source MAC is ours");
 	NET_FUZZ_CHECK(!net_mac_is_zero(&eth.dst), "tx destination MAC set");
@@ -88,7 +89,7 @@ static void net_fuzz_tcp(void *ctx, uint32_t src, uint32_t dst, const uint8_t *s
 	NET_FUZZ_CHECK(net_l3_is_local(z->l3, dst), "TCP to one of our addresses");
 	NET_FUZZ_CHECK(!net_l3_is_broadcast(z->l3, dst), "TCP not to a broadcast");
 	NET_FUZZ_CHECK(src != 0 && !net_l3_is_local(z->l3, src), "TCP from a unicast peer");
-	NET_FUZZ_CHECK(len <= NET_ETH_MTU - NET_IPV4_HLEN, "TCP segment length");
+	NET_FUZZ_CHECK(len <= NET_ETH_MAX_FRAME - NET_ETH_HLEN - NET_IPV4_HLEN, "TCP segment length");
 	/* touch every byte: ASan checks the view stays in the frame */
 	volatile uint8_t x = 0;
 	for (size_t i = 0; i < len; i++)
@@ -158,6 +159,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.gateway = (conf & 2) ? 0 : NET_IPV4(10, 0, 0, 254);
 	cfg.icmp_burst = (conf & 4) ? 2 : 0;
 	cfg.ip_id_seed = (uint16_t)(conf * 257);
+	cfg.mtu = (conf & 16) ? NET_ETH_MTU_MAX : 0; /* jumbo frames, or Ethernet's 1500 */
+	/* received frames up to the largest buffer (jumbo), else a bit past 1514 */
+	const size_t rx_cap = (conf & 16) ? NET_ETH_MAX_FRAME + 1 : 1600;
 	net_l3_init(&l3, &cfg, &ops);
 	uint64_t now = 1000000000ull;
 	if (conf & 8)
@@ -172,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0: {
 			size_t len = net_fuzz_u8(&data, &size);
 			len |= (size_t)net_fuzz_u8(&data, &size) << 8;
-			len %= 1600;
+			len %= rx_cap;
 			if (len > size)
 				len = size;
 			free(last);
@@ -196,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t len = (size_t)net_fuzz_u8(&data, &size) * 6;
 			uint32_t dst =
 			    (op & 4) ? NET_IPV4(10, 0, 0, host) : NET_IPV4(192, 0, 2, host);
-			static uint8_t l4[255 * 6]; /* past the MTU: ip_tx_too_big */
+			static uint8_t l4[255 * 6]; /* past 1500: ip_tx_too_big there */
 			memset(l4, op, len);
 			(void)net_ipv4_output(&l3, now, 0, dst, NET_IPV4_PROTO_TCP, l4, len);
 			break;

@@ -10,6 +10,9 @@ import argparse
 import sys
 import uuid
 
+# --pad: bytes added to every transfer's payload (jumbo frames: many MSS each)
+PAD_BASE = 0
+
 from proton import Message
 from proton.handlers import MessagingHandler
 from proton.reactor import AtMostOnce, Container
@@ -97,7 +100,8 @@ class Transfer(Phase):
 
     def on_sendable(self, event):
         while event.sender.credit and self.sent < self.n:
-            event.sender.send(Message(body={'seq': self.sent, 'pad': 'x' * (self.sent % 300)}))
+            event.sender.send(Message(body={'seq': self.sent,
+                                            'pad': 'x' * (PAD_BASE + self.sent % 300)}))
             self.sent += 1
 
     def on_message(self, event):
@@ -105,7 +109,7 @@ class Transfer(Phase):
         if not isinstance(b, dict) or b.get('seq') != self.received:
             self.fail('message %d: got %r' % (self.received, b))
             return
-        if len(b.get('pad', '')) != self.received % 300:
+        if len(b.get('pad', '')) != PAD_BASE + self.received % 300:
             self.fail('message %d: wrong payload length' % self.received)
             return
         self.received += 1
@@ -297,7 +301,11 @@ def main():
                     help='connections phase: a receiving link on each connection')
     ap.add_argument('--hold', type=float, default=0,
                     help='connections phase: seconds to keep them open once all attached')
+    ap.add_argument('--pad', type=int, default=0,
+                    help='transfer phases: bytes added to every payload')
     a = ap.parse_args()
+    global PAD_BASE
+    PAD_BASE = a.pad
     phases = [('presettled', Transfer(a.url, a.timeout, a.messages, True)),
               ('unsettled', Transfer(a.url, a.timeout, a.messages, False)),
               ('rpc', Rpc(a.url, a.timeout, a.calls))]

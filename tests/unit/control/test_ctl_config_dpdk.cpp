@@ -57,6 +57,29 @@ TEST(CtlConfigDpdk, TooManyAddressesReportTheirCount)
 	    << ::testing::PrintToString(nine.diags());
 }
 
+// dpdkMtu: 1500 unless given; 576 (RFC 791) to 9000 (jumbo frames); outside
+// that an error at FILE:LINE naming the range.
+TEST(CtlConfigDpdk, MtuDefaultRangeAndErrors)
+{
+	loaded_config def("dataplane {\n  dpdkPorts: net_tap0\n}\n");
+	EXPECT_EQ(def.cfg.dataplane.dpdk.mtu, 1500u) << ::testing::PrintToString(def.diags());
+	loaded_config jumbo("dataplane {\n  dpdkPorts: net_tap0\n  dpdkMtu: 9000\n}\n");
+	EXPECT_EQ(jumbo.err, RR_OK) << ::testing::PrintToString(jumbo.diags());
+	EXPECT_EQ(jumbo.cfg.dataplane.dpdk.mtu, 9000u);
+	loaded_config low("dataplane {\n  dpdkPorts: net_tap0\n  dpdkMtu: 576\n}\n");
+	EXPECT_EQ(low.err, RR_OK) << ::testing::PrintToString(low.diags());
+	EXPECT_EQ(low.cfg.dataplane.dpdk.mtu, 576u);
+	for (const char *bad : {"9001", "575", "65535"}) {
+		loaded_config c(std::string("dataplane {\n  dpdkPorts: net_tap0\n  dpdkMtu: ") + bad +
+				"\n}\n");
+		EXPECT_EQ(c.err, RR_E_CONFIG_VALUE) << bad;
+		EXPECT_TRUE(has_line(c.diags(), std::string("t.conf:3: error: dataplane: dpdkMtu ") +
+							bad + " is out of range (576-9000; an IP "
+							      "MTU, jumbo frames up to 9000)"))
+		    << ::testing::PrintToString(c.diags());
+	}
+}
+
 TEST(CtlConfigDpdk, TooManyGatewaysReportTheirCount)
 {
 	// the gateway past the splitter's cap: not "names no gateway"

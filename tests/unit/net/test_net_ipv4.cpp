@@ -295,6 +295,34 @@ TEST_F(NetIpv4, OutputChoosesSourceChecksSourceAndSize)
 	EXPECT_EQ(cap.frames.size(), 2u);
 }
 
+// cfg.mtu: jumbo frames up to 9000, and the datagram limit follows it;
+// out-of-range values clamp to what the buffers and RFC 791 allow.
+TEST_F(NetIpv4, MtuSetsTheLargestDatagram)
+{
+	cfg.mtu = 9000;
+	reinit();
+	resolve_peer();
+	Bytes big(8981, 0); // 20 + 8981 > 9000
+	EXPECT_EQ(net_ipv4_output(l3, 0, 0, peer_ip, 6, big.data(), big.size()), NET_ARP_DROPPED);
+	EXPECT_EQ(c().ip_tx_too_big, 1u);
+	big.resize(8980);
+	ASSERT_EQ(net_ipv4_output(l3, 0, 0, peer_ip, 6, big.data(), big.size()), NET_ARP_SENT);
+	EXPECT_EQ(cap.frames.back().size(), 9014u);
+	net_ipv4_view v{};
+	ASSERT_EQ(net_ipv4_parse(cap.frames.back().data() + 14, 9000, &v, nullptr), NET_OK);
+	EXPECT_EQ(v.total_len, 9000u);
+	EXPECT_EQ(v.frag, NET_IPV4_DF); // never fragmented: DF, as at 1500
+	cfg.mtu = 60000;
+	reinit();
+	EXPECT_EQ(l3->cfg.mtu, NET_ETH_MTU_MAX);
+	cfg.mtu = 100;
+	reinit();
+	EXPECT_EQ(l3->cfg.mtu, NET_ETH_MTU_MIN);
+	cfg.mtu = 0;
+	reinit();
+	EXPECT_EQ(l3->cfg.mtu, NET_ETH_MTU_DEFAULT);
+}
+
 TEST_F(NetIpv4, NoGatewayNoRouteAndBroadcastNeedsNoArp)
 {
 	cfg.gateway = 0;

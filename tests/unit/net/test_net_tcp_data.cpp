@@ -213,6 +213,78 @@ TEST_F(TcpTest, SendBlocksAcrossSmallPoolBlocks)
 	EXPECT_EQ(r.data, d.substr(700, 1448));
 }
 
+// Jumbo frames (MTU 9000): MSS 8960 announced, full segments of the peer's
+// MSS less the timestamp option, each spanning up to 6 of the 2 KB send
+// blocks (NET_TCP_MAX_IOV), and the bytes arrive intact and in order.
+TEST_F(TcpTest, JumboSegmentsSpanSixBlocks)
+{
+	cfg.mss = net_tcp_mss_for_mtu(9000);
+	ASSERT_EQ(cfg.mss, 8960u);
+	start(16, 64, 2048);
+	uint32_t max_iov = 0;
+	H.on_output = [&](const net_tcp_seg_out *so) {
+		if (so->iovcnt > max_iov)
+			max_iov = so->iovcnt;
+	};
+	EXPECT_GE(net_tcp_listen(&H.st, 0, LPORT, 8), 0);
+	S syn(SYN);
+	syn.seq(1000).win(65535).mss(8960).sackok().ts(100, 0).ws(7);
+	in(syn);
+	Out sa = expect(SYN | ACK);
+	EXPECT_TRUE(sa.h.has_mss);
+	EXPECT_EQ(sa.h.mss, 8960u); // what we take: our MTU less 40
+	S a(ACK);
+	a.seq(1001).ack(sa.seq() + 1).win(65535).ts(101, sa.h.tsval);
+	in(a);
+	net_tcp_conn *c = conn();
+	ASSERT_NE(c, nullptr);
+	ASSERT_EQ(c->state, NET_TCP_ESTABLISHED);
+	EXPECT_EQ(c->mss, 8960u - 12u); // RFC 6691: room for the timestamp option
+	std::string d = pattern(4 * 8948 + 100, 9);
+	// in pieces that leave the blocks' edges away from the segments' edges
+	ASSERT_EQ(net_tcp_send(&H.st, c, d.data(), 777), 777u);
+	ASSERT_EQ(net_tcp_send(&H.st, c, d.data() + 777, d.size() - 777), d.size() - 777);
+	net_tcp_flush(&H.st, c, now);
+	std::string got;
+	size_t full = 0;
+	while (!H.out.empty()) {
+		Out o = pop();
+		EXPECT_LE(o.data.size(), 8948u);
+		full += o.data.size() == 8948u;
+		got += o.data;
+	}
+	EXPECT_EQ(got, d);
+	EXPECT_EQ(full, 4u);
+	EXPECT_GE(max_iov, 5u); // 8948 bytes over 2048-byte blocks
+	EXPECT_LE(max_iov, (uint32_t)NET_TCP_MAX_IOV);
+}
+
+// An MSS whose full segment would need more iovecs than a net_tcp_seg_out
+// has is refused at set-up, not cut short on the wire.
+TEST(TcpStackInit, RefusesAnMssTheBlocksCannotCarry)
+{
+	net_tcp_cfg cfg;
+	net_tcp_cfg_default(&cfg);
+	cfg.mss = 8960;
+	std::vector<net_tcp_conn> conns(4);
+	std::vector<uint32_t> heads(64 + 1);
+	net_tcp_ops ops = {nullptr, nullptr, nullptr};
+	for (uint32_t bsize : {1024u, 2048u}) {
+		std::vector<uint8_t> mem(net_tcp_pool_mem_size(16, bsize));
+		net_tcp_pool pool;
+		ASSERT_EQ(net_tcp_pool_init(&pool, mem.data(), mem.size(), bsize), 0);
+		net_tcp_stack st;
+		int rc = net_tcp_stack_init(&st, &cfg, &ops, nullptr, conns.data(), 4, &pool,
+					    heads.data(), 64, 0);
+		if (bsize == 1024)
+			EXPECT_EQ(rc, -1) << "8960 bytes over 1 KB blocks: 10 iovecs";
+		else
+			EXPECT_EQ(rc, 0) << "8960 bytes over 2 KB blocks: 6 iovecs";
+	}
+	EXPECT_EQ(net_tcp_mss_for_mtu(1500), 1460u);
+	EXPECT_EQ(net_tcp_mss_for_mtu(576), 536u);
+}
+
 TEST_F(TcpTest, RetransmitBackoffAndGiveUp)
 {
 	cfg.data_retries = 3;

@@ -1,0 +1,125 @@
+// dpdkMtu's plan (drivers/dpdk/drv_dpdk_mtu.h): what a port is asked for and
+// the mbuf data room, from the device info the PMDs here report.
+#include <gtest/gtest.h>
+
+#include <string>
+
+extern "C" {
+#include "drv_dpdk_mtu.h"
+}
+
+namespace {
+
+// rte_mbuf_core.h's values, spelled out: the test checks the arithmetic
+// against them rather than against itself
+constexpr unsigned kHeadroom = 128;
+constexpr unsigned kDefaultRoom = 2048;
+
+// net_tap: MTU up to 65518 via the kernel (max_rx_pktlen 9600 in 22.11)
+drv_dpdk_mtu_port tap()
+{
+	return {"net_tap0", "net_tap", 68, 65518, 9600, 0};
+}
+// net_af_packet with framesz=2048: max_rx_pktlen = framesz - the tpacket
+// header, max_mtu = that less the Ethernet header
+drv_dpdk_mtu_port afp2048()
+{
+	return {"net_af_packet0", "net_af_packet", 0, 1966, 1980, 0};
+}
+// net_memif: a nominal 1518-byte frame limit and no mtu_set of its own
+drv_dpdk_mtu_port memif()
+{
+	return {"net_memif0", "net_memif", 0, UINT16_MAX, 1518, 2048};
+}
+
+TEST(DpdkMtu, DataRoomHoldsTheLargestFrame)
+{
+	EXPECT_EQ(drv_dpdk_mtu_data_room(1500), kHeadroom + kDefaultRoom); // DPDK's default
+	unsigned r = drv_dpdk_mtu_data_room(9000);
+	EXPECT_GE(r - kHeadroom, 9000u + 14 + 4 + 4); // header, a VLAN tag, the FCS
+	EXPECT_EQ((r - kHeadroom) % 64, 0u);
+	EXPECT_LT(r - kHeadroom, 9000u + 14 + 4 + 4 + 64);
+}
+
+TEST(DpdkMtu, DefaultLeavesThePortAlone)
+{
+	drv_dpdk_mtu_plan p;
+	char err[256] = "";
+	drv_dpdk_mtu_port a = afp2048();
+	ASSERT_EQ(drv_dpdk_mtu_decide(&a, 1500, &p, err, sizeof err), 0) << err;
+	EXPECT_FALSE(p.set_port_mtu);
+	EXPECT_EQ(p.mtu, 1500u);
+}
+
+TEST(DpdkMtu, JumboOnAPortThatTakesIt)
+{
+	drv_dpdk_mtu_plan p;
+	char err[256] = "";
+	drv_dpdk_mtu_port t = tap();
+	ASSERT_EQ(drv_dpdk_mtu_decide(&t, 9000, &p, err, sizeof err), 0) << err;
+	EXPECT_TRUE(p.set_port_mtu);
+	EXPECT_EQ(p.mtu, 9000u);
+	EXPECT_EQ(p.data_room, drv_dpdk_mtu_data_room(9000));
+}
+
+TEST(DpdkMtu, JumboRefusedWithThePortsLimits)
+{
+	drv_dpdk_mtu_plan p;
+	char err[512] = "";
+	drv_dpdk_mtu_port a = afp2048();
+	ASSERT_EQ(drv_dpdk_mtu_decide(&a, 9000, &p, err, sizeof err), -1);
+	std::string e(err);
+	EXPECT_NE(e.find("net_af_packet0"), std::string::npos) << e;
+	EXPECT_NE(e.find("9000"), std::string::npos) << e;
+	EXPECT_NE(e.find("1966"), std::string::npos) << e; // the port's own limit
+	EXPECT_NE(e.find("framesz="), std::string::npos) << e;
+	// within max_mtu but not with the port's overhead in max_rx_pktlen
+	drv_dpdk_mtu_port odd = {"p", "net_x", 0, 9000, 9010, 0};
+	EXPECT_EQ(drv_dpdk_mtu_decide(&odd, 9000, &p, err, sizeof err), 0) << err;
+	drv_dpdk_mtu_port tight = {"p", "net_x", 0, UINT16_MAX, 9000, 0};
+	EXPECT_EQ(drv_dpdk_mtu_decide(&tight, 9000, &p, err, sizeof err), -1)
+	    << "9000 + 18 bytes of overhead is more than a 9000-byte frame";
+	drv_dpdk_mtu_port floor = {"p", "net_x", 1280, 9000, 9018, 0};
+	EXPECT_EQ(drv_dpdk_mtu_decide(&floor, 1000, &p, err, sizeof err), -1);
+	EXPECT_NE(std::string(err).find("1280"), std::string::npos) << err;
+}
+
+TEST(DpdkMtu, MemifHasNoMtuOfItsOwnButNeedsBuffersForAFrame)
+{
+	drv_dpdk_mtu_plan p;
+	char err[512] = "";
+	drv_dpdk_mtu_port m = memif();
+	ASSERT_EQ(drv_dpdk_mtu_decide(&m, 1500, &p, err, sizeof err), 0) << err; // 1514 <= 2048
+	// the default 2 KB buffers: a 9014-byte frame would span five
+	ASSERT_EQ(drv_dpdk_mtu_decide(&m, 9000, &p, err, sizeof err), -1);
+	EXPECT_NE(std::string(err).find("bsize=9014"), std::string::npos) << err;
+	m.memif_bsize = 9013;
+	EXPECT_EQ(drv_dpdk_mtu_decide(&m, 9000, &p, err, sizeof err), -1);
+	m.memif_bsize = 9014;
+	ASSERT_EQ(drv_dpdk_mtu_decide(&m, 9000, &p, err, sizeof err), 0) << err;
+	EXPECT_FALSE(p.set_port_mtu); // configure would refuse 9000 against 1518
+	EXPECT_EQ(p.data_room, drv_dpdk_mtu_data_room(9000));
+}
+
+TEST(DpdkMtu, MemifBsizeFromTheSpec)
+{
+	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0,role=server,socket=/x"), 2048u);
+	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0,role=client,bsize=9216,socket=/x"), 9216u);
+	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0,bsize=0x2400"), 9216u);
+	// a key that only ends in bsize is not it
+	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0,xbsize=9216"), 2048u);
+	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0"), 2048u);
+}
+
+TEST(DpdkMtu, OutsideTheStacksRange)
+{
+	drv_dpdk_mtu_plan p;
+	char err[256] = "";
+	drv_dpdk_mtu_port t = tap();
+	EXPECT_EQ(drv_dpdk_mtu_decide(&t, 575, &p, err, sizeof err), -1);
+	EXPECT_EQ(drv_dpdk_mtu_decide(&t, 9001, &p, err, sizeof err), -1);
+	EXPECT_NE(std::string(err).find("576-9000"), std::string::npos) << err;
+	EXPECT_EQ(drv_dpdk_mtu_decide(&t, 576, &p, err, sizeof err), 0) << err;
+}
+
+} // namespace
