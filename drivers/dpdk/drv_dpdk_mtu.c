@@ -63,9 +63,9 @@ int drv_dpdk_mtu_decide(const struct drv_dpdk_mtu_port *p, uint16_t mtu,
 				: NET_ETH_HLEN + 4;
 	if (mtu > p->max_mtu || (uint32_t)mtu + overhead > p->max_rx_pktlen) {
 		snprintf(err, errlen,
-			 "port %s: dpdkMtu %u is more than the port takes (MTU up to %u, frames up "
-			 "to %u bytes; net_af_packet: raise framesz= and blocksz=, e.g. 10240; a NIC: "
-			 "see its jumbo frame limit)",
+			 "port %s: dpdkMtu %u is more than the port takes (it reports an MTU up to "
+			 "%u and frames up to %u bytes; DPDK 22.11's net_tap and net_af_packet take "
+			 "1500 only; jumbo frames need a NIC that has them, or net_memif)",
 			 p->name, mtu, p->max_mtu, p->max_rx_pktlen);
 		return -1;
 	}
