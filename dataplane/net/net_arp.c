@@ -123,7 +123,7 @@ static unsigned net_arp_drop_pending(struct net_arp *arp, struct net_arp_entry *
 	}
 	e->pend_head = e->pend_tail = NET_ARP_NONE;
 	e->npending = 0;
-	arp->c->arp_pending_drop += n;
+	NET_COUNT(arp->c->arp_pending_drop, n);
 	return n;
 }
 
@@ -155,7 +155,7 @@ static struct net_arp_entry *net_arp_alloc(struct net_arp *arp, uint32_t ip)
 			victim = e;
 	}
 	if (victim->state != NET_ARP_FREE) {
-		arp->c->arp_cache_evict++;
+		NET_COUNT(arp->c->arp_cache_evict, 1);
 		net_arp_free(arp, victim);
 	}
 	victim->ip = ip;
@@ -164,7 +164,7 @@ static struct net_arp_entry *net_arp_alloc(struct net_arp *arp, uint32_t ip)
 	victim->pend_head = victim->pend_tail = NET_ARP_NONE;
 	victim->mac = net_mac_zero;
 	victim->expire_ns = victim->next_ns = 0;
-	arp->c->arp_cache_add++;
+	NET_COUNT(arp->c->arp_cache_add, 1);
 	return victim;
 }
 
@@ -211,7 +211,7 @@ static void net_arp_request(struct net_arp *arp, uint32_t ip, const struct net_m
 	a.spa = spa;
 	a.tha = net_mac_zero;
 	a.tpa = ip;
-	arp->c->arp_tx_request++;
+	NET_COUNT(arp->c->arp_tx_request, 1);
 	net_arp_send(arp, unicast ? unicast : &net_mac_broadcast, &a);
 }
 
@@ -225,7 +225,7 @@ static void net_arp_announce(struct net_arp *arp, uint32_t ip)
 	a.spa = ip;
 	a.tha = net_mac_zero;
 	a.tpa = ip;
-	arp->c->arp_tx_announce++;
+	NET_COUNT(arp->c->arp_tx_announce, 1);
 	net_arp_send(arp, &net_mac_broadcast, &a);
 }
 
@@ -249,9 +249,9 @@ static void net_arp_flush(struct net_arp *arp, struct net_arp_entry *e)
 		uint16_t next = p->next;
 		memcpy(p->frame, e->mac.b, NET_ETH_ALEN);
 		if (net_eth_send(arp->ops, arp->c, p->frame, p->len) == 0)
-			arp->c->arp_pending_sent++;
+			NET_COUNT(arp->c->arp_pending_sent, 1);
 		else
-			arp->c->arp_pending_drop++;
+			NET_COUNT(arp->c->arp_pending_drop, 1);
 		p->next = arp->pend_free;
 		arp->pend_free = s;
 		s = next;
@@ -265,7 +265,7 @@ static void net_arp_confirm(struct net_arp *arp, struct net_arp_entry *e, uint64
 	bool was_resolved = e->state == NET_ARP_REACHABLE;
 	bool changed = !was_resolved || !net_mac_eq(&e->mac, mac);
 	if (was_resolved && changed)
-		arp->c->arp_cache_mac_change++;
+		NET_COUNT(arp->c->arp_cache_mac_change, 1);
 	e->mac = *mac;
 	e->state = NET_ARP_REACHABLE;
 	e->tries = 0;
@@ -283,19 +283,19 @@ void net_arp_input(struct net_arp *arp, uint64_t now_ns, const struct net_eth_vi
 {
 	struct net_arp_view a;
 	struct net_l3_counters *c = arp->c;
-	c->arp_rx++;
+	NET_COUNT(c->arp_rx, 1);
 	switch (net_arp_parse(eth->payload, eth->payload_len, &a)) {
 	case NET_OK: break;
-	case NET_SHORT: c->arp_rx_short++; return;
-	case NET_UNSUPPORTED: c->arp_rx_bad_op++; return;
-	default: c->arp_rx_bad++; return;
+	case NET_SHORT: NET_COUNT(c->arp_rx_short, 1); return;
+	case NET_UNSUPPORTED: NET_COUNT(c->arp_rx_bad_op, 1); return;
+	default: NET_COUNT(c->arp_rx_bad, 1); return;
 	}
 	if (a.op == NET_ARP_OP_REQUEST)
-		c->arp_rx_request++;
+		NET_COUNT(c->arp_rx_request, 1);
 	else
-		c->arp_rx_reply++;
+		NET_COUNT(c->arp_rx_reply, 1);
 	if (net_mac_is_group(&a.sha) || net_mac_is_zero(&a.sha)) {
-		c->arp_rx_bad_sender++;
+		NET_COUNT(c->arp_rx_bad_sender, 1);
 		return;
 	}
 	int own = net_arp_our_index(arp, a.spa);
@@ -305,7 +305,7 @@ void net_arp_input(struct net_arp *arp, uint64_t now_ns, const struct net_eth_vi
 		/* RFC 5227 2.4: someone else uses our address. Never cache it;
 		 * defend (2.4 (b)) with one announcement if we did not within
 		 * DEFEND_INTERVAL; tell the owner. */
-		c->arp_conflict++;
+		NET_COUNT(c->arp_conflict, 1);
 		net_arp_event(arp, NET_L3_EV_ADDR_CONFLICT, a.spa, &a.sha, 0);
 		if (!arp->addr[own].defended ||
 		    now_ns - arp->addr[own].last_defend_ns >= NET_ARP_DEFEND_INTERVAL_NS) {
@@ -323,13 +323,13 @@ void net_arp_input(struct net_arp *arp, uint64_t now_ns, const struct net_eth_vi
 		e = net_arp_get(arp, a.spa);
 		if (e != NULL) {
 			net_arp_confirm(arp, e, now_ns, &a.sha);
-			c->arp_cache_update++;
+			NET_COUNT(c->arp_cache_update, 1);
 			merge = true;
 		}
 	}
 	if (net_arp_our_index(arp, a.tpa) < 0) {
 		if (a.op == NET_ARP_OP_REQUEST)
-			c->arp_rx_not_ours++;
+			NET_COUNT(c->arp_rx_not_ours, 1);
 		return;
 	}
 	if (!merge && net_arp_ip_cacheable(a.spa)) {
@@ -348,7 +348,7 @@ void net_arp_input(struct net_arp *arp, uint64_t now_ns, const struct net_eth_vi
 		r.spa = a.tpa;
 		r.tha = a.sha;
 		r.tpa = a.spa;
-		c->arp_tx_reply++;
+		NET_COUNT(c->arp_tx_reply, 1);
 		net_arp_send(arp, &a.sha, &r);
 	}
 }
@@ -393,7 +393,7 @@ enum net_arp_out net_arp_output(struct net_arp *arp, uint64_t now_ns, uint32_t i
 								       : NET_ARP_DROPPED;
 	}
 	if (len > NET_ETH_MAX_FRAME || len < NET_ETH_HLEN) {
-		arp->c->arp_pending_drop++;
+		NET_COUNT(arp->c->arp_pending_drop, 1);
 		return NET_ARP_DROPPED;
 	}
 	if (e == NULL) {
@@ -401,7 +401,7 @@ enum net_arp_out net_arp_output(struct net_arp *arp, uint64_t now_ns, uint32_t i
 		e->state = NET_ARP_INCOMPLETE;
 	} else if (e->state == NET_ARP_REACHABLE) {
 		/* expired before the tick aged it: resolve again */
-		arp->c->arp_cache_expire++;
+		NET_COUNT(arp->c->arp_cache_expire, 1);
 		e->state = NET_ARP_INCOMPLETE;
 		e->tries = 0;
 	}
@@ -412,7 +412,7 @@ enum net_arp_out net_arp_output(struct net_arp *arp, uint64_t now_ns, uint32_t i
 		net_arp_request(arp, ip, NULL);
 	}
 	if (e->npending >= arp->pending_max || arp->pend_free == NET_ARP_NONE) {
-		arp->c->arp_pending_drop++;
+		NET_COUNT(arp->c->arp_pending_drop, 1);
 		return NET_ARP_DROPPED;
 	}
 	uint16_t s = arp->pend_free;
@@ -427,7 +427,7 @@ enum net_arp_out net_arp_output(struct net_arp *arp, uint64_t now_ns, uint32_t i
 		arp->pend[e->pend_tail].next = s;
 	e->pend_tail = s;
 	e->npending++;
-	arp->c->arp_pending_queued++;
+	NET_COUNT(arp->c->arp_pending_queued, 1);
 	return NET_ARP_QUEUED;
 }
 
@@ -443,12 +443,12 @@ void net_arp_tick(struct net_arp *arp, uint64_t now_ns)
 	for (unsigned i = 0; i < NET_ARP_SETS * NET_ARP_WAYS; i++) {
 		struct net_arp_entry *e = &arp->cache[i];
 		if (e->state == NET_ARP_REACHABLE && now_ns >= e->expire_ns) {
-			arp->c->arp_cache_expire++;
+			NET_COUNT(arp->c->arp_cache_expire, 1);
 			net_arp_free(arp, e);
 		} else if (e->state == NET_ARP_INCOMPLETE && now_ns >= e->next_ns) {
 			if (e->tries >= arp->retries) {
 				uint32_t ip = e->ip;
-				arp->c->arp_resolve_fail++;
+				NET_COUNT(arp->c->arp_resolve_fail, 1);
 				unsigned dropped = net_arp_drop_pending(arp, e);
 				net_arp_free(arp, e);
 				net_arp_event(arp, NET_L3_EV_ARP_FAILED, ip, NULL, dropped);

@@ -112,8 +112,8 @@ int net_eth_send(const struct net_l3_ops *ops, struct net_l3_counters *c, uint8_
 	}
 	int rc = ops->tx_frame(ops->ctx, buf, len);
 	if (rc == 0)
-		c->eth_tx++;
+		NET_COUNT(c->eth_tx, 1);
 	else
-		c->eth_tx_fail++;
+		NET_COUNT(c->eth_tx_fail, 1);
 	return rc;
 }

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "net_count.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -54,7 +54,7 @@ bool net_icmp_take_token(struct net_icmp *icmp, uint64_t now_ns)
 		icmp->last_ns = now_ns;
 	}
 	if (icmp->tokens < NET_NS_PER_S) {
-		icmp->c->icmp_rate_limited++;
+		NET_COUNT(icmp->c->icmp_rate_limited, 1);
 		return false;
 	}
 	icmp->tokens -= NET_NS_PER_S;
@@ -72,22 +72,22 @@ size_t net_icmp_input(struct net_icmp *icmp, uint64_t now_ns, bool bcast, const 
 {
 	struct net_icmp_view v;
 	struct net_l3_counters *c = icmp->c;
-	c->icmp_rx++;
+	NET_COUNT(c->icmp_rx, 1);
 	if (net_icmp_parse(msg, len, &v) != NET_OK) {
-		c->icmp_rx_short++;
+		NET_COUNT(c->icmp_rx_short, 1);
 		return 0;
 	}
 	if (!net_icmp_csum_ok(msg, len)) {
-		c->icmp_rx_bad_csum++;
+		NET_COUNT(c->icmp_rx_bad_csum, 1);
 		return 0;
 	}
 	switch (v.type) {
 	case NET_ICMP_ECHO:
-		c->icmp_rx_echo++;
+		NET_COUNT(c->icmp_rx_echo, 1);
 		/* RFC 1122 3.2.2.6: an echo to a broadcast MAY be dropped;
 		 * we do (no smurf amplifier). */
 		if (bcast) {
-			c->icmp_rx_echo_bcast++;
+			NET_COUNT(c->icmp_rx_echo_bcast, 1);
 			return 0;
 		}
 		if (cap < len || !net_icmp_take_token(icmp, now_ns))
@@ -97,13 +97,13 @@ size_t net_icmp_input(struct net_icmp *icmp, uint64_t now_ns, bool bcast, const 
 		memcpy(out, msg, len);
 		out[0] = NET_ICMP_ECHO_REPLY;
 		net_icmp_set_csum(out, len);
-		c->icmp_tx_echo_reply++;
+		NET_COUNT(c->icmp_tx_echo_reply, 1);
 		return len;
 	case NET_ICMP_UNREACH:
 		/* For TCP's soft errors later (RFC 1122 4.2.3.9); counted. */
-		c->icmp_rx_unreach++;
+		NET_COUNT(c->icmp_rx_unreach, 1);
 		return 0;
-	default: c->icmp_rx_other++; return 0;
+	default: NET_COUNT(c->icmp_rx_other, 1); return 0;
 	}
 }
 
@@ -133,6 +133,6 @@ size_t net_icmp_build_unreach(struct net_icmp *icmp, uint64_t now_ns, uint8_t co
 	memset(out + 2, 0, 6);
 	memcpy(out + NET_ICMP_HLEN, orig, quote);
 	net_icmp_set_csum(out, NET_ICMP_HLEN + quote);
-	icmp->c->icmp_tx_unreach++;
+	NET_COUNT(icmp->c->icmp_tx_unreach, 1);
 	return NET_ICMP_HLEN + quote;
 }

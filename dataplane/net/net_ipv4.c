@@ -150,46 +150,46 @@ void net_ipv4_input(struct net_l3 *l3, uint64_t now_ns, const uint8_t *pkt, size
 	unsigned reason;
 	struct net_l3_counters *c = &l3->c;
 	uint64_t *cnt = (uint64_t *)(void *)c;
-	c->ip_rx++;
+	NET_COUNT(c->ip_rx, 1);
 	if (net_ipv4_parse(pkt, len, &v, &reason) != NET_OK) {
-		cnt[reason]++;
+		NET_COUNT(cnt[reason], 1);
 		return;
 	}
 	/* RFC 1122 3.2.1.7 lets a host skip the TTL check; a TTL of 0 is
 	 * still never valid on a received datagram, so it is dropped. */
 	if (v.ttl == 0) {
-		c->ip_rx_ttl_zero++;
+		NET_COUNT(c->ip_rx_ttl_zero, 1);
 		return;
 	}
 	/* RFC 1122 3.2.1.8: unknown options are ignored; none we must act
 	 * on (source routes are not honoured by a host that does not
 	 * forward, and we answer nothing that would reverse one). */
 	if (v.hlen > NET_IPV4_HLEN)
-		c->ip_rx_options++;
+		NET_COUNT(c->ip_rx_options, 1);
 	if (net_ipv4_src_bad(l3, v.src)) {
-		c->ip_rx_bad_src++;
+		NET_COUNT(c->ip_rx_bad_src, 1);
 		return;
 	}
 	bool bcast = false;
 	if (!net_l3_is_local(l3, v.dst)) {
 		if (!net_l3_is_broadcast(l3, v.dst)) {
-			c->ip_rx_not_ours++;
+			NET_COUNT(c->ip_rx_not_ours, 1);
 			return;
 		}
 		bcast = true;
-		c->ip_rx_broadcast++;
+		NET_COUNT(c->ip_rx_broadcast, 1);
 	}
 	switch (v.proto) {
 	case NET_IPV4_PROTO_TCP:
 		if (bcast) {
-			c->ip_rx_tcp_broadcast++;
+			NET_COUNT(c->ip_rx_tcp_broadcast, 1);
 			return;
 		}
 		if (l3->ops.tcp_rx == NULL) {
-			c->ip_rx_unknown_proto++;
+			NET_COUNT(c->ip_rx_unknown_proto, 1);
 			return;
 		}
-		c->ip_rx_tcp++;
+		NET_COUNT(c->ip_rx_tcp, 1);
 		l3->ops.tcp_rx(l3->ops.ctx, v.src, v.dst, v.payload, v.payload_len, now_ns);
 		return;
 	case NET_IPV4_PROTO_ICMP: {
@@ -208,7 +208,7 @@ void net_ipv4_input(struct net_l3 *l3, uint64_t now_ns, const uint8_t *pkt, size
 		/* RFC 1122 3.2.2.1 says SHOULD send protocol unreachable;
 		 * counted only: nothing but TCP and ICMP is expected here and
 		 * an unreachable would help only a scanner. */
-		c->ip_rx_unknown_proto++;
+		NET_COUNT(c->ip_rx_unknown_proto, 1);
 		return;
 	}
 }
@@ -217,25 +217,25 @@ void net_l3_rx(struct net_l3 *l3, uint64_t now_ns, const uint8_t *frame, size_t 
 {
 	struct net_eth_view eth;
 	struct net_l3_counters *c = &l3->c;
-	c->eth_rx++;
+	NET_COUNT(c->eth_rx, 1);
 	switch (net_eth_parse(frame, len, &eth)) {
 	case NET_OK: break;
-	case NET_SHORT: c->eth_rx_short++; return;
-	case NET_UNSUPPORTED: c->eth_rx_vlan++; return;
-	default: c->eth_rx_unknown_type++; return; /* 802.3 length field (LLC) */
+	case NET_SHORT: NET_COUNT(c->eth_rx_short, 1); return;
+	case NET_UNSUPPORTED: NET_COUNT(c->eth_rx_vlan, 1); return;
+	default: NET_COUNT(c->eth_rx_unknown_type, 1); return; /* 802.3 length field (LLC) */
 	}
 	if (!net_mac_eq(&eth.dst, &l3->cfg.mac) && !net_mac_is_broadcast(&eth.dst)) {
-		c->eth_rx_not_ours++;
+		NET_COUNT(c->eth_rx_not_ours, 1);
 		return;
 	}
 	if (net_mac_is_group(&eth.src) || net_mac_eq(&eth.src, &l3->cfg.mac)) {
-		c->eth_rx_bad_src++;
+		NET_COUNT(c->eth_rx_bad_src, 1);
 		return;
 	}
 	switch (eth.type) {
 	case NET_ETHERTYPE_ARP: net_arp_input(&l3->arp, now_ns, &eth); return;
 	case NET_ETHERTYPE_IPV4: net_ipv4_input(l3, now_ns, eth.payload, eth.payload_len); return;
-	default: c->eth_rx_unknown_type++; return;
+	default: NET_COUNT(c->eth_rx_unknown_type, 1); return;
 	}
 }
 
@@ -265,20 +265,20 @@ enum net_arp_out net_ipv4_send_frame(struct net_l3 *l3, uint64_t now_ns, uint8_t
 {
 	struct net_l3_counters *c = &l3->c;
 	if (frame_len < NET_L3_HEADROOM || frame_len - NET_ETH_HLEN > l3->cfg.mtu) {
-		c->ip_tx_too_big++;
+		NET_COUNT(c->ip_tx_too_big, 1);
 		return NET_ARP_DROPPED;
 	}
 	if (src == 0)
 		src = net_l3_pick_src(l3, dst);
 	if (!net_l3_is_local(l3, src)) {
-		c->ip_tx_bad_src++;
+		NET_COUNT(c->ip_tx_bad_src, 1);
 		return NET_ARP_DROPPED;
 	}
 	bool bcast = net_l3_is_broadcast(l3, dst);
 	uint32_t next_hop = dst;
 	if (!bcast && !net_l3_on_link(l3, dst)) {
 		if (l3->cfg.gateway == 0) {
-			c->ip_tx_no_route++;
+			NET_COUNT(c->ip_tx_no_route, 1);
 			return NET_ARP_DROPPED;
 		}
 		next_hop = l3->cfg.gateway;
@@ -293,7 +293,7 @@ enum net_arp_out net_ipv4_send_frame(struct net_l3 *l3, uint64_t now_ns, uint8_t
 	else
 		r = net_arp_output(&l3->arp, now_ns, next_hop, frame, frame_len);
 	if (r != NET_ARP_DROPPED)
-		c->ip_tx++;
+		NET_COUNT(c->ip_tx, 1);
 	return r;
 }
 
@@ -301,7 +301,7 @@ enum net_arp_out net_ipv4_output(struct net_l3 *l3, uint64_t now_ns, uint32_t sr
 				 uint8_t proto, const uint8_t *l4, size_t l4_len)
 {
 	if (l4_len > sizeof l3->scratch - NET_L3_HEADROOM) {
-		l3->c.ip_tx_too_big++;
+		NET_COUNT(l3->c.ip_tx_too_big, 1);
 		return NET_ARP_DROPPED;
 	}
 	memmove(l3->scratch + NET_L3_HEADROOM, l4, l4_len);

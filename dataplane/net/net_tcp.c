@@ -221,7 +221,7 @@ void net_tcp_enter_time_wait(struct net_tcp_stack *s, struct net_tcp_conn *c)
 		c->flags |= NET_TCP_F_CLOSED_EV;
 		net_tcp_notify(s, c, NET_TCP_EV_CLOSED, NET_TCP_CLOSE_NORMAL);
 	}
-	s->counters[NET_TCP_C_conn_closed]++;
+	NET_COUNT(s->counters[NET_TCP_C_conn_closed], 1);
 }
 
 static uint32_t tcp_rto_cur(const struct net_tcp_stack *s, const struct net_tcp_conn *c)
@@ -260,7 +260,7 @@ void net_tcp_rtt_sample(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_
 		rto = s->cfg.rto_max_us; /* 2.5 */
 	c->rto = (uint32_t)rto;
 	c->backoff = 0; /* Karn: a valid sample ends the backoff */
-	s->counters[NET_TCP_C_rtt_samples]++;
+	NET_COUNT(s->counters[NET_TCP_C_rtt_samples], 1);
 }
 
 void net_tcp_keep_reset(struct net_tcp_stack *s, struct net_tcp_conn *c)
@@ -305,11 +305,11 @@ static void tcp_timeout_rexmt(struct net_tcp_stack *s, struct net_tcp_conn *c)
 {
 	c->flags &= ~NET_TCP_F_REXMT;
 	c->nrexmit++;
-	s->counters[NET_TCP_C_rto_timeouts]++;
+	NET_COUNT(s->counters[NET_TCP_C_rto_timeouts], 1);
 	bool syn = c->state == NET_TCP_SYN_SENT || c->state == NET_TCP_SYN_RECEIVED;
 	if (c->nrexmit > (syn ? s->cfg.syn_retries : s->cfg.data_retries)) {
 		/* RFC 9293 3.8.3: R2 reached, close the connection. */
-		s->counters[NET_TCP_C_conn_timeouts]++;
+		NET_COUNT(s->counters[NET_TCP_C_conn_timeouts], 1);
 		if (!syn || c->state == NET_TCP_SYN_RECEIVED)
 			net_tcp_send_rst(s, c, c->snd_max);
 		net_tcp_conn_close(s, c, NET_TCP_CLOSE_TIMEOUT);
@@ -318,7 +318,7 @@ static void tcp_timeout_rexmt(struct net_tcp_stack *s, struct net_tcp_conn *c)
 	if (c->backoff < 16)
 		c->backoff++; /* RFC 6298 5.5 */
 	if (syn)
-		s->counters[NET_TCP_C_syn_rexmit]++;
+		NET_COUNT(s->counters[NET_TCP_C_syn_rexmit], 1);
 	else {
 		/* RFC 5681 3.1 eqn. 4 and the loss window; RFC 6582 4.2
 		 * recover = highest sent; RFC 2018 8: forget SACK info. */
@@ -352,7 +352,7 @@ static void tcp_timeout_persist(struct net_tcp_stack *s, struct net_tcp_conn *c)
 			c->snd_nxt = c->snd_una + 1;
 		if (SEQ_LT(c->snd_max, c->snd_nxt))
 			c->snd_max = c->snd_nxt;
-		s->counters[NET_TCP_C_zero_win_probes]++;
+		NET_COUNT(s->counters[NET_TCP_C_zero_win_probes], 1);
 	}
 	if (c->backoff < 16)
 		c->backoff++;
@@ -375,14 +375,14 @@ static void tcp_timeout_idle(struct net_tcp_stack *s, struct net_tcp_conn *c)
 		return;
 	}
 	if (c->keep_probes >= s->cfg.keep_cnt) {
-		s->counters[NET_TCP_C_keepalive_timeouts]++;
+		NET_COUNT(s->counters[NET_TCP_C_keepalive_timeouts], 1);
 		net_tcp_send_rst(s, c, c->snd_max);
 		net_tcp_conn_close(s, c, NET_TCP_CLOSE_KEEPALIVE);
 		return;
 	}
 	/* RFC 9293 3.8.4: SEG.SEQ = SND.NXT - 1, no data, to draw an ACK. */
 	net_tcp_xmit(s, c, c->snd_nxt - 1, 0, NET_TH_ACK);
-	s->counters[NET_TCP_C_keepalive_probes]++;
+	NET_COUNT(s->counters[NET_TCP_C_keepalive_probes], 1);
 	c->keep_probes++;
 	c->flags |= NET_TCP_F_IDLE;
 	c->t_idle = net_tcp_tick(s) + net_tcp_us_ticks(s, s->cfg.keep_intvl_us);
@@ -393,7 +393,7 @@ static void tcp_abort_now(struct net_tcp_stack *s, struct net_tcp_conn *c)
 	if (c->state != NET_TCP_SYN_SENT && c->state != NET_TCP_TIME_WAIT &&
 	    c->state != NET_TCP_CLOSED)
 		net_tcp_send_rst(s, c, c->snd_max);
-	s->counters[NET_TCP_C_conn_aborted]++;
+	NET_COUNT(s->counters[NET_TCP_C_conn_aborted], 1);
 	net_tcp_conn_close(s, c, NET_TCP_CLOSE_ABORTED);
 }
 
@@ -417,7 +417,7 @@ static void tcp_timer_fire(void *ctx, uint32_t idx)
 	uint32_t now = s->wheel.now, gen = c->gen;
 	if ((c->flags & NET_TCP_F_DELACK) && SEQ_LEQ(c->t_delack, now)) {
 		c->flags &= ~NET_TCP_F_DELACK;
-		s->counters[NET_TCP_C_tx_delayed_acks]++;
+		NET_COUNT(s->counters[NET_TCP_C_tx_delayed_acks], 1);
 		net_tcp_send_ack(s, c);
 	}
 	if ((c->flags & NET_TCP_F_REXMT) && SEQ_LEQ(c->t_rexmt, now))
@@ -471,7 +471,7 @@ struct net_tcp_conn *net_tcp_connect(struct net_tcp_stack *s, uint32_t laddr, ui
 		s->now_us = now_us;
 	struct net_tcp_conn *c = net_tcp_conn_alloc(s);
 	if (!c) {
-		s->counters[NET_TCP_C_syn_drop_no_tcb]++;
+		NET_COUNT(s->counters[NET_TCP_C_syn_drop_no_tcb], 1);
 		return NULL;
 	}
 	net_tcp_conn_setup(s, c, laddr, lport, raddr, rport);
@@ -480,7 +480,7 @@ struct net_tcp_conn *net_tcp_connect(struct net_tcp_stack *s, uint32_t laddr, ui
 	c->iss = net_tcp_isn(s->cfg.isn_key, laddr, lport, raddr, rport, s->now_us);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->state = NET_TCP_SYN_SENT;
-	s->counters[NET_TCP_C_active_opens]++;
+	NET_COUNT(s->counters[NET_TCP_C_active_opens], 1);
 	net_tcp_output(s, c);
 	net_tcp_timers_update(s, c);
 	return c;
@@ -514,7 +514,7 @@ size_t net_tcp_send(struct net_tcp_stack *s, struct net_tcp_conn *c, const void 
 		if (c->snd_tail == NET_TCP_NONE || c->snd_tail_len == pool->block_size) {
 			uint32_t b = net_tcp_blk_alloc(pool);
 			if (b == NET_TCP_NONE) {
-				s->counters[NET_TCP_C_snd_no_block]++;
+				NET_COUNT(s->counters[NET_TCP_C_snd_no_block], 1);
 				break;
 			}
 			if (c->snd_tail == NET_TCP_NONE) {
@@ -578,7 +578,7 @@ void net_tcp_set_rcv_space(struct net_tcp_stack *s, struct net_tcp_conn *c, uint
 	if (step == 0)
 		step = 1;
 	if (SEQ_GEQ(edge, old_edge + step) && !(c->flags & NET_TCP_F_RCVD_FIN)) {
-		s->counters[NET_TCP_C_tx_window_updates]++;
+		NET_COUNT(s->counters[NET_TCP_C_tx_window_updates], 1);
 		net_tcp_send_ack(s, c);
 		if (s->in_cb == 0)
 			net_tcp_timers_update(s, c);

@@ -4,6 +4,7 @@
 #define NET_TCP_IMPL_H
 
 #include "net_tcp.h"
+#include "net_count.h"
 #include "net_seq.h"
 
 #ifdef __cplusplus

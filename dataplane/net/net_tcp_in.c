@@ -80,9 +80,9 @@ static size_t tcp_deliver(struct net_tcp_stack *s, struct net_tcp_conn *c, const
 		took = len;
 	c->rcv_nxt += (uint32_t)took;
 	c->rcv_space = took < c->rcv_space ? c->rcv_space - (uint32_t)took : 0;
-	s->counters[NET_TCP_C_rx_bytes] += took;
+	NET_COUNT(s->counters[NET_TCP_C_rx_bytes], took);
 	if (took < len)
-		s->counters[NET_TCP_C_rx_app_refused] += len - took;
+		NET_COUNT(s->counters[NET_TCP_C_rx_app_refused], len - took);
 	return took;
 }
 
@@ -129,7 +129,7 @@ static void tcp_sb_add(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t
 		return; /* invalid or stale block */
 	if (SEQ_LT(st, c->snd_una))
 		st = c->snd_una;
-	s->counters[NET_TCP_C_rx_sack_blocks]++;
+	NET_COUNT(s->counters[NET_TCP_C_rx_sack_blocks], 1);
 	struct net_tcp_sack_blk t[NET_TCP_SACK_SB + 1];
 	unsigned n = 0, i = 0;
 	/* sorted merge of the new range into the kept ones */
@@ -162,11 +162,11 @@ static void tcp_challenge_ack(struct net_tcp_stack *s, struct net_tcp_conn *c)
 		s->challenge_n = 0;
 	}
 	if (s->challenge_n >= s->cfg.challenge_ack_limit) {
-		s->counters[NET_TCP_C_challenge_ack_limited]++;
+		NET_COUNT(s->counters[NET_TCP_C_challenge_ack_limited], 1);
 		return;
 	}
 	s->challenge_n++;
-	s->counters[NET_TCP_C_tx_challenge_ack]++;
+	NET_COUNT(s->counters[NET_TCP_C_tx_challenge_ack], 1);
 	net_tcp_send_ack(s, c);
 }
 
@@ -205,7 +205,7 @@ static void tcp_established(struct net_tcp_stack *s, struct net_tcp_conn *c)
 	c->recover = c->iss; /* RFC 6582 3.2 step 1 */
 	c->flags |= NET_TCP_F_APP;
 	c->flags &= ~NET_TCP_F_REXMT;
-	s->counters[NET_TCP_C_conn_established]++;
+	NET_COUNT(s->counters[NET_TCP_C_conn_established], 1);
 	net_tcp_keep_reset(s, c);
 	net_tcp_notify(s, c, NET_TCP_EV_ESTABLISHED, NET_TCP_CLOSE_NORMAL);
 }
@@ -236,14 +236,14 @@ static void tcp_listen_input(struct net_tcp_stack *s, unsigned slot, uint32_t sr
 	if (!(h->flags & NET_TH_SYN))
 		return;
 	struct net_tcp_listener *l = &s->listeners[slot];
-	s->counters[NET_TCP_C_syn_received]++;
+	NET_COUNT(s->counters[NET_TCP_C_syn_received], 1);
 	if (l->pending >= l->backlog) {
-		s->counters[NET_TCP_C_syn_drop_queue]++;
+		NET_COUNT(s->counters[NET_TCP_C_syn_drop_queue], 1);
 		return;
 	}
 	struct net_tcp_conn *c = net_tcp_conn_alloc(s);
 	if (!c) {
-		s->counters[NET_TCP_C_syn_drop_no_tcb]++;
+		NET_COUNT(s->counters[NET_TCP_C_syn_drop_no_tcb], 1);
 		return;
 	}
 	net_tcp_conn_setup(s, c, dst, h->dport, src, h->sport);
@@ -283,11 +283,11 @@ static void tcp_syn_sent_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 	}
 	if (h->flags & NET_TH_RST) {
 		if (ack_ok) {
-			s->counters[NET_TCP_C_conn_refused]++;
-			s->counters[NET_TCP_C_rx_rst]++;
+			NET_COUNT(s->counters[NET_TCP_C_conn_refused], 1);
+			NET_COUNT(s->counters[NET_TCP_C_rx_rst], 1);
 			net_tcp_conn_close(s, c, NET_TCP_CLOSE_REFUSED);
 		} else {
-			s->counters[NET_TCP_C_rx_rst_ignored]++;
+			NET_COUNT(s->counters[NET_TCP_C_rx_rst_ignored], 1);
 		}
 		return;
 	}
@@ -356,12 +356,12 @@ static bool tcp_ack_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 	uint32_t ack = h->ack;
 	/* RFC 5961 5.2: acceptable when SND.UNA - MAX.SND.WND <= ACK <= SND.NXT */
 	if (SEQ_GT(ack, c->snd_max)) {
-		s->counters[NET_TCP_C_rx_future_ack]++;
+		NET_COUNT(s->counters[NET_TCP_C_rx_future_ack], 1);
 		net_tcp_send_ack(s, c);
 		return false;
 	}
 	if (SEQ_LT(ack, c->snd_una - c->max_snd_wnd)) {
-		s->counters[NET_TCP_C_rx_old_ack]++;
+		NET_COUNT(s->counters[NET_TCP_C_rx_old_ack], 1);
 		tcp_challenge_ack(s, c);
 		return false;
 	}
@@ -401,7 +401,7 @@ static bool tcp_ack_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 			} else {
 				/* Partial ACK: retransmit the next hole, deflate
 				 * by what was acked, add back one MSS (step 4). */
-				s->counters[NET_TCP_C_partial_ack_rexmit]++;
+				NET_COUNT(s->counters[NET_TCP_C_partial_ack_rexmit], 1);
 				net_tcp_rexmit_una(s, c);
 				c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
 				if (acked >= mss)
@@ -437,7 +437,7 @@ static bool tcp_ack_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 	} else if (ack == c->snd_una && h->dlen == 0 && !(h->flags & (NET_TH_SYN | NET_TH_FIN)) &&
 		   swnd == c->snd_wnd && c->snd_max != c->snd_una && c->snd_wnd != 0) {
 		/* RFC 5681 2: a duplicate ACK. */
-		s->counters[NET_TCP_C_rx_dup_acks]++;
+		NET_COUNT(s->counters[NET_TCP_C_rx_dup_acks], 1);
 		if (c->dupacks < 255)
 			c->dupacks++;
 		if (c->flags & NET_TCP_F_RECOVERY) {
@@ -449,7 +449,7 @@ static bool tcp_ack_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 			c->recover = c->snd_max;
 			c->flags |= NET_TCP_F_RECOVERY;
 			c->flags &= ~NET_TCP_F_RTT;
-			s->counters[NET_TCP_C_fast_retransmits]++;
+			NET_COUNT(s->counters[NET_TCP_C_fast_retransmits], 1);
 			net_tcp_rexmit_una(s, c);
 			c->cwnd = c->ssthresh + 3u * c->mss;
 			net_tcp_rexmt_arm(s, c);
@@ -489,7 +489,7 @@ static bool tcp_time_wait_reuse(struct net_tcp_stack *s, struct net_tcp_conn *c,
 	unsigned slot;
 	if (!newer || !tcp_listener_find(s, dst, h->dport, &slot))
 		return false;
-	s->counters[NET_TCP_C_time_wait_reuse]++;
+	NET_COUNT(s->counters[NET_TCP_C_time_wait_reuse], 1);
 	net_tcp_conn_free(s, c);
 	tcp_listen_input(s, slot, src, dst, h);
 	return true;
@@ -502,7 +502,7 @@ static void tcp_sync_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 	bool rst = h->flags & NET_TH_RST;
 	/* RFC 7323 5.3 R1: PAWS */
 	if ((c->flags & NET_TCP_F_TS) && h->has_ts && !rst && SEQ_LT(h->tsval, c->ts_recent)) {
-		s->counters[NET_TCP_C_rx_paws_drop]++;
+		NET_COUNT(s->counters[NET_TCP_C_rx_paws_drop], 1);
 		net_tcp_send_ack(s, c);
 		return;
 	}
@@ -527,17 +527,17 @@ static void tcp_sync_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 	if (!tcp_seq_acceptable(h->seq, seglen, c->rcv_nxt, wnd)) {
 		if (wnd == 0 && h->seq == c->rcv_nxt && !rst) {
 			/* A probe of our zero window: take its ACK, not its data. */
-			s->counters[NET_TCP_C_rx_zero_win_probe]++;
+			NET_COUNT(s->counters[NET_TCP_C_rx_zero_win_probe], 1);
 			h->dlen = 0;
 			h->flags &= (uint8_t)~NET_TH_FIN;
 			c->flags |= NET_TCP_F_ACKNOW;
 		} else if (rst) {
-			s->counters[NET_TCP_C_rx_rst_ignored]++;
+			NET_COUNT(s->counters[NET_TCP_C_rx_rst_ignored], 1);
 			return;
 		} else {
-			s->counters[NET_TCP_C_rx_out_of_window]++;
+			NET_COUNT(s->counters[NET_TCP_C_rx_out_of_window], 1);
 			if (h->dlen > 0 && SEQ_LEQ(h->seq + seglen, c->rcv_nxt))
-				s->counters[NET_TCP_C_rx_dup_data]++;
+				NET_COUNT(s->counters[NET_TCP_C_rx_dup_data], 1);
 			net_tcp_send_ack(s, c);
 			return;
 		}
@@ -546,17 +546,17 @@ static void tcp_sync_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 	 * a challenge ACK. */
 	if (rst) {
 		if (h->seq != c->rcv_nxt) {
-			s->counters[NET_TCP_C_rx_rst_ignored]++;
+			NET_COUNT(s->counters[NET_TCP_C_rx_rst_ignored], 1);
 			tcp_challenge_ack(s, c);
 			return;
 		}
-		s->counters[NET_TCP_C_rx_rst]++;
+		NET_COUNT(s->counters[NET_TCP_C_rx_rst], 1);
 		if (c->state == NET_TCP_SYN_RECEIVED && (c->flags & NET_TCP_F_PASSIVE)) {
 			net_tcp_conn_free(s, c); /* back to LISTEN: the app never saw it */
 			return;
 		}
 		if (c->state == NET_TCP_SYN_RECEIVED) {
-			s->counters[NET_TCP_C_conn_refused]++;
+			NET_COUNT(s->counters[NET_TCP_C_conn_refused], 1);
 			net_tcp_conn_close(s, c, NET_TCP_CLOSE_REFUSED);
 			return;
 		}
@@ -564,7 +564,7 @@ static void tcp_sync_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 			net_tcp_conn_free(s, c);
 			return;
 		}
-		s->counters[NET_TCP_C_conn_reset]++;
+		NET_COUNT(s->counters[NET_TCP_C_conn_reset], 1);
 		net_tcp_conn_close(s, c, NET_TCP_CLOSE_RESET);
 		return;
 	}
@@ -615,7 +615,7 @@ static void tcp_sync_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 			s->listeners[c->listener].pending--;
 		c->listener = UINT16_MAX;
 		if (c->flags & NET_TCP_F_PASSIVE)
-			s->counters[NET_TCP_C_passive_opens]++;
+			NET_COUNT(s->counters[NET_TCP_C_passive_opens], 1);
 		c->snd_wnd = (uint32_t)h->win << c->snd_wscale;
 		c->snd_wl1 = h->seq;
 		c->snd_wl2 = h->ack;
@@ -655,7 +655,7 @@ static void tcp_sync_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 		break;
 	case NET_TCP_LAST_ACK:
 		if (tcp_fin_acked(c)) {
-			s->counters[NET_TCP_C_conn_closed]++;
+			NET_COUNT(s->counters[NET_TCP_C_conn_closed], 1);
 			net_tcp_conn_close(s, c, NET_TCP_CLOSE_NORMAL);
 			return;
 		}
@@ -690,9 +690,9 @@ static void tcp_sync_input(struct net_tcp_stack *s, struct net_tcp_conn *c,
 		} else {
 			/* above rcv_nxt: hold it, answer with a duplicate ACK
 			 * carrying SACK blocks (RFC 5681 4.2, RFC 2018 4) */
-			s->counters[NET_TCP_C_rx_out_of_order]++;
+			NET_COUNT(s->counters[NET_TCP_C_rx_out_of_order], 1);
 			if (!tcp_ooo_insert(s, c, h->seq, h->data, h->dlen))
-				s->counters[NET_TCP_C_rx_ooo_drop]++;
+				NET_COUNT(s->counters[NET_TCP_C_rx_ooo_drop], 1);
 			c->sack_last = h->seq;
 			c->flags |= NET_TCP_F_ACKNOW;
 			fin_ok = false; /* the FIN comes again after the hole */
@@ -742,10 +742,10 @@ void net_tcp_input(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t src
 {
 	if (now_us > s->now_us)
 		s->now_us = now_us;
-	s->counters[NET_TCP_C_rx_segments]++;
+	NET_COUNT(s->counters[NET_TCP_C_rx_segments], 1);
 	struct net_tcp_hdr h;
 	if (len > 65535 || net_tcp_parse(seg, len, &h) != 0) {
-		s->counters[NET_TCP_C_rx_bad_header]++;
+		NET_COUNT(s->counters[NET_TCP_C_rx_bad_header], 1);
 		return;
 	}
 	if (!s->cfg.csum_offload) {
@@ -754,12 +754,12 @@ void net_tcp_input(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t src
 		net_csum_pseudo4(&cs, src, dst, 6, (uint16_t)len);
 		net_csum_add(&cs, seg, len);
 		if (net_csum_finish(&cs) != 0) {
-			s->counters[NET_TCP_C_rx_bad_csum]++;
+			NET_COUNT(s->counters[NET_TCP_C_rx_bad_csum], 1);
 			return;
 		}
 	}
 	if (h.bad_opt)
-		s->counters[NET_TCP_C_rx_bad_option]++;
+		NET_COUNT(s->counters[NET_TCP_C_rx_bad_option], 1);
 	if (c && c->state == NET_TCP_CLOSED)
 		c = NULL;
 	if (!c) {
@@ -768,7 +768,7 @@ void net_tcp_input(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t src
 			tcp_listen_input(s, slot, src, dst, &h);
 			return;
 		}
-		s->counters[NET_TCP_C_rx_no_conn]++;
+		NET_COUNT(s->counters[NET_TCP_C_rx_no_conn], 1);
 		net_tcp_send_rst_for(s, src, dst, &h);
 		return;
 	}

@@ -107,7 +107,7 @@ void net_tcp_xmit(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t seq,
 	o.tsecr = c->ts_recent;
 	unsigned optlen = net_tcp_opt_build(hdr + 20, &o);
 	if (o.nsack)
-		s->counters[NET_TCP_C_tx_sack_blocks] += (optlen - (o.ts ? 12 : 0) - 4) / 8;
+		NET_COUNT(s->counters[NET_TCP_C_tx_sack_blocks], (optlen - (o.ts ? 12 : 0) - 4) / 8);
 	unsigned hlen = 20 + optlen;
 
 	uint32_t win = net_tcp_rcv_window(s, c), wfield;
@@ -193,7 +193,7 @@ void net_tcp_xmit(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t seq,
 	bool consumes = len > 0 || (flags & (NET_TH_SYN | NET_TH_FIN));
 	if (consumes && !(flags & NET_TH_RST)) {
 		if (SEQ_LT(seq, c->snd_max)) {
-			s->counters[NET_TCP_C_retransmits]++;
+			NET_COUNT(s->counters[NET_TCP_C_retransmits], 1);
 			if ((c->flags & NET_TCP_F_RTT) && SEQ_LEQ(seq, c->rtt_seq))
 				c->flags &= ~NET_TCP_F_RTT; /* Karn */
 		} else if (!(c->flags & NET_TCP_F_RTT)) {
@@ -202,10 +202,10 @@ void net_tcp_xmit(struct net_tcp_stack *s, struct net_tcp_conn *c, uint32_t seq,
 			c->rtt_start = (uint32_t)s->now_us;
 		}
 	}
-	s->counters[NET_TCP_C_tx_segments]++;
-	s->counters[NET_TCP_C_tx_bytes] += so.payload_len;
+	NET_COUNT(s->counters[NET_TCP_C_tx_segments], 1);
+	NET_COUNT(s->counters[NET_TCP_C_tx_bytes], so.payload_len);
 	if (flags & NET_TH_RST)
-		s->counters[NET_TCP_C_tx_rst]++;
+		NET_COUNT(s->counters[NET_TCP_C_tx_rst], 1);
 	s->in_cb++;
 	s->ops.output(s->ctx, &so);
 	s->in_cb--;
@@ -216,7 +216,7 @@ void net_tcp_send_ack(struct net_tcp_stack *s, struct net_tcp_conn *c)
 	/* SND.MAX, not SND.NXT: after a timeout SND.NXT went back, and a
 	 * pure ACK below the peer's RCV.NXT would be unacceptable to it
 	 * (RFC 9293 3.10.7.4), so neither side's ACKs would get through. */
-	s->counters[NET_TCP_C_tx_acks]++;
+	NET_COUNT(s->counters[NET_TCP_C_tx_acks], 1);
 	net_tcp_xmit(s, c, c->snd_max, 0, NET_TH_ACK);
 }
 
@@ -274,8 +274,8 @@ void net_tcp_send_rst_for(struct net_tcp_stack *s, uint32_t src, uint32_t dst,
 	so.daddr = src;
 	so.hdr = hdr;
 	so.hdr_len = 20;
-	s->counters[NET_TCP_C_tx_segments]++;
-	s->counters[NET_TCP_C_tx_rst]++;
+	NET_COUNT(s->counters[NET_TCP_C_tx_segments], 1);
+	NET_COUNT(s->counters[NET_TCP_C_tx_rst], 1);
 	s->in_cb++;
 	s->ops.output(s->ctx, &so);
 	s->in_cb--;
