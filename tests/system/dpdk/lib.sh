@@ -12,6 +12,7 @@
 #   rr_tmp NAME                 make the temporary directory $TMP (removed on exit)
 #   rr_netns NS                 create namespace NS (deleted on exit); skip if it cannot
 #   rr_prefix PREFIX            an EAL --file-prefix whose runtime directory goes on exit
+#                               (and stale ones of earlier runs: rr_sweep_stale)
 #   rr_lcores WORKERS           print --lcores=0@0,1@C,... (control on CPU 0, workers
 #                               on the other CPUs, shared when there are fewer)
 #   rr_worker_cpu               print the CPU of the first worker (1, or 0 on 1 CPU)
@@ -29,7 +30,10 @@
 #   rr_bg CMD...                start CMD in the background, ended on exit (RR_LAST_PID)
 #   rr_finish                   print the router log if something failed; exit $fail
 # Every process it ends is one the script started, by pid; everything it
-# created (namespace, EAL runtime directories, $TMP) is removed on exit.
+# created (namespace, EAL runtime directories, $TMP) is removed on exit:
+# a normal one, an error's, a signal's (SIGTERM/INT/HUP: fast, within the
+# 0.5 s meson gives before its SIGKILL), and a SIGKILL of the script (the
+# guardian, guard.sh, does it then).
 # Needs RPCROUTERD (and RPCROUTER_CTL for rr_stats) set by the script.
 
 PY=${PY:-/usr/bin/python3}
@@ -40,7 +44,6 @@ TMP=
 RR_TPID=
 RR_NS=
 RR_PREFIXES=()
-RR_BG=()
 
 rr_skip() {
 	echo "SKIP: $*"
@@ -69,44 +72,178 @@ rr_need_pmd() {
 		rr_skip "no net_$1 PMD (apt-get install dpdk)"
 }
 
-# a pid that is still running (not gone, not a zombie waiting to be reaped)
-rr_running() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+# the start time (field 22 of /proc/PID/stat) of a running, not zombie,
+# process; nothing if there is none. "PID START" names a process for the
+# clean-up: a pid that ended long ago may be another process's by then.
+rr_start_of() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) } # past "pid (comm) ", comm may hold spaces
+	# shellcheck disable=SC2086
+	set -- $s
+	[ "$1" != Z ] && echo "${20}"
+}
+rr_same() { [ "$(rr_start_of "$1")" = "$2" ]; } # rr_same PID START
 
-rr_cleanup() {
-	local p _ left
-	for p in "${RR_BG[@]}"; do
-		kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null
-	done
-	# `timeout CMD` passes the TERM on to CMD and exits once CMD has: a KILL
-	# before that would leave CMD running, orphaned (3 s at most)
-	for _ in $(seq 30); do
+# The guardian (guard.sh, in a session of its own) does the clean-up below
+# if this shell dies without finishing it: meson sends SIGTERM to a test's
+# process group on a timeout or an interrupt and SIGKILL 0.5 s later, and
+# the processes run under `timeout` are in groups of their own (timeout
+# calls setpgid), so they outlive the shell, and the EAL runtime directory
+# /var/run/dpdk/PREFIX stays. Everything to end or remove goes into
+# $RR_GUARD_DIR first.
+RR_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RR_GUARD_DIR=
+RR_GUARD_PID=
+RR_GUARD_START=
+RR_PROCS=()  # "PID START" of every process started (the router's timeout, rr_bg)
+RR_ROUTER=   # "PID START" of the router's timeout
+RR_FAST=0    # 1 when a signal ends the script: no graceful waits (meson's 0.5 s)
+rr_note() { # rr_note FILE LINE: record LINE for the guardian
+	if [ -z "$RR_GUARD_DIR" ]; then
+		RR_GUARD_DIR=$(mktemp -d /tmp/rrguard.XXXXXX) || exit 1
+		setsid bash "$RR_LIB_DIR/guard.sh" $$ "$(rr_start_of $$)" "$RR_GUARD_DIR" \
+			</dev/null >/dev/null 2>&1 &
+		RR_GUARD_PID=$!
+		RR_GUARD_START=$(rr_start_of "$RR_GUARD_PID")
+	fi
+	echo "$2" >>"$RR_GUARD_DIR/$1"
+}
+rr_note_proc() { # rr_note_proc PID: a process started (ended on exit); sets RR_NOTED
+	local st
+	RR_NOTED=
+	st=$(rr_start_of "$1") || return 0 # gone already
+	RR_NOTED="$1 $st"
+	RR_PROCS+=("$RR_NOTED")
+	rr_note pids "$RR_NOTED"
+}
+
+# rr_wait_gone SECS "PID START"...: until none of them runs (SECS at most)
+rr_wait_gone() {
+	local n=$(($1 * 10)) e p st left
+	shift
+	for ((; n > 0; n--)); do
 		left=0
-		for p in "${RR_BG[@]}"; do rr_running "$p" && left=1; done
-		[ $left = 0 ] && break
+		for e in "$@"; do
+			read -r p st <<<"$e"
+			rr_same "$p" "$st" && left=1
+		done
+		[ $left = 0 ] && return 0
+		[ "$RR_FAST" = 0 ] || return 1
 		sleep 0.1
 	done
-	if [ -n "$RR_TPID" ] && kill -0 "$RR_TPID" 2>/dev/null; then
-		kill -TERM "$RR_TPID" 2>/dev/null
-		sleep 1
-		kill -KILL "$RR_TPID" 2>/dev/null
-	fi
-	for p in "${RR_BG[@]}"; do
-		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+	return 1
+}
+
+rr_cleanup() {
+	local e p st c cst kids=() bg=() router=()
+	# a signal during the clean-up makes it the fast one (no exit: this is
+	# the EXIT trap already, an exit would cut it short)
+	trap 'RR_FAST=1' TERM INT HUP
+	# what runs under each `timeout` (rpcrouterd, rpcrouter-bench), found
+	# now: once its timeout is gone it is nobody's child
+	for e in "${RR_PROCS[@]}"; do
+		read -r p st <<<"$e"
+		rr_same "$p" "$st" || continue
+		for c in $(pgrep -P "$p"); do
+			cst=$(rr_start_of "$c") && kids+=("$c $cst")
+		done
+		if [ "$e" = "$RR_ROUTER" ]; then router+=("$e"); else bg+=("$e"); fi
 	done
+	if [ "$RR_FAST" = 0 ]; then
+		# `timeout CMD` passes the TERM on to CMD and exits once CMD has:
+		# the helpers first, then the router, 3 s at most each
+		for e in "${bg[@]}"; do
+			read -r p st <<<"$e"
+			rr_same "$p" "$st" && kill -TERM "$p" 2>/dev/null
+		done
+		rr_wait_gone 3 "${bg[@]}" "${kids[@]}"
+		for e in "${router[@]}"; do
+			read -r p st <<<"$e"
+			rr_same "$p" "$st" && kill -TERM "$p" 2>/dev/null
+		done
+		rr_wait_gone 3 "${router[@]}" "${kids[@]}"
+	fi
+	# what is left gets SIGKILL, the children first (a KILLed timeout
+	# leaves its child running: children forked since the look above are
+	# looked for again), and is waited for: an EAL process still in
+	# rte_eal_init would make its runtime directory after the removal
+	for e in "${bg[@]}" "${router[@]}"; do
+		read -r p st <<<"$e"
+		rr_same "$p" "$st" || continue
+		for c in $(pgrep -P "$p"); do
+			cst=$(rr_start_of "$c") && kids+=("$c $cst")
+		done
+	done
+	for e in "${kids[@]}" "${bg[@]}" "${router[@]}"; do
+		read -r p st <<<"$e"
+		rr_same "$p" "$st" && kill -KILL "$p" 2>/dev/null
+	done
+	# (waited for even in the fast way: a KILLed process goes at once;
+	# the assignment holds for the call only)
+	RR_FAST=0 rr_wait_gone 2 "${kids[@]}" "${bg[@]}" "${router[@]}"
 	[ -n "$RR_NS" ] && ip netns del "$RR_NS" 2>/dev/null
 	for p in "${RR_PREFIXES[@]}"; do rm -rf "/var/run/dpdk/$p"; done
 	[ -n "$TMP" ] && rm -rf "$TMP"
+	# all done: the guardian's record goes, then the guardian
+	if [ -n "$RR_GUARD_DIR" ]; then
+		rm -rf "$RR_GUARD_DIR"
+		rr_same "$RR_GUARD_PID" "$RR_GUARD_START" && kill -TERM "$RR_GUARD_PID" 2>/dev/null
+	fi
 }
 trap rr_cleanup EXIT
+# a signal (meson's SIGTERM on a timeout, ^C) ends the script through the
+# EXIT trap, in the fast way; the shell runs a trap only once its
+# foreground command is over, so the scripts run long commands with rr_bg
+# and wait
+trap 'RR_FAST=1; exit 143' TERM
+trap 'RR_FAST=1; exit 130' INT
+trap 'RR_FAST=1; exit 129' HUP
 
-rr_tmp() { TMP=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1; }
+rr_tmp() {
+	TMP=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
+	rr_note tmp "$TMP"
+}
 
 rr_netns() {
 	ip netns add "$1" 2>/dev/null || rr_skip "cannot create a network namespace"
 	RR_NS=$1
+	rr_note netns "$1"
 }
 
-rr_prefix() { RR_PREFIXES+=("$1"); }
+rr_prefix() {
+	rr_sweep_stale "$1"
+	RR_PREFIXES+=("$1")
+	rr_note prefixes "$1"
+}
+
+# What no clean-up inside the run can cover: every process of a run killed
+# at once (a session ended with SIGKILL: /var/run/dpdk/rrdst9752 with its
+# namespace and $TMP, the router's log cut mid-load, no shutdown). The next
+# run of the same kind removes such a directory: the same stem (PREFIX up
+# to its first digit) followed by digits, older than 10 minutes (an EAL
+# process still in rte_eal_init is younger), and no process maps or holds
+# open a file in it (a live EAL process maps its config and fbarray files).
+rr_sweep_stale() { # rr_sweep_stale PREFIX
+	local stem=${1%%[0-9]*} d name p used
+	[ "${#stem}" -ge 3 ] && [ "${stem#rr}" != "$stem" ] || return 0
+	for d in /var/run/dpdk/"$stem"[0-9]*; do
+		[ -d "$d" ] || continue
+		name=${d##*/}
+		[ -n "$(find "$d" -maxdepth 0 -mmin +10 2>/dev/null)" ] || continue
+		used=0
+		for p in /proc/[0-9]*; do
+			if grep -qsF "/dpdk/$name/" "$p/maps" ||
+				[ -n "$(find "$p/fd" -maxdepth 1 -lname "*/dpdk/$name/*" -print -quit 2>/dev/null)" ]; then
+				used=1
+				break
+			fi
+		done
+		[ $used = 0 ] || continue
+		echo "note: removed stale EAL runtime directory $d (no process uses it)"
+		rm -rf "$d"
+	done
+}
 
 rr_worker_cpu() { if [ "$(nproc)" -gt 1 ]; then echo 1; else echo 0; fi; }
 
@@ -162,6 +299,8 @@ rr_start_router() { # rr_start_router SECS CONF [NS]
 		timeout -k 5 "$1" "$RPCROUTERD" -c "$2" >"$TMP/rr.log" 2>&1 &
 	fi
 	RR_TPID=$!
+	rr_note_proc "$RR_TPID"
+	RR_ROUTER=$RR_NOTED
 }
 
 rr_wait_up() { # rr_wait_up CMD...
@@ -209,7 +348,7 @@ rr_stats() { "$RPCROUTER_CTL" --socket "$TMP/ctl.sock" stats --json >"$1"; }
 rr_bg() {
 	"$@" &
 	RR_LAST_PID=$!
-	RR_BG+=("$RR_LAST_PID")
+	rr_note_proc "$RR_LAST_PID"
 }
 
 rr_finish() {

@@ -114,7 +114,10 @@ if [ $flowing = 0 ]; then
 fi
 sleep 1
 before=$(transfers)
-timeout -s INT $((WINDOW)) strace -c -o "$TMP/strace.out" -p "$TID" 2>"$TMP/strace.err"
+# in the background and waited for: a signal's trap (lib.sh) runs at once
+# then, not after a foreground command of its own process group is over
+rr_bg timeout -k 5 -s INT $((WINDOW)) strace -c -o "$TMP/strace.out" -p "$TID" 2>"$TMP/strace.err"
+wait "$RR_LAST_PID"
 after=$(transfers)
 # a container without CAP_SYS_PTRACE (or a Yama policy) forbids the attach
 grep -q "Operation not permitted" "$TMP/strace.err" &&
