@@ -27,7 +27,7 @@
 # driver's stalled_cycles, shown apart; on a quiet machine they are ~0.
 #
 #   bench/dpdk_vs_socket.sh [-b BUILD] [-r ROUNDS] [-d DURATION] [-c RPC_CALLS]
-#                           [-o OUT_DIR] [--huge]
+#                           [-o OUT_DIR] [--huge] [--mtu MTU]
 #
 # BUILD (default build-perf-rel; meson setup build-perf-rel
 # --buildtype=release -Dtests=disabled && ninja -C build-perf-rel) must
@@ -36,6 +36,9 @@
 # Memory: --no-huge -m 512 (the default), or --huge: 512 2-MB hugepages
 # (nr_hugepages raised to 512 if lower and hugetlbfs mounted on
 # /dev/hugepages if it is not; both put back on exit).
+# --mtu: the dpdk side's IP MTU (dpdkMtu and --dpdk-mtu; default 1500), with
+# memif buffers of a whole frame on both ends (bsize=MTU+14, docs/dpdk.md
+# "MTU and jumbo frames"); the socket side is loopback (MTU 65536) either way.
 # Prints a markdown table (medians over rounds, and each round); the JSON
 # result lines and the stats are kept in OUT_DIR (default a temporary
 # directory, printed). Every process is started under timeout -k and ended
@@ -49,6 +52,7 @@ duration=10
 rpc_calls=20000
 outdir=
 huge=0
+mtu=1500
 PY=/usr/bin/python3
 RCPU=${RCPU:-1} # the router's worker
 GCPU=${GCPU:-0} # the generator and the router's control thread
@@ -61,7 +65,8 @@ while [ $# -gt 0 ]; do
 	-c) rpc_calls=$2; shift 2 ;;
 	-o) outdir=$2; shift 2 ;;
 	--huge) huge=1; shift ;;
-	-h | --help) sed -n '2,39p' "$0"; exit 0 ;;
+	--mtu) mtu=$2; shift 2 ;;
+	-h | --help) sed -n '2,45p' "$0"; exit 0 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -75,6 +80,10 @@ done
 ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_net_memif.so* >/dev/null 2>&1 ||
 	{ echo "no net_memif PMD" >&2; exit 2; }
 
+# a frame in one memif buffer (DPDK 22.11's memif joins frames that span
+# buffers: docs/dpdk-notes.md 7); 1500 fits the default 2048
+MEMIF_OPT=
+[ "$mtu" = 1500 ] || MEMIF_OPT=,bsize=$((mtu + 14))
 TMP=$(mktemp -d /tmp/rrdvs.XXXXXX)
 [ -n "$outdir" ] || outdir=$TMP/out
 mkdir -p "$outdir"
@@ -145,8 +154,9 @@ dataplane {
     workers: 1
     hugepages: $HUGE_CFG
     dpdkEal: --lcores=0@$GCPU,1@$RCPU -m 512 --file-prefix $PR --no-pci
-    dpdkPorts: net_memif0,role=server,socket=$TMP/memif.sock,socket-abstract=no
+    dpdkPorts: net_memif0,role=server,socket=$TMP/memif.sock,socket-abstract=no$MEMIF_OPT
     dpdkAddress: 10.79.0.2/24
+    dpdkMtu: $mtu
     controlSocket: $TMP/ctl.sock
 }
 EOC
@@ -193,8 +203,8 @@ bench() {
 	local io
 	if [ "$drv" = dpdk ]; then
 		io=(--url amqp://10.79.0.2:5672 --dpdk "-l $GCPU $MEM --file-prefix $PB --no-pci"
-			--dpdk-port "net_memif0,role=client,socket=$TMP/memif.sock,socket-abstract=no"
-			--dpdk-address 10.79.0.1/24 --cpus "$GCPU")
+			--dpdk-port "net_memif0,role=client,socket=$TMP/memif.sock,socket-abstract=no$MEMIF_OPT"
+			--dpdk-address 10.79.0.1/24 --dpdk-mtu "$mtu" --cpus "$GCPU")
 	else
 		io=(--url "amqp://127.0.0.1:$SOCK_PORT" --cpus "$GCPU")
 	fi
@@ -225,6 +235,7 @@ for r in $(seq "$rounds"); do
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg), $(($(date +%s) - start_s)) s"
 
+echo "dpdk side: net_memif, IP MTU $mtu${MEMIF_OPT:+ (memif$MEMIF_OPT on both ends)}"
 "$PY" - "$outdir" "$rounds" <<'EOP'
 import json, os, statistics, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
