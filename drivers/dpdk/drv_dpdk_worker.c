@@ -1012,8 +1012,8 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 	if (slept && !sent)
 		cnt(d, DRV_C_idle_cycles, dt); /* a back-off sleep is idle, however long */
 	else if (dt > d->stall_tsc)
-		/* a poll with a full burst (32 frames, ~200 messages) takes
-		 * ~100 us of work: a longer gap is the thread preempted (a shared
+		/* a poll with a full burst (16 frames, ~110 messages) takes
+		 * ~20 us of work (~450 cycles a message): a longer gap is the thread preempted (a shared
 		 * core: on this VM most preemptions by a niced process were
 		 * 0.2-1 ms) or stopped; kept apart so busy and idle are the
 		 * worker's own time */
