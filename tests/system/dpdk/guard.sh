@@ -19,15 +19,7 @@ script=$1
 start=$2
 rec=$3
 
-# the start time of a running (not zombie) process, or nothing
-rr_start_of() {
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	s=${s##*) } # past "pid (comm) ", comm may hold spaces
-	# shellcheck disable=SC2086
-	set -- $s
-	[ "$1" != Z ] && echo "${20}"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/proc_start.sh" # rr_start_of
 
 while [ "$(rr_start_of "$script")" = "$start" ]; do sleep 0.5; done
 [ -d "$rec" ] || exit 0

@@ -72,17 +72,7 @@ rr_need_pmd() {
 		rr_skip "no net_$1 PMD (apt-get install dpdk)"
 }
 
-# the start time (field 22 of /proc/PID/stat) of a running, not zombie,
-# process; nothing if there is none. "PID START" names a process for the
-# clean-up: a pid that ended long ago may be another process's by then.
-rr_start_of() {
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	s=${s##*) } # past "pid (comm) ", comm may hold spaces
-	# shellcheck disable=SC2086
-	set -- $s
-	[ "$1" != Z ] && echo "${20}"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/proc_start.sh" # rr_start_of
 rr_same() { [ "$(rr_start_of "$1")" = "$2" ]; } # rr_same PID START
 
 # The guardian (guard.sh, in a session of its own) does the clean-up below
