@@ -27,7 +27,7 @@
 # driver's stalled_cycles, shown apart; on a quiet machine they are ~0.
 #
 #   bench/dpdk_vs_socket.sh [-b BUILD] [-r ROUNDS] [-d DURATION] [-c RPC_CALLS]
-#                           [-o OUT_DIR] [--huge] [--mtu MTU]
+#                           [-o OUT_DIR] [--huge] [--mtu MTU] [--memif OPTS]
 #
 # BUILD (default build-perf-rel; meson setup build-perf-rel
 # --buildtype=release -Dtests=disabled && ninja -C build-perf-rel) must
@@ -39,6 +39,8 @@
 # --mtu: the dpdk side's IP MTU (dpdkMtu and --dpdk-mtu; default 1500), with
 # memif buffers of a whole frame on both ends (bsize=MTU+14, docs/dpdk.md
 # "MTU and jumbo frames"); the socket side is loopback (MTU 65536) either way.
+# --memif: more memif devargs for both ends, e.g. rsize=7 (128-slot rings:
+# docs/dpdk.md "net_memif ring size").
 # Prints a markdown table (medians over rounds, and each round); the JSON
 # result lines and the stats are kept in OUT_DIR (default a temporary
 # directory, printed). Every process is started under timeout -k and ended
@@ -53,6 +55,7 @@ rpc_calls=20000
 outdir=
 huge=0
 mtu=1500
+memif_extra=
 PY=/usr/bin/python3
 RCPU=${RCPU:-1} # the router's worker
 GCPU=${GCPU:-0} # the generator and the router's control thread
@@ -66,7 +69,8 @@ while [ $# -gt 0 ]; do
 	-o) outdir=$2; shift 2 ;;
 	--huge) huge=1; shift ;;
 	--mtu) mtu=$2; shift 2 ;;
-	-h | --help) sed -n '2,45p' "$0"; exit 0 ;;
+	--memif) memif_extra=,$2; shift 2 ;;
+	-h | --help) sed -n '2,47p' "$0"; exit 0 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -84,6 +88,7 @@ ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_net_memif.so* >/dev/null 2>&1 ||
 # buffers: docs/dpdk-notes.md 7); 1500 fits the default 2048
 MEMIF_OPT=
 [ "$mtu" = 1500 ] || MEMIF_OPT=,bsize=$((mtu + 14))
+MEMIF_OPT=$MEMIF_OPT$memif_extra
 TMP=$(mktemp -d /tmp/rrdvs.XXXXXX)
 [ -n "$outdir" ] || outdir=$TMP/out
 mkdir -p "$outdir"
