@@ -570,9 +570,8 @@ static bool send_frames(struct dp_worker *w, struct dp_link *l)
 	if (l->cur_first && d->has_header && d->expiry_ms) {
 		struct amqp_header h = d->header;
 		int64_t left = d->expiry_ms - w->wall_ms;
-		/* never more than it came with: the wall clock may step back
-		 * a millisecond between arrival and now (the dpdk driver
-		 * re-anchors its TSC-kept clock) */
+		/* never more than it came with (part 3.2.1): wall_ms is
+		 * CLOCK_REALTIME, which may step back between arrival and now */
 		h.ttl = left <= 0 ? 1 : (uint64_t)left < d->header.ttl ? (uint32_t)left : d->header.ttl;
 		struct amqp_wbuf hb;
 		amqp_wbuf_init(&hb, hdr, sizeof(hdr));

@@ -446,6 +446,6 @@ const char *drv_dpdk_describe(char *buf, size_t n)
 	}
 	if (off < n)
 		snprintf(buf + off, n - off, "; MTU %u (TCP MSS %u); TCP checksums %s", g->cfg.mtu,
-			 g->cfg.mtu - 40u, g->csum_offload ? "by the port" : "in software");
+			 net_tcp_mss_for_mtu(g->cfg.mtu), g->csum_offload ? "by the port" : "in software");
 	return buf;
 }
