@@ -277,7 +277,7 @@ static void handle_frame(struct dp_worker *w, struct dp_conn *c, struct amqp_fra
 	switch (p.code) {
 	case AMQP_DESC_TRANSFER:
 		if ((s = session_of(w, c, f->channel)) != NULL)
-			dp_transfer_in(w, s, &p.u.transfer, &c->in, amqp_cur_pos(&p.payload),
+			dp_transfer_in(w, s, &p.u.transfer, &p.payload, &c->in, amqp_cur_pos(&p.payload),
 				       (uint32_t)amqp_cur_left(&p.payload));
 		break;
 	case AMQP_DESC_FLOW:

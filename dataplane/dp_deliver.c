@@ -260,6 +260,72 @@ static uint32_t dest_load(const struct route_dest *dst)
 	return dst->outstanding ? __atomic_load_n(dst->outstanding, __ATOMIC_RELAXED) : 0;
 }
 
+/* The one destination of a closest or balanced entry (qdrouterd's
+ * forwarders): a link of this worker (*local) or another worker's consumer
+ * (*remote); false when none can take it. Nothing changes until the caller
+ * commits *rotor, so the cut-through can look and then decline, and the
+ * queued path that follows picks the same destination. */
+static bool pick_one(struct dp_worker *w, const struct route_entry *e, uint32_t *rotor,
+		     struct dp_link **local, const struct route_dest **remote)
+{
+	*local = NULL;
+	*remote = NULL;
+	*rotor = w->rotor;
+	uint32_t n = e->n_dests;
+	if (e->dist == ROUTE_CLOSEST) {
+		/* closest (qdrouterd): the fewest hops; every consumer on this
+		 * router is as close as any other, whichever worker it lives
+		 * on, so round robin among them all (qdrouterd's forwarder
+		 * rotates its local links) */
+		for (uint32_t k = 0; k < n; k++) {
+			const struct route_dest *dst = &e->dests[(w->rotor + k) % n];
+			if (dst->worker == w->id) {
+				if ((*local = local_link(w, dst)) == NULL)
+					continue;
+			} else if (dst->worker < w->sh->n_workers) {
+				*remote = dst;
+			} else {
+				continue;
+			}
+			*rotor = w->rotor + k + 1;
+			return true;
+		}
+		return false;
+	}
+	/* balanced: the least outstanding deliveries (queued + unsettled)
+	 * anywhere, this worker winning ties (qdrouterd) */
+	const struct route_dest *best = NULL;
+	struct dp_link *best_local = NULL;
+	uint32_t best_load = UINT32_MAX;
+	/* one division per message at most (none with one consumer, the
+	 * RPC server case), not one per destination tried */
+	uint32_t start = n > 1 ? (w->rotor % n) : 0;
+	if (n > 1)
+		*rotor = w->rotor + 1;
+	for (uint32_t k = 0, i = start; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
+		const struct route_dest *dst = &e->dests[i];
+		struct dp_link *l = NULL;
+		if (dst->worker == w->id) {
+			l = local_link(w, dst);
+			if (l == NULL)
+				continue;
+		} else if (dst->worker >= w->sh->n_workers) {
+			continue;
+		}
+		uint32_t load = l ? l->outstanding : dest_load(dst);
+		if (load < best_load || (load == best_load && l && !best_local)) {
+			best = dst;
+			best_local = l;
+			best_load = load;
+		}
+	}
+	if (best == NULL)
+		return false;
+	*local = best_local;
+	*remote = best_local ? NULL : best;
+	return true;
+}
+
 /* Forward d to the destinations of e; returns how many copies were made. */
 static uint32_t forward(struct dp_worker *w, struct dp_delivery *d, const struct route_entry *e)
 {
@@ -280,61 +346,17 @@ static uint32_t forward(struct dp_worker *w, struct dp_delivery *d, const struct
 		}
 		return made;
 	}
-	if (e->dist == ROUTE_CLOSEST) {
-		/* closest (qdrouterd): the fewest hops; every consumer on this
-		 * router is as close as any other, whichever worker it lives
-		 * on, so round robin among them all (qdrouterd's forwarder
-		 * rotates its local links) */
-		uint32_t n = e->n_dests;
-		for (uint32_t k = 0; k < n; k++) {
-			const struct route_dest *dst = &e->dests[(w->rotor + k) % n];
-			if (dst->worker == w->id) {
-				struct dp_link *l = local_link(w, dst);
-				if (l == NULL)
-					continue;
-				w->rotor += k + 1;
-				enqueue_local(w, d, l);
-				return 1;
-			}
-			if (dst->worker < w->sh->n_workers) {
-				w->rotor += k + 1;
-				enqueue_remote(w, d, dst->worker, dst->link);
-				return 1;
-			}
-		}
+	struct dp_link *local;
+	const struct route_dest *remote;
+	uint32_t rotor;
+	bool found = pick_one(w, e, &rotor, &local, &remote);
+	w->rotor = rotor; /* a balanced pick turns the rotor even when nobody takes it */
+	if (!found)
 		return 0;
-	}
-	/* balanced: the least outstanding deliveries (queued + unsettled)
-	 * anywhere, this worker winning ties (qdrouterd) */
-	const struct route_dest *best = NULL;
-	struct dp_link *best_local = NULL;
-	uint32_t best_load = UINT32_MAX;
-	/* one division per message at most (none with one consumer, the
-	 * RPC server case), not one per destination tried */
-	uint32_t n = e->n_dests, start = n > 1 ? (w->rotor++ % n) : 0;
-	for (uint32_t k = 0, i = start; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
-		const struct route_dest *dst = &e->dests[i];
-		struct dp_link *l = NULL;
-		if (dst->worker == w->id) {
-			l = local_link(w, dst);
-			if (l == NULL)
-				continue;
-		} else if (dst->worker >= w->sh->n_workers) {
-			continue;
-		}
-		uint32_t load = l ? l->outstanding : dest_load(dst);
-		if (load < best_load || (load == best_load && l && !best_local)) {
-			best = dst;
-			best_local = l;
-			best_load = load;
-		}
-	}
-	if (best == NULL)
-		return 0;
-	if (best_local)
-		enqueue_local(w, d, best_local);
+	if (local)
+		enqueue_local(w, d, local);
 	else
-		enqueue_remote(w, d, best->worker, best->link);
+		enqueue_remote(w, d, remote->worker, remote->link);
 	return 1;
 }
 
@@ -359,6 +381,44 @@ static uint32_t header_len(struct amqp_cursor *c)
 	if (amqp_decode_value(c, &v, &dg) != RR_OK)
 		return 0;
 	return v.raw.len;
+}
+
+/* When a message expires, from what it arrived with (part 3.2.1 ttl,
+ * 3.2.4 absolute-expiry-time); 0: never. The ttl governs when present:
+ * oslo.messaging 14 writes absolute-expiry-time from time.monotonic()
+ * (eventloop.py compute_timeout), so trusting it would drop every call;
+ * qdrouterd ignores the field altogether. Without a ttl, an absolute time
+ * is used when it can be a wall-clock time (after creation-time, or after
+ * 2001-09-09 when there is none). */
+static int64_t arrival_expiry(const struct dp_worker *w, const struct amqp_route_info *ri)
+{
+	if (ri->header.present & AMQP_HEADER_HAS_TTL)
+		return w->wall_ms + ri->header.ttl;
+	if (ri->has_absolute_expiry_time &&
+	    ri->absolute_expiry_time >
+		(ri->has_creation_time ? ri->creation_time : INT64_C(1000000000000)))
+		return ri->absolute_expiry_time;
+	return 0;
+}
+
+/* The route entry of a message on link in: its target address, looked up
+ * again only when the table changed, or on an anonymous-relay link the
+ * message's 'to'. *no_to when it is the latter and there is none. */
+static const struct route_entry *entry_for(struct dp_worker *w, struct dp_link *in,
+					   const struct amqp_route_info *ri, bool *no_to)
+{
+	*no_to = false;
+	if (in->addr) {
+		if (in->table_version != w->table_version) {
+			in->entry = route_table_lookup(w->table, (const uint8_t *)in->addr, in->addr_len);
+			in->table_version = w->table_version;
+		}
+		return in->entry;
+	}
+	if (ri->to.type == AMQP_TYPE_STRING || ri->to.type == AMQP_TYPE_SYMBOL)
+		return lookup_addr(w, &ri->to.bytes);
+	*no_to = true;
+	return NULL;
 }
 
 static void route_delivery(struct dp_worker *w, struct dp_link *in, struct dp_delivery *d)
@@ -387,24 +447,15 @@ static void route_delivery(struct dp_worker *w, struct dp_link *in, struct dp_de
 		delivery_refuse(w, d, DP_D_decode_error, DP_RANK_REJECTED, st, sl);
 		goto out;
 	}
-	/* expiry on arrival (part 3.2.1 ttl, 3.2.4 absolute-expiry-time).
-	 * The ttl governs when present: oslo.messaging 14 writes
-	 * absolute-expiry-time from time.monotonic() (eventloop.py
-	 * compute_timeout), so trusting it would drop every call; qdrouterd
-	 * ignores the field altogether. Without a ttl, an absolute time is
-	 * used when it can be a wall-clock time (after creation-time, or
-	 * after 2001-09-09 when there is none). */
+	d->expiry_ms = arrival_expiry(w, &ri);
 	if (ri.header.present & AMQP_HEADER_HAS_TTL) {
-		d->expiry_ms = w->wall_ms + ri.header.ttl;
+		/* the ttl is lowered on forward (issue 4): the header is
+		 * written anew, the old one skipped */
 		struct amqp_cursor hc;
 		amqp_cur_init(&hc, segs, (size_t)n);
 		d->hdr_len = header_len(&hc);
 		d->has_header = d->hdr_len > 0;
 		d->header = ri.header;
-	} else if (ri.has_absolute_expiry_time &&
-		   ri.absolute_expiry_time > (ri.has_creation_time ? ri.creation_time
-								 : INT64_C(1000000000000))) {
-		d->expiry_ms = ri.absolute_expiry_time;
 	}
 	if (d->expiry_ms && d->expiry_ms <= w->wall_ms) {
 		/* expired unsettled: MODIFIED delivery-failed undeliverable-here,
@@ -413,16 +464,9 @@ static void route_delivery(struct dp_worker *w, struct dp_link *in, struct dp_de
 		delivery_refuse(w, d, DP_D_expired, DP_RANK_MODIFIED, st, sl);
 		goto out;
 	}
-	const struct route_entry *entry;
-	if (in->addr) {
-		if (in->table_version != w->table_version) {
-			in->entry = route_table_lookup(w->table, (const uint8_t *)in->addr, in->addr_len);
-			in->table_version = w->table_version;
-		}
-		entry = in->entry;
-	} else if (ri.to.type == AMQP_TYPE_STRING || ri.to.type == AMQP_TYPE_SYMBOL) {
-		entry = lookup_addr(w, &ri.to.bytes);
-	} else {
+	bool no_to;
+	const struct route_entry *entry = entry_for(w, in, &ri, &no_to);
+	if (no_to) {
 		uint32_t sl = encode_rejected(st, sizeof(st), "amqp:precondition-failed",
 					      "a message on an anonymous-relay link needs a 'to' address");
 		delivery_refuse(w, d, d->settled_in ? DP_D_no_route_presettled : DP_D_no_route_unsettled,
@@ -439,8 +483,75 @@ out:
 		free(segs);
 }
 
+/* Cut-through (docs/adr/0007-cut-through.md): a complete, pre-settled,
+ * single-frame message whose destination is a consumer on this worker
+ * that can take it now (credit, nothing queued before it, room in its
+ * session window and output, one frame at its max-frame-size) goes
+ * straight into that consumer's output as slices of the input, the way
+ * the queued path would write it: no delivery or copy record, no queue.
+ * False, with nothing changed, for everything else (unsettled, multicast,
+ * another worker, a consumer that must wait, an expired or undecodable
+ * message): the queued path takes it and reaches the same destination. A
+ * ttl is forwarded as it came, which is what the queued path writes when
+ * no time has passed (send_frames). */
+static bool cut_through(struct dp_worker *w, struct dp_link *in, const struct amqp_transfer *t,
+			const struct amqp_cursor *payload, const struct dp_chain *chain,
+			uint64_t pos, uint32_t len)
+{
+	struct amqp_cursor cur = *payload;
+	struct amqp_route_info ri;
+	struct amqp_diag dg;
+	memset(&dg, 0, sizeof(dg));
+	if (amqp_route_scan(&cur, &ri, &dg) != RR_OK)
+		return false;
+	int64_t expiry = arrival_expiry(w, &ri);
+	if (expiry && expiry <= w->wall_ms)
+		return false;
+	bool no_to;
+	const struct route_entry *e = entry_for(w, in, &ri, &no_to);
+	if (e == NULL || e->dist == ROUTE_MULTICAST)
+		return false;
+	struct dp_link *l;
+	const struct route_dest *remote;
+	uint32_t rotor;
+	if (!pick_one(w, e, &rotor, &l, &remote) || l == NULL)
+		return false;
+	struct dp_conn *c = l->conn;
+	struct dp_session *s = l->sess;
+	if (l->state != DP_LINK_ACTIVE || l->credit == 0 || l->drain || l->q_head || l->cur ||
+	    (l->max_message_size && len > l->max_message_size) || c->state != DP_CONN_OPEN ||
+	    s->ended || s->remote_incoming_left == 0 || c->out.len >= DP_OUT_WATERMARK)
+		return false;
+	struct dp_frame_out f;
+	if (!dp_frame_begin(w, &f, 128))
+		return false;
+	uint64_t tag = w->tag_seq + 1;
+	uint8_t tag_bytes[8];
+	memcpy(tag_bytes, &tag, sizeof(tag_bytes));
+	dp_encode_transfer(&f.wb, l->handle, true, s->next_delivery_id, tag_bytes,
+			   sizeof(tag_bytes), t->message_format, true, false);
+	/* one frame, sized as send_frames sizes it (room for a more field) */
+	uint32_t perf = (uint32_t)(amqp_wbuf_len(&f.wb) - 8u) + dp_encode_transfer_more_bytes(true, true);
+	if (perf + len > c->max_frame_out - 8u)
+		return false; /* reserved output is only committed by dp_frame_end */
+	/* part 2.6.7: one credit; 2.7.5: the next delivery-id; 2.5.6: one
+	 * transfer-id of the peer's incoming window */
+	w->rotor = rotor;
+	w->tag_seq = tag;
+	s->next_delivery_id++;
+	l->credit--;
+	l->delivery_count++;
+	dp_frame_end(w, c, &f, s->channel, chain, pos, len);
+	s->next_outgoing_id++;
+	s->remote_incoming_left--;
+	dp_count(w, DP_C_transfers_out, 1);
+	dp_count(w, DP_C_cut_through, 1);
+	return true;
+}
+
 void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp_transfer *t,
-		    const struct dp_chain *in, uint64_t pos, uint32_t len)
+		    const struct amqp_cursor *payload, const struct dp_chain *in, uint64_t pos,
+		    uint32_t len)
 {
 	struct dp_conn *c = s->conn;
 	/* part 2.5.6: a transfer beyond the incoming window we announced is
@@ -482,6 +593,17 @@ void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp
 			l->credit--;
 		}
 		l->delivery_count++;
+		uint64_t max = c->lim->max_message_size;
+		if (!t->more && !t->aborted && (t->settled || l->snd_settle_mode == 1) &&
+		    (max == 0 || len <= max) && cut_through(w, l, t, payload, in, pos, len)) {
+			dp_count(w, DP_C_transfers_in, 1);
+			dp_count(w, DP_C_presettled_in, 1);
+			/* it left at once: the window and the credit as when a
+			 * queued delivery's last copy is sent (delivery_sent_one) */
+			dp_session_reopen(w, s);
+			dp_link_grant_credit(w, l);
+			return;
+		}
 		d = dp_delivery_alloc(w);
 		if (d == NULL) {
 			dp_link_fail(w, l, DP_D_resource_limit, "amqp:resource-limit-exceeded",

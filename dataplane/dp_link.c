@@ -219,7 +219,7 @@ void dp_link_send_flow(struct dp_worker *w, struct dp_link *l, bool echo)
  * router, so a producer can never have more than `capacity` deliveries in
  * the router at once (issue 4: "sender credit replenished only as
  * downstream room frees"). Topped up when half is used, or when out. */
-static void grant_credit(struct dp_worker *w, struct dp_link *l)
+void dp_link_grant_credit(struct dp_worker *w, struct dp_link *l)
 {
 	if (l->state != DP_LINK_ACTIVE || l->blocked || l->conn->state != DP_CONN_OPEN)
 		return;
@@ -267,7 +267,7 @@ void dp_link_in_freed(struct dp_worker *w, struct dp_link *l)
 {
 	if (l->in_flight)
 		l->in_flight--;
-	grant_credit(w, l);
+	dp_link_grant_credit(w, l);
 }
 
 void dp_session_flow_in(struct dp_worker *w, struct dp_session *s, const struct amqp_flow *f)
@@ -323,7 +323,7 @@ void dp_session_flow_in(struct dp_worker *w, struct dp_session *s, const struct 
 		}
 		if (f->echo)
 			dp_link_send_flow(w, l, false);
-		grant_credit(w, l);
+		dp_link_grant_credit(w, l);
 	}
 	if (reopened)
 		for (uint32_t h = 0; h < s->links_cap; h++)
@@ -614,7 +614,7 @@ void dp_link_attach_decided(struct dp_worker *w, const struct dp_cmd_attach *cmd
 				if (l->blocked)
 					dp_count(w, DP_C_credit_withheld, 1);
 			}
-			grant_credit(w, l);
+			dp_link_grant_credit(w, l);
 		}
 	}
 	free(l->pend_buf);
@@ -632,7 +632,7 @@ void dp_links_table_changed(struct dp_worker *w)
 		if (l->blocked && has) {
 			l->blocked = false;
 			l->slack = 0;
-			grant_credit(w, l);
+			dp_link_grant_credit(w, l);
 		} else if (!l->blocked && !has) {
 			/* issue 4: credit drained after the last consumer goes;
 			 * what was already in flight is tolerated (slack) and

@@ -447,6 +447,9 @@ void dp_session_send_flow(struct dp_worker *w, struct dp_session *s);
 void dp_links_table_changed(struct dp_worker *w);
 /* An incoming link's delivery left (all copies sent): maybe more credit. */
 void dp_link_in_freed(struct dp_worker *w, struct dp_link *l);
+/* Top up an incoming link's credit to its capacity less what it has in
+ * the router, once half of it is used (or all), with a Flow. */
+void dp_link_grant_credit(struct dp_worker *w, struct dp_link *l);
 /* A delivery received here leaves (forwarded, refused or dropped): its
  * frames no longer count against its session's incoming window. */
 void dp_session_frames_freed(struct dp_worker *w, struct dp_delivery *d);
@@ -461,8 +464,11 @@ static inline uint32_t dp_session_window(const struct dp_session *s)
 void dp_link_mark_dirty(struct dp_worker *w, struct dp_link *l);
 
 /* --- dp_deliver.c: transfers, forwarding, settlement -------------------- */
+/* A transfer frame of session s; its payload is bytes [pos, pos + len) of
+ * the connection's input chain in, and the cursor payload over them. */
 void dp_transfer_in(struct dp_worker *w, struct dp_session *s, const struct amqp_transfer *t,
-		    const struct dp_chain *in, uint64_t pos, uint32_t len);
+		    const struct amqp_cursor *payload, const struct dp_chain *in, uint64_t pos,
+		    uint32_t len);
 void dp_disposition_in(struct dp_worker *w, struct dp_session *s,
 		       const struct amqp_disposition *d);
 /* Send what outgoing link l has queued, within credit and output room. */

@@ -347,6 +347,174 @@ TEST(DpEngine, PresettledTransferRoutedToConsumer)
 	});
 }
 
+// A message with a header section (ttl, part 3.2.1) before an amqp-value
+// body.
+bytes message_with_ttl(uint32_t ttl_ms, const std::string &body)
+{
+	return encode([&](struct amqp_wbuf *wb) {
+		struct amqp_header h;
+		amqp_header_init(&h);
+		h.present = AMQP_HEADER_HAS_TTL;
+		h.ttl = ttl_ms;
+		amqp_header_encode(wb, &h);
+		amqp_encode_descriptor(wb, AMQP_DESC_AMQP_VALUE);
+		struct amqp_bytes b = amqp_bytes_of(body.data(), body.size());
+		amqp_encode_string(wb, &b);
+	});
+}
+
+bytes presettled(uint32_t id, const bytes &msg)
+{
+	xfer x;
+	x.delivery_id = id;
+	x.settled = true;
+	return f_transfer(0, x, msg);
+}
+
+// The cut-through (docs/adr/0007-cut-through.md): a pre-settled message to a
+// consumer that can take it goes straight to its output, with no delivery
+// record, and the consumer sees what the queued path writes.
+TEST(DpEngine, PresettledToAWaitingConsumerIsCutThrough)
+{
+	at_every_split([](engine &e) {
+		uint32_t c = open_consumer(e, "ct", 10);
+		out_frames pv;
+		uint32_t p = open_producer(e, "ct", &pv);
+		bytes plain = message("", "plain"), with_ttl = message_with_ttl(60000, "ttl");
+		bytes in = presettled(0, plain);
+		append(in, presettled(1, with_ttl));
+		e.feed(p, in);
+		EXPECT_EQ(e.w()->counters[DP_C_cut_through], 2u);
+		EXPECT_EQ(e.w()->counters[DP_C_transfers_in], 2u);
+		EXPECT_EQ(e.w()->counters[DP_C_presettled_in], 2u);
+		EXPECT_EQ(e.w()->dlv_live, 0u);
+		out_frames cv = e.take(c);
+		auto tr = of_code(cv, AMQP_DESC_TRANSFER);
+		ASSERT_EQ(tr.size(), 2u);
+		EXPECT_EQ(tr[0]->payload, plain);
+		// no time passed: the ttl left is the ttl, so the header goes as it came
+		EXPECT_EQ(tr[1]->payload, with_ttl);
+		for (uint32_t i = 0; i < 2; i++) {
+			EXPECT_EQ(tr[i]->p.u.transfer.delivery_id, i);
+			EXPECT_TRUE(tr[i]->p.u.transfer.settled);
+			EXPECT_FALSE(tr[i]->p.u.transfer.more);
+		}
+		e.take(p);
+		e.check_pools();
+	});
+}
+
+// The same two messages to a consumer without credit are queued; when its
+// credit comes they go out as the cut-through would have written them,
+// apart from the ttl, which the queued path writes anew.
+TEST(DpEngine, PresettledWithoutCreditIsQueuedThenSent)
+{
+	at_every_split([](engine &e) {
+		uint32_t c = open_consumer(e, "q", 0);
+		out_frames pv;
+		uint32_t p = open_producer(e, "q", &pv);
+		bytes plain = message("", "plain");
+		e.feed(p, presettled(0, plain));
+		EXPECT_EQ(e.w()->dlv_live, 1u) << "held for the consumer's credit";
+		out_frames none = e.take(c);
+		EXPECT_EQ(of_code(none, AMQP_DESC_TRANSFER).size(), 0u);
+		e.feed(c, f_flow_link(0, 0, 0, 10));
+		out_frames cv = e.take(c);
+		auto tr = of_code(cv, AMQP_DESC_TRANSFER);
+		ASSERT_EQ(tr.size(), 1u);
+		EXPECT_EQ(tr[0]->payload, plain);
+		EXPECT_EQ(e.w()->counters[DP_C_cut_through], 0u);
+		EXPECT_EQ(e.w()->counters[DP_C_transfers_out], 1u);
+		e.take(p);
+		e.check_pools();
+	});
+}
+
+// A message never overtakes one queued before it on the same consumer: a
+// copy that waits for the consumer's session window is sent first when the
+// window reopens, even if a later message finds credit and window open.
+TEST(DpEngine, CutThroughNeverOvertakesAQueuedCopy)
+{
+	engine e(0);
+	// the consumer's session takes one transfer at a time
+	uint32_t c = e.open();
+	bytes cin = f_begin(0, 0, 1);
+	append(cin, f_attach_receiver(0, 0, "consumer", "order"));
+	append(cin, f_flow_link(0, 0, 0, 10, 0, 1));
+	e.feed(c, cin);
+	e.take(c);
+	out_frames pv;
+	uint32_t p = open_producer(e, "order", &pv);
+	bytes a = message("", "A"), b = message("", "B"), m3 = message("", "C");
+	bytes in = presettled(0, a);
+	append(in, presettled(1, b));
+	e.feed(p, in);
+	out_frames cv = e.take(c);
+	auto tr = of_code(cv, AMQP_DESC_TRANSFER);
+	ASSERT_EQ(tr.size(), 1u);
+	EXPECT_EQ(tr[0]->payload, a);
+	EXPECT_EQ(e.w()->counters[DP_C_cut_through], 1u);
+	// in one step: the consumer reopens its window, then C arrives (the
+	// consumer's connection is read first), before B's queue is pumped
+	bytes reopen = f_flow_link(0, 0, 1, 9, 1, 10);
+	dph_read(&e.h, 0, c, reopen.data(), reopen.size());
+	bytes third = presettled(2, m3);
+	dph_read(&e.h, 0, p, third.data(), third.size());
+	dph_run(&e.h);
+	cv = e.take(c);
+	tr = of_code(cv, AMQP_DESC_TRANSFER);
+	ASSERT_EQ(tr.size(), 2u);
+	EXPECT_EQ(tr[0]->payload, b);
+	EXPECT_EQ(tr[1]->payload, m3);
+	EXPECT_EQ(tr[0]->p.u.transfer.delivery_id, 1u);
+	EXPECT_EQ(tr[1]->p.u.transfer.delivery_id, 2u);
+	EXPECT_EQ(e.w()->counters[DP_C_cut_through], 1u) << "C waited behind B";
+	e.take(p);
+	e.check_pools();
+}
+
+// Messages the cut-through leaves to the queued path, each on its own so
+// that nothing queued before it is the reason: larger than one frame of the
+// consumer, expired on arrival (ttl 0), unsettled (the router keeps a
+// record to settle it).
+TEST(DpEngine, CutThroughLeavesTheRestToTheQueuedPath)
+{
+	at_every_split([](engine &e) {
+		uint32_t small = open_consumer(e, "small", 10, 512);
+		out_frames pv;
+		uint32_t p = open_producer(e, "small", &pv);
+		bytes big = message("", std::string(600, 'b'));
+		e.feed(p, presettled(0, big));
+		out_frames cv = e.take(small);
+		auto tr = of_code(cv, AMQP_DESC_TRANSFER);
+		ASSERT_EQ(tr.size(), 2u) << "600 bytes in two frames of at most 512";
+		EXPECT_LE(tr[0]->size, 512u);
+		EXPECT_TRUE(tr[0]->p.u.transfer.more);
+		bytes got = tr[0]->payload;
+		append(got, tr[1]->payload);
+		EXPECT_EQ(got, big);
+
+		e.feed(p, presettled(1, message_with_ttl(0, "expired")));
+		cv = e.take(small);
+		EXPECT_EQ(of_code(cv, AMQP_DESC_TRANSFER).size(), 0u);
+		EXPECT_EQ(e.w()->drops[DP_D_expired], 1u);
+
+		xfer u;
+		u.delivery_id = 2;
+		e.feed(p, f_transfer(0, u, message("", "unsettled")));
+		cv = e.take(small);
+		tr = of_code(cv, AMQP_DESC_TRANSFER);
+		ASSERT_EQ(tr.size(), 1u);
+		EXPECT_FALSE(tr[0]->p.u.transfer.settled);
+		EXPECT_EQ(e.w()->dlv_live, 1u) << "kept until the consumer settles it";
+
+		EXPECT_EQ(e.w()->counters[DP_C_cut_through], 0u);
+		EXPECT_EQ(e.w()->counters[DP_C_transfers_out], 2u);
+		e.take(p);
+		e.check_pools();
+	});
+}
+
 TEST(DpEngine, UnsettledOutcomeFlowsBackVerbatim)
 {
 	at_every_split([](engine &e) {
