@@ -77,3 +77,9 @@ int drv_dpdk_mtu_decide(const struct drv_dpdk_mtu_port *p, uint16_t mtu,
 	out->set_port_mtu = true;
 	return 0;
 }
+
+uint64_t drv_dpdk_stall_tsc(uint64_t tsc_hz, unsigned n_ports, unsigned burst, uint16_t mtu)
+{
+	uint64_t frame = (uint64_t)(mtu ? mtu : NET_ETH_MTU_DEFAULT) + 14u;
+	return tsc_hz / 5000u + (uint64_t)n_ports * burst * frame * DRV_DPDK_STALL_CYCLES_PER_BYTE;
+}

@@ -56,6 +56,16 @@ uint32_t drv_dpdk_memif_bsize(const char *spec);
 int drv_dpdk_mtu_decide(const struct drv_dpdk_mtu_port *p, uint16_t mtu,
 		           struct drv_dpdk_mtu_plan *out, char *err, size_t errlen);
 
+/* The gap between two polls (TSC cycles) past which the worker counts it
+ * as stalled (preempted or stopped) rather than busy: 200 us, plus what a
+ * poll's own work can take at most, a full burst of burst frames of the
+ * MTU on each of n_ports ports at DRV_DPDK_STALL_CYCLES_PER_BYTE (the
+ * engine and stack cost ~2.3 cycles per byte of 100-byte messages; 4
+ * leaves room). So at MTU 9000 a poll with full bursts (~130 us of work a
+ * port) is busy, not stalled. */
+#define DRV_DPDK_STALL_CYCLES_PER_BYTE 4u
+uint64_t drv_dpdk_stall_tsc(uint64_t tsc_hz, unsigned n_ports, unsigned burst, uint16_t mtu);
+
 #ifdef __cplusplus
 }
 #endif

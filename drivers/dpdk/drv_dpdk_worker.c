@@ -21,6 +21,7 @@
 
 #include "drv_dpdk_frame.h"
 #include "drv_dpdk_int.h"
+#include "drv_dpdk_mtu.h"
 #include "drv_dpdk_unmap.h"
 #include "net_csum.h"
 
@@ -55,7 +56,7 @@
 	X(arp_copies, P, "ARP frames copied to every other worker (each keeps its own cache)")     \
 	X(busy_cycles, W, "TSC cycles of loop iterations that received or sent packets")           \
 	X(idle_cycles, W, "TSC cycles of loop iterations that found nothing (back-off sleeps too)") \
-	X(stalled_cycles, W, "TSC cycles between polls more than 200 us apart (preempted, stopped)") \
+	X(stalled_cycles, W, "TSC cycles of gaps between polls past drv_dpdk_stall_tsc (preempted)") \
 	X(tsc_hz, W, "TSC cycles per second (busy_cycles / tsc_hz = busy CPU-seconds)")            \
 	X(rss_hardware, P, "1: the port's RSS steers flows (symmetric key, our RETA); 0: software") \
 	X(csum_offload, W, "1: the ports compute and check TCP checksums; 0: software")
@@ -136,7 +137,7 @@ struct dw {
 	uint64_t tsc_hz;
 	uint64_t now_tsc;	 /* TSC at the latest clock_read */
 	uint64_t ns_per_tsc_q32; /* 1e9 / tsc_hz, 32.32 fixed point */
-	uint64_t stall_tsc;	 /* 200 us of TSC: a longer gap between polls is a stall */
+	uint64_t stall_tsc;	 /* a longer gap between polls is a stall (drv_dpdk_stall_tsc) */
 	uint64_t next_engine_clock_ns;
 	bool last_busy;	  /* the previous poll received packets */
 	uint64_t now_ns, now_us;
@@ -619,7 +620,7 @@ static int dpdk_worker_init(struct dp_worker *w)
 	d->tsc_hz = g->tsc_hz;
 	d->ns_per_tsc_q32 = (uint64_t)(((unsigned __int128)1000000000u << 32) / g->tsc_hz);
 	d->c[DRV_C_tsc_hz] = g->tsc_hz;
-	d->stall_tsc = g->tsc_hz / 5000u;
+	d->stall_tsc = drv_dpdk_stall_tsc(g->tsc_hz, g->n_ports, DRV_DPDK_BURST, g->cfg.mtu);
 	/* the driver keeps the engine's clocks (clock_read), not
 	 * dp_worker_step */
 	w->clock_frozen = true;
@@ -1012,11 +1013,11 @@ static int dpdk_poll(struct dp_worker *w, int timeout_ms)
 	if (slept && !sent)
 		cnt(d, DRV_C_idle_cycles, dt); /* a back-off sleep is idle, however long */
 	else if (dt > d->stall_tsc)
-		/* a poll with a full burst (16 frames, ~110 messages) takes
-		 * ~20 us of work (~450 cycles a message): a longer gap is the thread preempted (a shared
-		 * core: on this VM most preemptions by a niced process were
-		 * 0.2-1 ms) or stopped; kept apart so busy and idle are the
-		 * worker's own time */
+		/* longer than 200 us and a poll's full bursts of work (at
+		 * MTU 1500 ~20 us a port, at 9000 ~130 us): the thread was
+		 * preempted (a shared core: on this VM most preemptions by a
+		 * niced process were 0.2-1 ms) or stopped; kept apart so busy
+		 * and idle are the worker's own time */
 		cnt(d, DRV_C_stalled_cycles, dt);
 	else
 		cnt(d, (d->last_busy || sent) ? DRV_C_busy_cycles : DRV_C_idle_cycles, dt);

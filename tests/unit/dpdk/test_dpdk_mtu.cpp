@@ -123,4 +123,19 @@ TEST(DpdkMtu, OutsideTheStacksRange)
 	EXPECT_EQ(drv_dpdk_mtu_decide(&t, 576, &p, err, sizeof err), 0) << err;
 }
 
+// The stall threshold: 200 us, plus a poll's full bursts at 4 cycles a
+// byte of Ethernet frame (MTU + 14), per port; 0 is the default MTU.
+TEST(DpdkMtu, StallThresholdCoversAPollsFullBursts)
+{
+	const uint64_t hz = 2600000000u;
+	const uint64_t base = hz / 5000u; // 200 us
+	EXPECT_EQ(drv_dpdk_stall_tsc(hz, 1, 16, 1500), base + 16u * 1514u * 4u);
+	EXPECT_EQ(drv_dpdk_stall_tsc(hz, 1, 16, 0), drv_dpdk_stall_tsc(hz, 1, 16, 1500));
+	EXPECT_EQ(drv_dpdk_stall_tsc(hz, 1, 16, 9000), base + 16u * 9014u * 4u);
+	EXPECT_EQ(drv_dpdk_stall_tsc(hz, 2, 16, 9000), base + 2u * 16u * 9014u * 4u);
+	// a full jumbo poll measured here: ~960 transfers at ~350 cycles, ~130 us
+	EXPECT_GT(drv_dpdk_stall_tsc(hz, 1, 16, 9000), 960u * 350u);
+	EXPECT_GT(drv_dpdk_stall_tsc(hz, 2, 16, 9000), 2u * 960u * 350u);
+}
+
 } // namespace
