@@ -7,8 +7,9 @@
  * consumer's socket from the same memory (writev), next to frame headers
  * encoded into the worker's current output block. Blocks are shared by
  * every connection of the worker (the next read goes where the last one
- * ended), so an idle connection holds no buffer. Under the dpdk driver the
- * same slices point into rte_mbuf data rooms.
+ * ended), so an idle connection holds no buffer. The dpdk driver copies
+ * what its TCP receives into these blocks too (dp_chain_append_copy), so
+ * no slice points into an rte_mbuf.
  *
  * Worker thread only: reference counts are plain integers; nothing here
  * crosses threads (a delivery to another worker is copied into the ring

@@ -264,7 +264,9 @@ static uint32_t dest_load(const struct route_dest *dst)
  * forwarders): a link of this worker (*local) or another worker's consumer
  * (*remote); false when none can take it. Nothing changes until the caller
  * commits *rotor, so the cut-through can look and then decline, and the
- * queued path that follows picks the same destination. */
+ * queued path that follows picks the same destination. A message that
+ * cuts through is never outstanding (neither queued nor unsettled), so it
+ * adds nothing to its consumer's balanced load. */
 static bool pick_one(struct dp_worker *w, const struct route_entry *e, uint32_t *rotor,
 		     struct dp_link **local, const struct route_dest **remote)
 {
@@ -272,6 +274,22 @@ static bool pick_one(struct dp_worker *w, const struct route_entry *e, uint32_t 
 	*remote = NULL;
 	*rotor = w->rotor;
 	uint32_t n = e->n_dests;
+	if (n == 1) {
+		/* one consumer (an RPC server, a reply address): the loops
+		 * below would pick it, turning the rotor only for closest */
+		const struct route_dest *dst = &e->dests[0];
+		if (dst->worker == w->id) {
+			if ((*local = local_link(w, dst)) == NULL)
+				return false;
+		} else if (dst->worker < w->sh->n_workers) {
+			*remote = dst;
+		} else {
+			return false;
+		}
+		if (e->dist == ROUTE_CLOSEST)
+			*rotor = w->rotor + 1;
+		return true;
+	}
 	if (e->dist == ROUTE_CLOSEST) {
 		/* closest (qdrouterd): the fewest hops; every consumer on this
 		 * router is as close as any other, whichever worker it lives
@@ -492,8 +510,10 @@ out:
  * False, with nothing changed, for everything else (unsettled, multicast,
  * another worker, a consumer that must wait, an expired or undecodable
  * message): the queued path takes it and reaches the same destination. A
- * ttl is forwarded as it came, which is what the queued path writes when
- * no time has passed (send_frames). */
+ * header is forwarded as it came: its ttl is the ttl left, as no time has
+ * passed since arrival (the queued path writes the header anew, in the
+ * canonical encoding, with the ttl lowered by its time in the queue:
+ * send_frames). */
 static bool cut_through(struct dp_worker *w, struct dp_link *in, const struct amqp_transfer *t,
 			const struct amqp_cursor *payload, const struct dp_chain *chain,
 			uint64_t pos, uint32_t len)

@@ -23,7 +23,7 @@ const char *const dp_drop_names[DP_D_COUNT] = {
 #undef DP_DROP
 };
 
-#define LINK_CHUNK 1024u
+#define LINK_CHUNK DP_LINK_CHUNK
 #define DLV_CHUNK 1024u
 #define COPY_SLAB 4096u
 #define TIMER_PERIOD_MS 100u
@@ -73,16 +73,6 @@ struct dp_link *dp_link_alloc(struct dp_worker *w)
 	return l;
 }
 
-struct dp_link *dp_link_lookup(struct dp_worker *w, uint32_t handle)
-{
-	uint32_t idx = dp_handle_idx(handle);
-	if (idx / LINK_CHUNK >= w->n_link_chunks)
-		return NULL;
-	struct dp_link *l = &w->link_chunks[idx / LINK_CHUNK][idx % LINK_CHUNK];
-	if (l->state == DP_LINK_FREE || l->gen != dp_handle_gen(handle))
-		return NULL;
-	return l;
-}
 
 void dp_link_free(struct dp_worker *w, struct dp_link *l)
 {

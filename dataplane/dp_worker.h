@@ -379,7 +379,19 @@ static inline void dp_drop(struct dp_worker *w, enum dp_drop_id d)
 }
 
 struct dp_link *dp_link_alloc(struct dp_worker *w);
-struct dp_link *dp_link_lookup(struct dp_worker *w, uint32_t handle);
+/* The link of a handle, or NULL when it is free or reused (its generation
+ * differs). Inline: the routing of every message looks its consumer up. */
+#define DP_LINK_CHUNK 1024u
+static inline struct dp_link *dp_link_lookup(struct dp_worker *w, uint32_t handle)
+{
+	uint32_t idx = dp_handle_idx(handle);
+	if (idx / DP_LINK_CHUNK >= w->n_link_chunks)
+		return NULL;
+	struct dp_link *l = &w->link_chunks[idx / DP_LINK_CHUNK][idx % DP_LINK_CHUNK];
+	if (l->state == DP_LINK_FREE || l->gen != dp_handle_gen(handle))
+		return NULL;
+	return l;
+}
 void dp_link_free(struct dp_worker *w, struct dp_link *l);
 struct dp_delivery *dp_delivery_alloc(struct dp_worker *w);
 struct dp_delivery *dp_delivery_lookup(struct dp_worker *w, uint32_t handle);

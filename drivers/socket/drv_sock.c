@@ -195,7 +195,11 @@ static int sock_poll(struct dp_worker *w, int timeout_ms)
 	dp_worker_resume(w); /* online, newest table: before any event runs the engine */
 	if (n <= 0)
 		return 0;
+	/* the wait may have been long: what arrives now is timed against
+	 * both clocks as they are now (the ttl and expiry of a message on
+	 * arrival use wall_ms, part 3.2.1) */
 	w->now_ms = dp_now_ms();
+	dp_worker_clock(w);
 	for (int i = 0; i < n; i++) {
 		struct dp_conn *c = (struct dp_conn *)evs[i].data.ptr;
 		if (c == NULL) {

@@ -126,6 +126,23 @@ class TestSettlement(RouterTestCase):
         self.assertEqual(rcv.bodies(), ['fresh'])
         self.assertEqual(self.delta(self.r, before, 'drops', 'expired'), 2)
 
+    def test_just_expired_after_an_idle_wait_not_forwarded(self):
+        # the worker slept in its wait for input; a pre-settled message to
+        # a consumer with credit (the cut-through) that expired 5 ms ago
+        # is still expired, whatever clock the worker read before it slept
+        addr = unique('openstack.org/om/rpc/unicast/rrtest')
+        cl, cr, rcv, cs, snd = self.pair(addr, auto_accept=True)
+        ps = cs.sender(addr, presettled=True)
+        cl.wait(lambda: ps.credit > 0, 5, 'credit')
+        before = self.r.stats()
+        cl.run_for(0.5)
+        ps.send(Message(body='just late', expiry_time=time.time() - 0.005))
+        ps.send(Message(body='fresh'))
+        cl.wait(lambda: rcv.messages, 5, 'the fresh message')
+        cl.run_for(0.1)
+        self.assertEqual(rcv.bodies(), ['fresh'])
+        self.assertEqual(self.delta(self.r, before, 'drops', 'expired'), 1)
+
     def test_ttl_expires_while_queued_and_is_lowered_on_forward(self):
         addr = unique('openstack.org/om/rpc/unicast/rrtest')
         cl, cr, rcv, cs, snd = self.pair(addr, credit=0, auto_accept=True)
