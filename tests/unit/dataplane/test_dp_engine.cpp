@@ -515,6 +515,171 @@ TEST(DpEngine, CutThroughLeavesTheRestToTheQueuedPath)
 	});
 }
 
+uint32_t count_transfers(engine &e, uint32_t c)
+{
+	out_frames v = e.take(c);
+	return (uint32_t)of_code(v, AMQP_DESC_TRANSFER).size();
+}
+
+// The producer's connection goes right after the cut-through; its input
+// blocks are reused by another connection before the consumer's output is
+// read: the consumer's bytes must be intact (slices hold references).
+TEST(DpEngine, CutThroughProducerDestroyedBeforeConsumerOutputIsRead)
+{
+	engine e(0);
+	uint32_t c = open_consumer(e, "gone", 10);
+	out_frames pv;
+	uint32_t p = open_producer(e, "gone", &pv);
+	bytes m = message("", std::string(3000, 'm'));
+	bytes f = presettled(0, m);
+	dph_read(&e.h, 0, p, f.data(), f.size());
+	EXPECT_EQ(e.w()->counters[DP_C_cut_through], 1u);
+	dp_conn_destroy(e.w(), dph_conn(&e.h, 0, p));
+	// another connection's reads land in fresh/reused blocks
+	uint32_t q = e.open();
+	bytes junk(8000, 0xee);
+	dph_read(&e.h, 0, q, junk.data(), junk.size());
+	dph_run(&e.h);
+	out_frames v = e.take(c);
+	auto tr = of_code(v, AMQP_DESC_TRANSFER);
+	ASSERT_EQ(tr.size(), 1u);
+	EXPECT_EQ(tr[0]->payload, m);
+	e.check_pools();
+}
+
+// Every size around the consumer's max-frame-size: the cut-through and the
+// queued path split the same message into the same frames.
+TEST(DpEngine, CutThroughFrameLimitEdgeSameFramesBothPaths)
+{
+	for (uint32_t body = 440; body < 520; body++) {
+		engine e(0);
+		uint32_t c1 = open_consumer(e, "fa", 10, 512);
+		uint32_t c2 = open_consumer(e, "fb", 0, 512);
+		out_frames pv;
+		uint32_t p1 = open_producer(e, "fa", &pv);
+		uint32_t p2 = open_producer(e, "fb", &pv);
+		bytes m = message("", std::string(body, 'q'));
+		e.feed(p1, presettled(0, m));
+		e.feed(p2, presettled(0, m));
+		e.feed(c2, f_flow_link(0, 0, 0, 10));
+		out_frames v1 = e.take(c1), v2 = e.take(c2);
+		auto t1 = of_code(v1, AMQP_DESC_TRANSFER), t2 = of_code(v2, AMQP_DESC_TRANSFER);
+		ASSERT_EQ(t1.size(), t2.size()) << "body " << body;
+		for (size_t i = 0; i < t1.size(); i++) {
+			EXPECT_LE(t1[i]->size, 512u);
+			EXPECT_EQ(t1[i]->size, t2[i]->size) << "body " << body;
+			EXPECT_EQ(t1[i]->payload, t2[i]->payload);
+		}
+		// what fits one frame cut through, to the last byte
+		EXPECT_EQ(e.w()->counters[DP_C_cut_through], t1.size() == 1 ? 1u : 0u)
+		    << "body " << body;
+		e.take(p1);
+		e.take(p2);
+		e.check_pools();
+	}
+}
+
+// A copy half-written (l->cur: the consumer's session window closed after
+// the first of two frames); in one step the window reopens and a small
+// message arrives: it must follow the rest of the big one.
+TEST(DpEngine, CutThroughNeverOvertakesAHalfWrittenCopy)
+{
+	engine e(0);
+	uint32_t c = e.open(0, 512);
+	bytes cin = f_begin(0, 0, 1);
+	append(cin, f_attach_receiver(0, 0, "consumer", "half"));
+	append(cin, f_flow_link(0, 0, 0, 10, 0, 1));
+	e.feed(c, cin);
+	e.take(c);
+	out_frames pv;
+	uint32_t p = open_producer(e, "half", &pv);
+	bytes big = message("", std::string(700, 'B')), small = message("", "s");
+	e.feed(p, presettled(0, big));
+	out_frames v = e.take(c);
+	auto tr = of_code(v, AMQP_DESC_TRANSFER);
+	ASSERT_EQ(tr.size(), 1u);
+	EXPECT_TRUE(tr[0]->p.u.transfer.more);
+	bytes reopen = f_flow_link(0, 0, 1, 9, 1, 10);
+	dph_read(&e.h, 0, c, reopen.data(), reopen.size());
+	bytes f = presettled(1, small);
+	dph_read(&e.h, 0, p, f.data(), f.size());
+	dph_run(&e.h);
+	v = e.take(c);
+	tr = of_code(v, AMQP_DESC_TRANSFER);
+	ASSERT_EQ(tr.size(), 2u);
+	EXPECT_FALSE(tr[0]->p.u.transfer.more);
+	EXPECT_EQ(tr[1]->payload, small);
+	EXPECT_EQ(tr[1]->p.u.transfer.delivery_id, 1u);
+	EXPECT_EQ(e.w()->counters[DP_C_cut_through], 0u);
+	e.take(p);
+	e.check_pools();
+}
+
+// Drain pending on the consumer in the same step as a pre-settled arrival:
+// the message goes first, then the drain answer (delivery-count advanced by
+// what was left).
+TEST(DpEngine, CutThroughDrainPendingMessageThenDrainAnswer)
+{
+	engine e(0);
+	uint32_t c = open_consumer(e, "dr", 0);
+	out_frames pv;
+	uint32_t p = open_producer(e, "dr", &pv);
+	bytes fl = f_flow_link(0, 0, 0, 5, 0, 1000, true);
+	dph_read(&e.h, 0, c, fl.data(), fl.size());
+	bytes f = presettled(0, message("", "d"));
+	dph_read(&e.h, 0, p, f.data(), f.size());
+	dph_run(&e.h);
+	out_frames v = e.take(c);
+	ASSERT_GE(v.size(), 2u);
+	EXPECT_EQ(v[0]->code, AMQP_DESC_TRANSFER);
+	auto fls = of_code(v, AMQP_DESC_FLOW);
+	ASSERT_EQ(fls.size(), 1u);
+	EXPECT_EQ(fls[0]->p.u.flow.delivery_count, 5u);
+	EXPECT_EQ(fls[0]->p.u.flow.link_credit, 0u);
+	EXPECT_EQ(e.w()->counters[DP_C_cut_through], 0u);
+	e.take(p);
+	e.check_pools();
+}
+
+// Closest and balanced with three idle local consumers: the cut-through
+// (pre-settled) and the queued path (unsettled) give the same sequence of
+// consumers, i.e. pick_one turns the rotor as the old forward() did.
+TEST(DpEngine, CutThroughRotorSequenceSameBothPaths)
+{
+	for (int dist = 0; dist < 2; dist++) {
+		std::string seqs[2];
+		for (int settled = 0; settled < 2; settled++) {
+			engine e(0);
+			if (dist == 0) {
+				dph_fini(&e.h);
+				dph_init(&e.h, 1, ROUTE_CLOSEST);
+			}
+			uint32_t cs[3], ids[3] = {0, 0, 0};
+			for (int i = 0; i < 3; i++)
+				cs[i] = open_consumer(e, "rr", 100);
+			out_frames pv;
+			uint32_t p = open_producer(e, "rr", &pv);
+			for (uint32_t m = 0; m < 7; m++) {
+				xfer x;
+				x.delivery_id = m;
+				x.settled = settled;
+				e.feed(p, f_transfer(0, x, message("", "m")));
+				for (int i = 0; i < 3; i++) {
+					if (count_transfers(e, cs[i]) == 0)
+						continue;
+					seqs[settled] += (char)('A' + i);
+					if (!settled) // settled at once: loads back to 0
+						e.feed(cs[i], f_disposition(0, true, ids[i]++, true,
+									    st_accepted()));
+				}
+			}
+			e.take(p);
+		}
+		EXPECT_EQ(seqs[0], seqs[1]) << (dist ? "balanced" : "closest");
+		EXPECT_EQ(seqs[1], "ABCABCA") << (dist ? "balanced" : "closest");
+	}
+}
+
 TEST(DpEngine, UnsettledOutcomeFlowsBackVerbatim)
 {
 	at_every_split([](engine &e) {
