@@ -404,9 +404,9 @@ TEST(DpEngine, PresettledToAWaitingConsumerIsCutThrough)
 	});
 }
 
-// The same two messages to a consumer without credit are queued; when its
-// credit comes they go out as the cut-through would have written them,
-// apart from the ttl, which the queued path writes anew.
+// A pre-settled message to a consumer without credit is queued (a delivery
+// record is held); when its credit comes the message goes out with the
+// payload the cut-through would have written, and nothing cut through.
 TEST(DpEngine, PresettledWithoutCreditIsQueuedThenSent)
 {
 	at_every_split([](engine &e) {
