@@ -27,10 +27,13 @@ uint16_t drv_dpdk_mtu_data_room(uint16_t mtu)
 uint32_t drv_dpdk_memif_bsize(const char *spec)
 {
 	/* the devargs are comma-separated key=value pairs after the name */
+	uint32_t bsize = 2048; /* ETH_MEMIF_DEFAULT_PKT_BUFFER_SIZE */
 	for (const char *p = spec ? strchr(spec, ',') : NULL; p; p = strchr(p + 1, ','))
-		if (strncmp(p + 1, "bsize=", 6) == 0)
-			return (uint32_t)strtoul(p + 7, NULL, 0);
-	return 2048; /* ETH_MEMIF_DEFAULT_PKT_BUFFER_SIZE */
+		if (strncmp(p + 1, "bsize=", 6) == 0) {
+			unsigned long v = strtoul(p + 7, NULL, 10);
+			bsize = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+		}
+	return bsize;
 }
 
 int drv_dpdk_mtu_decide(const struct drv_dpdk_mtu_port *p, uint16_t mtu,

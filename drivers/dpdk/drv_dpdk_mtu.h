@@ -42,8 +42,11 @@ struct drv_dpdk_mtu_plan {
  * never below DPDK's default 2048-byte room. */
 uint16_t drv_dpdk_mtu_data_room(uint16_t mtu);
 
-/* net_memif's buffer size in spec ("net_memif0,...,bsize=9216"): its
- * bsize= value, or the PMD's default 2048 without one. */
+/* net_memif's buffer size in spec ("net_memif0,...,bsize=9216"), read as
+ * the PMD reads it (rte_eth_memif.c memif_set_bs through rte_kvargs): the
+ * last bsize= wins, in decimal; the PMD's default 2048 without one. A value
+ * the PMD refuses (0, over 65535, not a number) never gets here: the EAL's
+ * probe of the port fails first. */
 uint32_t drv_dpdk_memif_bsize(const char *spec);
 
 /* The plan for mtu (576-9000) on port p: 0, or -1 with the reason in err

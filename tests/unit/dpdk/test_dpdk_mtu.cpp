@@ -106,7 +106,11 @@ TEST(DpdkMtu, MemifBsizeFromTheSpec)
 {
 	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0,role=server,socket=/x"), 2048u);
 	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0,role=client,bsize=9216,socket=/x"), 9216u);
-	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0,bsize=0x2400"), 9216u);
+	// as the PMD reads it: decimal (010000 is ten thousand, 0x2400 is 0,
+	// which the PMD refuses at probe), and the last bsize= wins
+	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0,bsize=010000"), 10000u);
+	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0,bsize=0x2400"), 0u);
+	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0,bsize=2048,rsize=7,bsize=9216"), 9216u);
 	// a key that only ends in bsize is not it
 	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0,xbsize=9216"), 2048u);
 	EXPECT_EQ(drv_dpdk_memif_bsize("net_memif0"), 2048u);
