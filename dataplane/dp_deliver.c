@@ -501,18 +501,67 @@ out:
 		free(segs);
 }
 
+/* Consumer link l can take a pre-settled message of len bytes now, ahead
+ * of nothing: active, credit, no drain to answer, nothing queued or
+ * half-written before it (so nothing is overtaken), within its
+ * max-message-size (part 2.7.3), room in its session's remote incoming
+ * window and its connection's output. */
+static bool takes_now(const struct dp_link *l, uint32_t len)
+{
+	const struct dp_conn *c = l->conn;
+	const struct dp_session *s = l->sess;
+	return l->state == DP_LINK_ACTIVE && l->credit != 0 && !l->drain && l->q_head == NULL &&
+	       l->cur == NULL && (l->max_message_size == 0 || len <= l->max_message_size) &&
+	       c->state == DP_CONN_OPEN && !s->ended && s->remote_incoming_left != 0 &&
+	       c->out.len < DP_OUT_WATERMARK;
+}
+
+/* Write a pre-settled message (bytes [pos, pos + len) of chain) to l, which
+ * takes_now, as one transfer frame, the way send_frames writes a copy;
+ * false, with nothing written, when it does not fit one frame of the
+ * consumer's max-frame-size (or the output pool is out). */
+static bool write_now(struct dp_worker *w, struct dp_link *l, uint32_t message_format,
+		      const struct dp_chain *chain, uint64_t pos, uint32_t len)
+{
+	struct dp_conn *c = l->conn;
+	struct dp_session *s = l->sess;
+	struct dp_frame_out f;
+	if (!dp_frame_begin(w, &f, 128))
+		return false;
+	uint64_t tag = w->tag_seq + 1;
+	uint8_t tag_bytes[8];
+	memcpy(tag_bytes, &tag, sizeof(tag_bytes));
+	dp_encode_transfer(&f.wb, l->handle, true, s->next_delivery_id, tag_bytes,
+			   sizeof(tag_bytes), message_format, true, false);
+	/* one frame, sized as send_frames sizes it (room for a more field) */
+	uint32_t perf = (uint32_t)(amqp_wbuf_len(&f.wb) - 8u) + dp_encode_transfer_more_bytes(true, true);
+	if (perf + len > c->max_frame_out - 8u)
+		return false; /* reserved output is only committed by dp_frame_end */
+	/* part 2.6.7: one credit; 2.7.5: the next delivery-id; 2.5.6: one
+	 * transfer-id of the peer's incoming window */
+	w->tag_seq = tag;
+	s->next_delivery_id++;
+	l->credit--;
+	l->delivery_count++;
+	dp_frame_end(w, c, &f, s->channel, chain, pos, len);
+	s->next_outgoing_id++;
+	s->remote_incoming_left--;
+	dp_count(w, DP_C_transfers_out, 1);
+	dp_count(w, DP_C_cut_through, 1);
+	return true;
+}
+
 /* Cut-through (docs/adr/0007-cut-through.md): a complete, pre-settled,
  * single-frame message whose destination is a consumer on this worker
- * that can take it now (credit, nothing queued before it, room in its
- * session window and output, one frame at its max-frame-size) goes
- * straight into that consumer's output as slices of the input, the way
- * the queued path would write it: no delivery or copy record, no queue.
- * False, with nothing changed, for everything else (unsettled, multicast,
- * another worker, a consumer that must wait, an expired or undecodable
- * message): the queued path takes it and reaches the same destination. A
- * header is forwarded as it came: its ttl is the ttl left, as no time has
- * passed since arrival (the queued path writes the header anew, in the
- * canonical encoding, with the ttl lowered by its time in the queue:
+ * that takes_now goes straight into that consumer's output as slices of
+ * the input, the way the queued path would write it: no delivery or copy
+ * record, no queue. False, with nothing changed, for everything else
+ * (unsettled, multicast, a consumer that must wait, an expired or
+ * undecodable message, another worker: there xc_deliver_in may write it
+ * at once): the queued path takes it and reaches the same destination.
+ * A header is forwarded as it came: its ttl is the ttl left, as no time
+ * has passed since arrival (the queued path writes the header anew, in
+ * the canonical encoding, with the ttl lowered by its time in the queue:
  * send_frames). */
 static bool cut_through(struct dp_worker *w, struct dp_link *in, const struct amqp_transfer *t,
 			const struct amqp_cursor *payload, const struct dp_chain *chain,
@@ -534,38 +583,10 @@ static bool cut_through(struct dp_worker *w, struct dp_link *in, const struct am
 	struct dp_link *l;
 	const struct route_dest *remote;
 	uint32_t rotor;
-	if (!pick_one(w, e, &rotor, &l, &remote) || l == NULL)
+	if (!pick_one(w, e, &rotor, &l, &remote) || l == NULL || !takes_now(l, len) ||
+	    !write_now(w, l, t->message_format, chain, pos, len))
 		return false;
-	struct dp_conn *c = l->conn;
-	struct dp_session *s = l->sess;
-	if (l->state != DP_LINK_ACTIVE || l->credit == 0 || l->drain || l->q_head || l->cur ||
-	    (l->max_message_size && len > l->max_message_size) || c->state != DP_CONN_OPEN ||
-	    s->ended || s->remote_incoming_left == 0 || c->out.len >= DP_OUT_WATERMARK)
-		return false;
-	struct dp_frame_out f;
-	if (!dp_frame_begin(w, &f, 128))
-		return false;
-	uint64_t tag = w->tag_seq + 1;
-	uint8_t tag_bytes[8];
-	memcpy(tag_bytes, &tag, sizeof(tag_bytes));
-	dp_encode_transfer(&f.wb, l->handle, true, s->next_delivery_id, tag_bytes,
-			   sizeof(tag_bytes), t->message_format, true, false);
-	/* one frame, sized as send_frames sizes it (room for a more field) */
-	uint32_t perf = (uint32_t)(amqp_wbuf_len(&f.wb) - 8u) + dp_encode_transfer_more_bytes(true, true);
-	if (perf + len > c->max_frame_out - 8u)
-		return false; /* reserved output is only committed by dp_frame_end */
-	/* part 2.6.7: one credit; 2.7.5: the next delivery-id; 2.5.6: one
-	 * transfer-id of the peer's incoming window */
 	w->rotor = rotor;
-	w->tag_seq = tag;
-	s->next_delivery_id++;
-	l->credit--;
-	l->delivery_count++;
-	dp_frame_end(w, c, &f, s->channel, chain, pos, len);
-	s->next_outgoing_id++;
-	s->remote_incoming_left--;
-	dp_count(w, DP_C_transfers_out, 1);
-	dp_count(w, DP_C_cut_through, 1);
 	return true;
 }
 
@@ -1036,6 +1057,26 @@ static void xc_deliver_in(struct dp_worker *w, unsigned from, const struct dp_xc
 		xc_post(w, from, DP_XC_SETTLED, rec, (uint32_t)sizeof(*s) + sl);
 		free(x->big);
 		return;
+	}
+	if (x->settled && x->expiry_ms == 0 && takes_now(l, len)) {
+		/* the cut-through on this side of the ring: a pre-settled
+		 * message without expiry (nothing to rewrite) to a consumer
+		 * that takes it now is written at once, and the origin hears
+		 * what a queued copy would have told it, in the same order:
+		 * sent (its producer's credit and window), then settled */
+		struct dp_chain tmp;
+		dp_chain_init(&tmp);
+		bool done = dp_chain_append_copy(&w->blocks, &tmp, msg, len) == 0 &&
+			    write_now(w, l, x->message_format, &tmp, 0, len);
+		dp_chain_clear(&w->blocks, &tmp); /* the output holds its own slices */
+		if (done) {
+			free(x->big);
+			struct dp_xc_ack a = {x->src_delivery, 0};
+			xc_post(w, from, DP_XC_SENT, &a, sizeof(a));
+			a.rank = DP_RANK_NONE;
+			xc_post(w, from, DP_XC_SETTLED, &a, sizeof(a));
+			return;
+		}
 	}
 	struct dp_delivery *d = dp_delivery_alloc(w);
 	if (d == NULL || dp_chain_append_copy(&w->blocks, &d->payload, msg, len) != 0)
