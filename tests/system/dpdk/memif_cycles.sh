@@ -117,9 +117,22 @@ for ((c = 1; c <= CYCLES; c++)); do
 		wait "$BPID"
 		killed=$((killed + 1))
 	else
-		# the hogs from shortly before the end of the load (dur 2 s)
-		# until the bench has gone
-		sleep 1.5
+		# the hogs from the end of the load until the bench has gone:
+		# once the router's transfers stop (the bench drained what was
+		# in flight), in its AMQP close and linger (200 ms) before the
+		# memif disconnect. Not earlier: a worker held at ~1% of its
+		# CPU while the bench drains falls behind the memif rings, both
+		# TCPs back off (RTO) past the bench's 2 s of drain without
+		# progress, and the bench counts the last credit window lost
+		# (seen on a slower host: 125-250 of every served run)
+		prev=-1
+		for _ in $(seq 200); do
+			t=$(transfers)
+			[ "${t:-0}" = "$prev" ] && break
+			kill -0 "$BPID" 2>/dev/null || break
+			prev=${t:-0}
+			sleep 0.05
+		done
 		hogs_start
 		wait "$BPID"
 		brc=$?
