@@ -74,6 +74,7 @@ bool drv_dpdk_unmap_quiesce(void)
 	uint64_t tok = __atomic_add_fetch(&g->token, 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&g->waits, 1, __ATOMIC_RELAXED);
 	uint64_t t0 = 0;
+	const uint32_t bound = g->wait_ms ? g->wait_ms : DRV_DPDK_UNMAP_WAIT_MS;
 	bool all = true;
 	for (unsigned i = 0; i < DRV_DPDK_UNMAP_SLOTS; i++) {
 		struct drv_dpdk_unmap_slot *s = &g->slot[i];
@@ -91,7 +92,7 @@ bool drv_dpdk_unmap_quiesce(void)
 			/* a preempted poller: sleep, do not spin on the control CPU */
 			if (t0 == 0)
 				t0 = now_ms();
-			else if (now_ms() - t0 > DRV_DPDK_UNMAP_WAIT_MS) {
+			else if (now_ms() - t0 > bound) {
 				all = false;
 				break;
 			}
@@ -103,8 +104,8 @@ bool drv_dpdk_unmap_quiesce(void)
 		__atomic_add_fetch(&g->timeouts, 1, __ATOMIC_RELAXED);
 		fprintf(stderr,
 			"rpcrouterd: dpdk: a net_memif region is unmapped while a worker has not "
-			"passed a quiescent point for %d ms\n",
-			DRV_DPDK_UNMAP_WAIT_MS);
+			"passed a quiescent point for %u ms\n",
+			bound);
 	}
 	return all;
 }
