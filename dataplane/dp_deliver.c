@@ -255,6 +255,16 @@ static struct dp_link *local_link(struct dp_worker *w, const struct route_dest *
 		   : NULL;
 }
 
+/* Can dst take a copy from this worker? *local is its link when it lives
+ * here, NULL when it is another worker's consumer. */
+static bool dest_usable(struct dp_worker *w, const struct route_dest *dst, struct dp_link **local)
+{
+	*local = NULL;
+	if (dst->worker == w->id)
+		return (*local = local_link(w, dst)) != NULL;
+	return dst->worker < w->sh->n_workers;
+}
+
 static uint32_t dest_load(const struct route_dest *dst)
 {
 	return dst->outstanding ? __atomic_load_n(dst->outstanding, __ATOMIC_RELAXED) : 0;
@@ -278,14 +288,10 @@ static bool pick_one(struct dp_worker *w, const struct route_entry *e, uint32_t 
 		/* one consumer (an RPC server, a reply address): the loops
 		 * below would pick it, turning the rotor only for closest */
 		const struct route_dest *dst = &e->dests[0];
-		if (dst->worker == w->id) {
-			if ((*local = local_link(w, dst)) == NULL)
-				return false;
-		} else if (dst->worker < w->sh->n_workers) {
-			*remote = dst;
-		} else {
+		if (!dest_usable(w, dst, local))
 			return false;
-		}
+		if (*local == NULL)
+			*remote = dst;
 		if (e->dist == ROUTE_CLOSEST)
 			*rotor = w->rotor + 1;
 		return true;
@@ -297,14 +303,10 @@ static bool pick_one(struct dp_worker *w, const struct route_entry *e, uint32_t 
 		 * rotates its local links) */
 		for (uint32_t k = 0; k < n; k++) {
 			const struct route_dest *dst = &e->dests[(w->rotor + k) % n];
-			if (dst->worker == w->id) {
-				if ((*local = local_link(w, dst)) == NULL)
-					continue;
-			} else if (dst->worker < w->sh->n_workers) {
-				*remote = dst;
-			} else {
+			if (!dest_usable(w, dst, local))
 				continue;
-			}
+			if (*local == NULL)
+				*remote = dst;
 			*rotor = w->rotor + k + 1;
 			return true;
 		}
@@ -322,14 +324,9 @@ static bool pick_one(struct dp_worker *w, const struct route_entry *e, uint32_t 
 		*rotor = w->rotor + 1;
 	for (uint32_t k = 0, i = start; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
 		const struct route_dest *dst = &e->dests[i];
-		struct dp_link *l = NULL;
-		if (dst->worker == w->id) {
-			l = local_link(w, dst);
-			if (l == NULL)
-				continue;
-		} else if (dst->worker >= w->sh->n_workers) {
+		struct dp_link *l;
+		if (!dest_usable(w, dst, &l))
 			continue;
-		}
 		uint32_t load = l ? l->outstanding : dest_load(dst);
 		if (load < best_load || (load == best_load && l && !best_local)) {
 			best = dst;
@@ -351,16 +348,14 @@ static uint32_t forward(struct dp_worker *w, struct dp_delivery *d, const struct
 	if (e->dist == ROUTE_MULTICAST) {
 		for (uint32_t i = 0; i < e->n_dests; i++) {
 			const struct route_dest *dst = &e->dests[i];
-			if (dst->worker == w->id) {
-				struct dp_link *l = local_link(w, dst);
-				if (l) {
-					enqueue_local(w, d, l);
-					made++;
-				}
-			} else if (dst->worker < w->sh->n_workers) {
+			struct dp_link *l;
+			if (!dest_usable(w, dst, &l))
+				continue;
+			if (l)
+				enqueue_local(w, d, l);
+			else
 				enqueue_remote(w, d, dst->worker, dst->link);
-				made++;
-			}
+			made++;
 		}
 		return made;
 	}
