@@ -18,6 +18,7 @@
 
 #include "drv_dpdk_int.h"
 #include "drv_dpdk_mtu.h"
+#include "drv_dpdk_name.h"
 #include "drv_dpdk_unmap.h"
 
 struct drv_dpdk_global drv_dpdk_g;
@@ -86,10 +87,7 @@ static int port_setup(struct drv_dpdk_global *g, struct drv_dpdk_port *pp, unsig
 {
 	const char *spec = pp->cfg.spec;
 	char name[256];
-	snprintf(name, sizeof(name), "%s", spec);
-	char *comma = strchr(name, ',');
-	if (comma)
-		*comma = 0;
+	drv_dpdk_port_name(spec, name, sizeof(name)); /* "3b:00.0" is "0000:3b:00.0" */
 	uint16_t port;
 	if (rte_eth_dev_get_port_by_name(name, &port) != 0) {
 		/* one port: whatever the EAL found (a PCI address is not the
