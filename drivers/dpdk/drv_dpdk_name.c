@@ -18,7 +18,9 @@ void drv_dpdk_port_name(const char *spec, char *out, size_t n)
 	/* DPDK's own parser: "DDDD:BB:DD.F" and "BB:DD.F", nothing after it */
 	struct rte_pci_addr a;
 	if (strncmp(name, "net_", 4) != 0 && rte_pci_addr_parse(name, &a) == 0) {
-		char pci[PCI_PRI_STR_SIZE]; /* it panics on a smaller buffer */
+		/* it panics under PCI_PRI_STR_SIZE, and that size cuts an
+		 * 8-digit domain with a 2-digit function (which its parser takes) */
+		char pci[PCI_PRI_STR_SIZE + 8];
 		rte_pci_device_name(&a, pci, sizeof(pci));
 		snprintf(out, n, "%s", pci);
 	} else {
