@@ -3,17 +3,19 @@
  * of tests/unit/dataplane/dp_harness.h (no threads, no sockets, a fake
  * control that answers Attach events as ctl_router.c does).
  *
- * Per input: a fresh worker; a consumer connection attached to "fuzz.q"
- * (and granting credit); then a second connection opened by the real
- * ACCEPT + HANDOFF path, fed the input stream as reads of a fuzz-chosen
- * size, its timers run, then destroyed.
+ * Per input: a fresh worker, or two; a consumer connection attached to
+ * "fuzz.q" (and granting credit); then a second connection opened by the
+ * real ACCEPT + HANDOFF path on worker 0, fed the input stream as reads of
+ * a fuzz-chosen size, its timers run, then destroyed.
  *
  * Input: byte 0 selects the read size, byte 1 the peer's max-frame-size
- * and idle-timeout; the rest is the stream (AMQP frames after Open).
+ * (bits 0-1), idle-timeout (bit 2) and the consumer's worker (bit 3: 1
+ * puts it on a second worker, so what is routed crosses the workers'
+ * rings, dp_xc_*); the rest is the stream (AMQP frames after Open).
  *
  * Invariants (beyond ASan/UBSan/LSan): the consumer never sees a Detach,
  * End or Close; after the fuzzed connection is destroyed and the consumer
- * has taken and settled what was routed to it, the worker's block pool and
+ * has taken and settled what was routed to it, each worker's block pool and
  * delivery pool are back at their counts from before the fuzzed
  * connection, and the consumer still works (a flow gets no error). */
 #include "fuzz_common.h"
@@ -138,12 +140,16 @@ static size_t enc_consumer_settle(uint8_t *buf, size_t cap, uint32_t first, uint
 	return frame_done(&wb, hdr, 0);
 }
 
+/* The consumer's worker: 0, or 1 with the fuzzed producer on worker 0
+ * (every message crosses the workers' rings: dp_xc_*). */
+static unsigned cw;
+
 /* The consumer's output so far must be whole frames, none of them a
  * Detach, End or Close; then it is dropped. */
 static void consumer_check_output(struct dph *h, uint32_t c)
 {
 	size_t n;
-	const uint8_t *o = dph_out(h, 0, c, &n);
+	const uint8_t *o = dph_out(h, cw, c, &n);
 	struct amqp_seg seg = {o, (uint32_t)n};
 	struct amqp_cursor cur;
 	amqp_cur_init(&cur, &seg, n ? 1 : 0);
@@ -162,12 +168,12 @@ static void consumer_check_output(struct dph *h, uint32_t c)
 				   p.code != AMQP_DESC_CLOSE,
 			   "the consumer got performative 0x%llx", (unsigned long long)p.code);
 	}
-	dph_out_clear(h, 0, c);
+	dph_out_clear(h, cw, c);
 }
 
 static struct dp_link *consumer_link(struct dph *h, uint32_t c)
 {
-	struct dp_conn *cc = dph_conn(h, 0, c);
+	struct dp_conn *cc = dph_conn(h, cw, c);
 	FUZZ_CHECK(cc != NULL && cc->state == DP_CONN_OPEN, "the consumer connection is gone");
 	FUZZ_CHECK(cc->sessions_cap > 0 && cc->sessions[0] != NULL, "the consumer session is gone");
 	struct dp_session *s = cc->sessions[0];
@@ -187,7 +193,7 @@ static void consumer_drain(struct dph *h, uint32_t c)
 		size_t n = enc_consumer_flow(buf, sizeof(buf), l, s);
 		if (s->unsettled_out.n)
 			n += enc_consumer_settle(buf + n, sizeof(buf) - n, 0, s->next_outgoing_id - 1);
-		dph_feed(h, 0, c, buf, n, 0);
+		dph_feed(h, cw, c, buf, n, 0);
 		consumer_check_output(h, c);
 		l = consumer_link(h, c);
 		if (l->q_head == NULL && l->sess->unsettled_out.n == 0)
@@ -196,26 +202,43 @@ static void consumer_drain(struct dph *h, uint32_t c)
 	FUZZ_CHECK(0, "the consumer's queue did not drain");
 }
 
+/* Both workers' block and delivery pools, to compare before and after. */
+struct pools {
+	uint64_t blocks_free[DPH_MAX_WORKERS], blocks_total[DPH_MAX_WORKERS], dlv[DPH_MAX_WORKERS];
+};
+
+static void pools_read(struct dph *h, unsigned nw, struct pools *p)
+{
+	for (unsigned i = 0; i < nw; i++) {
+		dph_drop_current_blocks(h, i);
+		struct dp_worker *w = dph_worker(h, i);
+		p->blocks_free[i] = w->blocks.blocks_free;
+		p->blocks_total[i] = w->blocks.blocks_total;
+		p->dlv[i] = w->dlv_live;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t split = fuzz_reads[fuzz_take_u8(&data, &size) & 7];
 	uint8_t peer = fuzz_take_u8(&data, &size);
+	cw = (peer >> 3) & 1;
+	unsigned nw = cw + 1;
 
 	static struct dph h;
-	dph_init(&h, 1, ROUTE_BALANCED);
+	dph_init(&h, nw, ROUTE_BALANCED);
 	struct dp_worker *w = dph_worker(&h, 0);
 	uint64_t t0 = w->now_ms;
 
 	uint8_t buf[1024];
-	uint32_t c = dph_open(&h, 0, 0, 65536, 0);
+	uint32_t c = dph_open(&h, cw, 0, 65536, 0);
 	size_t n = enc_consumer_open(buf, sizeof(buf));
-	dph_feed(&h, 0, c, buf, n, 0);
+	dph_feed(&h, cw, c, buf, n, 0);
 	consumer_check_output(&h, c);
 	consumer_drain(&h, c); /* grants its credit */
 
-	dph_drop_current_blocks(&h, 0);
-	uint64_t blocks_free0 = w->blocks.blocks_free, blocks_total0 = w->blocks.blocks_total;
-	uint64_t dlv0 = w->dlv_live;
+	struct pools before, after;
+	pools_read(&h, nw, &before);
 
 	uint32_t p = dph_open(&h, 0, 0, fuzz_peer_max_frame[peer & 3], fuzz_peer_idle[(peer >> 2) & 1]);
 	dph_feed(&h, 0, p, data, size, split);
@@ -231,15 +254,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	consumer_check_output(&h, c);
 	consumer_drain(&h, c);
 
-	dph_drop_current_blocks(&h, 0);
-	FUZZ_CHECK(w->dlv_live == dlv0, "%llu deliveries live, %llu before",
-		   (unsigned long long)w->dlv_live, (unsigned long long)dlv0);
-	FUZZ_CHECK(w->blocks.blocks_free - blocks_free0 == w->blocks.blocks_total - blocks_total0,
-		   "%llu of %llu blocks free, %llu of %llu before",
-		   (unsigned long long)w->blocks.blocks_free,
-		   (unsigned long long)w->blocks.blocks_total, (unsigned long long)blocks_free0,
-		   (unsigned long long)blocks_total0);
-	FUZZ_CHECK(w->n_conns == 1, "%llu connections", (unsigned long long)w->n_conns);
+	pools_read(&h, nw, &after);
+	for (unsigned i = 0; i < nw; i++) {
+		FUZZ_CHECK(after.dlv[i] == before.dlv[i], "worker %u: %llu deliveries live, %llu before",
+			   i, (unsigned long long)after.dlv[i], (unsigned long long)before.dlv[i]);
+		FUZZ_CHECK(after.blocks_free[i] - before.blocks_free[i] ==
+				   after.blocks_total[i] - before.blocks_total[i],
+			   "worker %u: %llu of %llu blocks free, %llu of %llu before", i,
+			   (unsigned long long)after.blocks_free[i],
+			   (unsigned long long)after.blocks_total[i],
+			   (unsigned long long)before.blocks_free[i],
+			   (unsigned long long)before.blocks_total[i]);
+	}
+	FUZZ_CHECK(dph_worker(&h, cw)->n_conns == 1 && (cw == 0 || w->n_conns == 0),
+		   "%llu connections on worker 0", (unsigned long long)w->n_conns);
 	consumer_link(&h, c);
 	dph_fini(&h);
 	return 0;
