@@ -223,9 +223,8 @@ int dp_out_commit(struct dp_block_pool *p, struct dp_chain *to, uint32_t written
 {
 	struct dp_block *b = p->out_cur;
 	uint32_t off = b->used;
-	b->used += (written + 7u) & ~7u; /* keep encodings 8-byte aligned */
-	if (b->used > DP_BLOCK_DATA)
-		b->used = DP_BLOCK_DATA;
+	/* no padding: the next frame follows in the same slice */
+	b->used += written;
 	return dp_chain_push(to, b, off, written);
 }
 

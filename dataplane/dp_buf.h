@@ -107,6 +107,12 @@ void dp_chain_copy_out(const struct dp_chain *c, uint64_t pos, void *dst, uint64
  * the pool is exhausted. n <= DP_BLOCK_DATA. */
 uint8_t *dp_out_reserve(struct dp_block_pool *p, uint32_t n);
 int dp_out_commit(struct dp_block_pool *p, struct dp_chain *to, uint32_t written);
+/* Bytes left in the current output block from where the next reservation
+ * starts (what dp_out_reserve last returned): at least what it reserved. */
+static inline uint32_t dp_out_room(const struct dp_block_pool *p)
+{
+	return p->out_cur ? DP_BLOCK_DATA - p->out_cur->used : 0;
+}
 
 /* Append bytes to a chain by copying them into output blocks. */
 int dp_chain_append_copy(struct dp_block_pool *p, struct dp_chain *to, const void *data, size_t n);

@@ -521,7 +521,8 @@ static bool write_now(struct dp_worker *w, struct dp_link *l, uint32_t message_f
 	struct dp_conn *c = l->conn;
 	struct dp_session *s = l->sess;
 	struct dp_frame_out f;
-	if (!dp_frame_begin(w, &f, 128))
+	/* room for a small payload too: dp_frame_end copies it in */
+	if (!dp_frame_begin(w, &f, 128 + (len <= DP_COPYBREAK ? len : 0)))
 		return false;
 	uint64_t tag = w->tag_seq + 1;
 	uint8_t tag_bytes[8];
@@ -745,10 +746,11 @@ static bool send_frames(struct dp_worker *w, struct dp_link *l)
 		if (s->remote_incoming_left == 0)
 			return false;
 		struct dp_frame_out f;
-		if (!dp_frame_begin(w, &f, 128 + hdr_n))
+		uint64_t left = d->payload.len - l->cur_pos;
+		/* room for a small payload too: dp_frame_end copies it in */
+		if (!dp_frame_begin(w, &f, 128 + hdr_n + (left <= DP_COPYBREAK ? (uint32_t)left : 0)))
 			return false;
 		bool first = l->cur_first;
-		uint64_t left = d->payload.len - l->cur_pos;
 		uint32_t room_total = c->max_frame_out - 8u;
 		/* the last frame (more = false) is the common case: encode it,
 		 * and the room is sized for the more = true encoding, as if

@@ -73,6 +73,10 @@ enum dp_outcome_rank {
  * sending more (their deliveries, and their producers' credit, wait):
  * engine and drivers use the same mark. */
 #define DP_OUT_WATERMARK (1u << 20)
+/* A transfer's payload of at most this many bytes is copied into the
+ * output behind its performative, a larger one sliced from the input
+ * (dp_frame_end; docs/adr/0008-copy-small-payloads.md). */
+#define DP_COPYBREAK 512u
 /* Room reserved to encode one performative (not its payload); an Attach
  * echoing long terminus addresses is the largest. */
 #define DP_PERF_MAX 4096u

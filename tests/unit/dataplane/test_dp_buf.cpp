@@ -213,11 +213,15 @@ TEST(DpBuf, OutputBlockReserveCommitAndCopy)
 	memcpy(w, "hello", 5);
 	ASSERT_EQ(dp_out_commit(&t.p, &out, 5), 0);
 	uint8_t *w2 = dp_out_reserve(&t.p, 100);
-	EXPECT_EQ(w2, w + 8) << "encodings stay 8-byte aligned in the output block";
+	EXPECT_EQ(w2, w + 5) << "the next encoding follows the last one, no padding";
+	memcpy(w2, " you", 4);
+	ASSERT_EQ(dp_out_commit(&t.p, &out, 4), 0);
+	EXPECT_EQ(out.n, 1u) << "frames written one after another are one slice";
+	EXPECT_EQ(contents(&out), (std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o', ' ', 'y', 'o', 'u'}));
 	// a copy larger than a block spans blocks
 	auto big = pattern(DP_BLOCK_DATA + 5000, 5);
 	ASSERT_EQ(dp_chain_append_copy(&t.p, &out, big.data(), big.size()), 0);
-	auto want = std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o'};
+	auto want = std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o', ' ', 'y', 'o', 'u'};
 	want.insert(want.end(), big.begin(), big.end());
 	EXPECT_EQ(contents(&out), want);
 	struct iovec iov[8];

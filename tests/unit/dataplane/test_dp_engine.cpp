@@ -547,6 +547,64 @@ TEST(DpEngine, CutThroughProducerDestroyedBeforeConsumerOutputIsRead)
 	e.check_pools();
 }
 
+// A payload of at most DP_COPYBREAK bytes is copied in behind its
+// performative (dp_frame_end), so frames written one after another are one
+// slice of the consumer's output and hold no reference on the producer's
+// input; a larger one is a slice of the input. Both on the cut-through and
+// on the queued path, with the bytes the consumer reads unchanged.
+TEST(DpEngine, SmallPayloadsAreCopiedIntoOneOutputSliceLargeOnesSliced)
+{
+	for (bool queued : {false, true}) {
+		SCOPED_TRACE(queued ? "queued path" : "cut-through");
+		engine e(0);
+		uint32_t c = open_consumer(e, "cb", queued ? 0 : 10);
+		out_frames pv;
+		uint32_t p = open_producer(e, "cb", &pv);
+		bytes small1 = message("", "one"), small2 = message("", "two");
+		bytes large = message("", std::string(DP_COPYBREAK, 'L'));
+		ASSERT_LE(small1.size(), DP_COPYBREAK);
+		ASSERT_GT(large.size(), DP_COPYBREAK);
+		bytes in = presettled(0, small1);
+		append(in, presettled(1, small2));
+		dph_read(&e.h, 0, p, in.data(), in.size());
+		struct dp_conn *cc = dph_conn(&e.h, 0, c);
+		ASSERT_NE(cc, nullptr);
+		if (queued) {
+			// the credit, then the pump the worker's step runs (no flush)
+			bytes fl = f_flow_link(0, 0, 0, 10);
+			dph_read(&e.h, 0, c, fl.data(), fl.size());
+			EXPECT_EQ(cc->out.n, 0u);
+			dp_link_pump(e.w(), cc->sessions[0]->links[0]);
+		}
+		// the input was read into in_cur, frames are encoded in out_cur
+		// (other connections' frames, as the producer's credit, may sit
+		// between them there)
+		const struct dp_block *in_blk = e.w()->blocks.in_cur, *out_blk = e.w()->blocks.out_cur;
+		ASSERT_NE(in_blk, out_blk);
+		ASSERT_GE(cc->out.n, 1u);
+		for (uint32_t i = 0; i < cc->out.n; i++)
+			EXPECT_EQ(cc->out.s[i].b, out_blk) << "slice " << i << " is not in the output block";
+		EXPECT_LE(cc->out.n, 2u) << "each frame, performative and payload, one slice at most";
+		bytes in2 = presettled(2, large);
+		dph_read(&e.h, 0, p, in2.data(), in2.size());
+		ASSERT_EQ(e.w()->blocks.in_cur, in_blk) << "the large message read into the same block";
+		const struct dp_slice &last = cc->out.s[cc->out.n - 1];
+		EXPECT_EQ(last.b, in_blk) << "the large payload is a slice of the input";
+		EXPECT_EQ(last.len, large.size());
+		dph_run(&e.h);
+		out_frames cv = e.take(c);
+		auto tr = of_code(cv, AMQP_DESC_TRANSFER);
+		ASSERT_EQ(tr.size(), 3u);
+		EXPECT_EQ(tr[0]->payload, small1);
+		EXPECT_EQ(tr[1]->payload, small2);
+		EXPECT_EQ(tr[2]->payload, large);
+		// the large one finds the link idle and its credit there: cut through
+		EXPECT_EQ(e.w()->counters[DP_C_cut_through], queued ? 1u : 3u);
+		e.take(p);
+		e.check_pools();
+	}
+}
+
 // Every size around the consumer's max-frame-size: the cut-through and the
 // queued path split the same message into the same frames.
 TEST(DpEngine, CutThroughFrameLimitEdgeSameFramesBothPaths)
