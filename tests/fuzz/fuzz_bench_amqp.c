@@ -20,17 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FB_CHECK(cond, what)                                                                       \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_bench_amqp: check failed: %s (%s:%d)\n", what,       \
-				__FILE__, __LINE__);                                               \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* Small buffers: the defaults (4 MiB out, 1 MiB reassembly) cost more to
  * allocate than a run takes; the engine raises out_buf to one frame
@@ -55,15 +47,15 @@ static void fb_send_some(struct fb_drv *d, int link)
 static void fb_opened(void *ctx, struct bench_amqp_conn *c)
 {
 	struct fb_drv *d = ctx;
-	FB_CHECK(c == d->c, "opened: another engine");
+	FUZZ_INVARIANT(c == d->c, "opened: another engine");
 }
 
 static void fb_attached(void *ctx, struct bench_amqp_conn *c, int link, bool local_sender,
 			const char *address, bool remote_initiated)
 {
 	struct fb_drv *d = ctx;
-	FB_CHECK(c == d->c && link >= 0 && link < BENCH_AMQP_MAX_LINKS, "attached: a bad link");
-	FB_CHECK(address != NULL && strlen(address) < BENCH_AMQP_ADDR_MAX, "attached: address");
+	FUZZ_INVARIANT(c == d->c && link >= 0 && link < BENCH_AMQP_MAX_LINKS, "attached: a bad link");
+	FUZZ_INVARIANT(address != NULL && strlen(address) < BENCH_AMQP_ADDR_MAX, "attached: address");
 	if (!local_sender)
 		d->manual[link] =
 		    remote_initiated ? (d->cfg_byte & 0x10) != 0 : link == d->dyn_recv;
@@ -74,7 +66,7 @@ static void fb_attached(void *ctx, struct bench_amqp_conn *c, int link, bool loc
 static void fb_credit(void *ctx, struct bench_amqp_conn *c, int link)
 {
 	struct fb_drv *d = ctx;
-	FB_CHECK(c == d->c && link >= 0 && link < BENCH_AMQP_MAX_LINKS, "credit: a bad link");
+	FUZZ_INVARIANT(c == d->c && link >= 0 && link < BENCH_AMQP_MAX_LINKS, "credit: a bad link");
 	fb_send_some(d, link);
 }
 
@@ -82,12 +74,12 @@ static void fb_message(void *ctx, struct bench_amqp_conn *c, int link, uint32_t 
 		       bool settled, const struct bench_amqp_msg *m)
 {
 	struct fb_drv *d = ctx;
-	FB_CHECK(c == d->c && link >= 0 && link < BENCH_AMQP_MAX_LINKS, "message: a bad link");
-	FB_CHECK(m != NULL && (m->len == 0 || m->data != NULL), "message: no bytes");
+	FUZZ_INVARIANT(c == d->c && link >= 0 && link < BENCH_AMQP_MAX_LINKS, "message: a bad link");
+	FUZZ_INVARIANT(m != NULL && (m->len == 0 || m->data != NULL), "message: no bytes");
 	/* part 2.7.3: no delivered message is larger than the max-message-size
 	 * the engine announced, in one frame or reassembled */
-	FB_CHECK(m->len <= FB_MAX_MESSAGE, "message: larger than max_message");
-	FB_CHECK(memchr(m->to, '\0', sizeof m->to) && memchr(m->reply_to, '\0', sizeof m->reply_to),
+	FUZZ_INVARIANT(m->len <= FB_MAX_MESSAGE, "message: larger than max_message");
+	FUZZ_INVARIANT(memchr(m->to, '\0', sizeof m->to) && memchr(m->reply_to, '\0', sizeof m->reply_to),
 		 "message: an unterminated address");
 	/* touch every byte (ASan: the view is in bounds) */
 	unsigned sum = 0;
@@ -111,16 +103,16 @@ static void fb_settled(void *ctx, struct bench_amqp_conn *c, int link, uint64_t 
 {
 	struct fb_drv *d = ctx;
 	(void)token;
-	FB_CHECK(c == d->c && link >= 0 && link < BENCH_AMQP_MAX_LINKS, "settled: a bad link");
-	FB_CHECK(outcome <= BENCH_AMQP_PRESETTLED, "settled: an unknown outcome");
+	FUZZ_INVARIANT(c == d->c && link >= 0 && link < BENCH_AMQP_MAX_LINKS, "settled: a bad link");
+	FUZZ_INVARIANT(outcome <= BENCH_AMQP_PRESETTLED, "settled: an unknown outcome");
 }
 
 static void fb_detached(void *ctx, struct bench_amqp_conn *c, int link, const char *condition,
 			const char *description)
 {
 	struct fb_drv *d = ctx;
-	FB_CHECK(c == d->c && link >= -1 && link < BENCH_AMQP_MAX_LINKS, "detached: a bad link");
-	FB_CHECK(condition != NULL && description != NULL, "detached: NULL strings");
+	FUZZ_INVARIANT(c == d->c && link >= -1 && link < BENCH_AMQP_MAX_LINKS, "detached: a bad link");
+	FUZZ_INVARIANT(condition != NULL && description != NULL, "detached: NULL strings");
 	if (link >= 0)
 		d->manual[link] = false;
 }
@@ -129,10 +121,10 @@ static void fb_closed(void *ctx, struct bench_amqp_conn *c, const char *conditio
 		      const char *description)
 {
 	struct fb_drv *d = ctx;
-	FB_CHECK(c == d->c, "closed: another engine");
-	FB_CHECK(condition != NULL && description != NULL, "closed: NULL strings");
+	FUZZ_INVARIANT(c == d->c, "closed: another engine");
+	FUZZ_INVARIANT(condition != NULL && description != NULL, "closed: NULL strings");
 	d->closed_events++;
-	FB_CHECK(d->closed_events == 1, "closed reported twice");
+	FUZZ_INVARIANT(d->closed_events == 1, "closed reported twice");
 }
 
 void fb_drv_init(struct fb_drv *d, uint8_t cfg_byte, uint8_t pump_byte)
@@ -167,17 +159,17 @@ void fb_drv_init(struct fb_drv *d, uint8_t cfg_byte, uint8_t pump_byte)
 	cfg.h.detached = fb_detached;
 	cfg.h.closed = fb_closed;
 	cfg.ctx = d;
-	FB_CHECK(bench_amqp_tpl_build(&d->tpl, "fuzz.q", "fuzz.reply", true,
+	FUZZ_INVARIANT(bench_amqp_tpl_build(&d->tpl, "fuzz.q", "fuzz.reply", true,
 				      (pump_byte & 0x80) ? 1500 : 40, 0),
 		 "template");
 	d->c = bench_amqp_new(&cfg);
-	FB_CHECK(d->c != NULL, "bench_amqp_new");
+	FUZZ_INVARIANT(d->c != NULL, "bench_amqp_new");
 	if (!d->server) {
 		bench_amqp_start(d->c);
 		d->sender = bench_amqp_attach_sender(d->c, "fuzz.q", (cfg_byte & 0x80) != 0);
 		d->recv = bench_amqp_attach_receiver(d->c, "fuzz.q", 4, true);
 		d->dyn_recv = bench_amqp_attach_receiver(d->c, NULL, 2, false);
-		FB_CHECK(d->sender >= 0 && d->recv >= 0 && d->dyn_recv >= 0, "attach");
+		FUZZ_INVARIANT(d->sender >= 0 && d->recv >= 0 && d->dyn_recv >= 0, "attach");
 	}
 }
 
@@ -186,10 +178,10 @@ bool fb_drv_feed(struct fb_drv *d, const uint8_t *p, size_t n, uint64_t now)
 	bool was_closed = bench_amqp_is_closed(d->c);
 	d->now = now;
 	bool ok = bench_amqp_input(d->c, p, n, now);
-	FB_CHECK(ok == !bench_amqp_is_closed(d->c), "input's result is not !is_closed");
-	FB_CHECK(!was_closed || !ok, "a closed engine opened again");
+	FUZZ_INVARIANT(ok == !bench_amqp_is_closed(d->c), "input's result is not !is_closed");
+	FUZZ_INVARIANT(!was_closed || !ok, "a closed engine opened again");
 	if (!ok)
-		FB_CHECK(d->closed_events == 1, "closed without the closed callback");
+		FUZZ_INVARIANT(d->closed_events == 1, "closed without the closed callback");
 	(void)bench_amqp_tick(d->c, now);
 	return ok;
 }
@@ -197,7 +189,7 @@ bool fb_drv_feed(struct fb_drv *d, const uint8_t *p, size_t n, uint64_t now)
 const uint8_t *fb_drv_output(struct fb_drv *d, size_t *n)
 {
 	const uint8_t *o = bench_amqp_output(d->c, n);
-	FB_CHECK(*n <= FB_OUT_BUF + 65536 + 16384 + 4096, "output larger than the buffer");
+	FUZZ_INVARIANT(*n <= FB_OUT_BUF + 65536 + 16384 + 4096, "output larger than the buffer");
 	return o;
 }
 
@@ -209,8 +201,8 @@ void fb_drv_output_done(struct fb_drv *d, size_t n)
 void fb_drv_fini(struct fb_drv *d)
 {
 	bench_amqp_input_eof(d->c);
-	FB_CHECK(bench_amqp_is_closed(d->c), "still open after EOF");
-	FB_CHECK(d->closed_events == 1, "EOF: closed reported other than once");
+	FUZZ_INVARIANT(bench_amqp_is_closed(d->c), "still open after EOF");
+	FUZZ_INVARIANT(d->closed_events == 1, "EOF: closed reported other than once");
 	size_t n;
 	(void)fb_drv_output(d, &n);
 	fb_drv_output_done(d, n);
@@ -240,7 +232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* the stream in its own block, so ASan sees a read past its end */
 	uint8_t *in = malloc(size ? size : 1);
-	FB_CHECK(in != NULL, "out of memory");
+	FUZZ_INVARIANT(in != NULL, "out of memory");
 	memcpy(in, data, size);
 	uint64_t now = 1000;
 	size_t at = 0;

@@ -26,17 +26,9 @@
 #include <string.h>
 
 #include "bench_json_read.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define JF_CHECK(cond, what)                                                                       \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_bench_json: check failed: %s (%s:%d)\n", what,       \
-				__FILE__, __LINE__);                                               \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* RFC 3629 section 4, as the reader promises: no overlong forms, no
  * surrogates, nothing above U+10FFFF. */
@@ -79,39 +71,39 @@ static bool jf_utf8_ok(const unsigned char *p, size_t n)
 
 static void jf_check_tree(const struct bench_json *v, int depth)
 {
-	JF_CHECK(v != NULL, "a NULL node");
+	FUZZ_INVARIANT(v != NULL, "a NULL node");
 	switch (v->type) {
 	case BENCH_JSON_NULL:
 	case BENCH_JSON_FALSE:
 	case BENCH_JSON_TRUE: break;
-	case BENCH_JSON_NUMBER: JF_CHECK(isfinite(v->num), "a number is not finite"); break;
+	case BENCH_JSON_NUMBER: FUZZ_INVARIANT(isfinite(v->num), "a number is not finite"); break;
 	case BENCH_JSON_STRING:
-		JF_CHECK(v->str != NULL, "a string without bytes");
-		JF_CHECK(strlen(v->str) == v->len, "a string's len is not its strlen");
-		JF_CHECK(jf_utf8_ok((const unsigned char *)v->str, v->len),
+		FUZZ_INVARIANT(v->str != NULL, "a string without bytes");
+		FUZZ_INVARIANT(strlen(v->str) == v->len, "a string's len is not its strlen");
+		FUZZ_INVARIANT(jf_utf8_ok((const unsigned char *)v->str, v->len),
 			 "a string is not well-formed UTF-8");
 		break;
 	case BENCH_JSON_ARRAY:
 	case BENCH_JSON_OBJECT:
-		JF_CHECK(depth < BENCH_JSON_MAX_DEPTH, "nested deeper than the cap");
-		JF_CHECK(v->len == 0 || v->items != NULL, "members without an item array");
+		FUZZ_INVARIANT(depth < BENCH_JSON_MAX_DEPTH, "nested deeper than the cap");
+		FUZZ_INVARIANT(v->len == 0 || v->items != NULL, "members without an item array");
 		if (v->type == BENCH_JSON_OBJECT)
-			JF_CHECK(v->len == 0 || v->keys != NULL, "members without a key array");
+			FUZZ_INVARIANT(v->len == 0 || v->keys != NULL, "members without a key array");
 		for (size_t i = 0; i < v->len; i++) {
 			jf_check_tree(v->items[i], depth + 1);
 			if (v->type != BENCH_JSON_OBJECT)
 				continue;
-			JF_CHECK(v->keys[i] != NULL, "a NULL key");
-			JF_CHECK(jf_utf8_ok((const unsigned char *)v->keys[i], strlen(v->keys[i])),
+			FUZZ_INVARIANT(v->keys[i] != NULL, "a NULL key");
+			FUZZ_INVARIANT(jf_utf8_ok((const unsigned char *)v->keys[i], strlen(v->keys[i])),
 				 "a key is not well-formed UTF-8");
 			for (size_t j = 0; j < i; j++)
-				JF_CHECK(strcmp(v->keys[i], v->keys[j]) != 0, "a duplicate key");
+				FUZZ_INVARIANT(strcmp(v->keys[i], v->keys[j]) != 0, "a duplicate key");
 			/* the first (and only) member of that name */
-			JF_CHECK(bench_json_get(v, v->keys[i]) == v->items[i],
+			FUZZ_INVARIANT(bench_json_get(v, v->keys[i]) == v->items[i],
 				 "bench_json_get does not find a member");
 		}
 		break;
-	default: JF_CHECK(false, "an unknown node type");
+	default: FUZZ_INVARIANT(false, "an unknown node type");
 	}
 }
 
@@ -128,7 +120,7 @@ static void jf_put(struct jf_out *o, const char *s, size_t n)
 		while (cap < o->n + n + 1)
 			cap *= 2;
 		char *nb = realloc(o->b, cap);
-		JF_CHECK(nb != NULL, "out of memory in the writer");
+		FUZZ_INVARIANT(nb != NULL, "out of memory in the writer");
 		o->b = nb;
 		o->cap = cap;
 	}
@@ -189,22 +181,22 @@ static void jf_write(struct jf_out *o, const struct bench_json *v)
 
 static void jf_check_same(const struct bench_json *a, const struct bench_json *b)
 {
-	JF_CHECK(a->type == b->type, "round trip changed a type");
+	FUZZ_INVARIANT(a->type == b->type, "round trip changed a type");
 	switch (a->type) {
 	case BENCH_JSON_NUMBER:
-		JF_CHECK(memcmp(&a->num, &b->num, sizeof(a->num)) == 0,
+		FUZZ_INVARIANT(memcmp(&a->num, &b->num, sizeof(a->num)) == 0,
 			 "round trip changed a number");
 		break;
 	case BENCH_JSON_STRING:
-		JF_CHECK(a->len == b->len && memcmp(a->str, b->str, a->len) == 0,
+		FUZZ_INVARIANT(a->len == b->len && memcmp(a->str, b->str, a->len) == 0,
 			 "round trip changed a string");
 		break;
 	case BENCH_JSON_ARRAY:
 	case BENCH_JSON_OBJECT:
-		JF_CHECK(a->len == b->len, "round trip changed a member count");
+		FUZZ_INVARIANT(a->len == b->len, "round trip changed a member count");
 		for (size_t i = 0; i < a->len; i++) {
 			if (a->type == BENCH_JSON_OBJECT)
-				JF_CHECK(strcmp(a->keys[i], b->keys[i]) == 0,
+				FUZZ_INVARIANT(strcmp(a->keys[i], b->keys[i]) == 0,
 					 "round trip changed a key or the member order");
 			jf_check_same(a->items[i], b->items[i]);
 		}
@@ -224,12 +216,12 @@ static void jf_lookups(const struct bench_json *root)
 		if (strchr(k, '.') != NULL || k[0] == '\0' || strlen(k) >= 128)
 			continue;
 		const struct bench_json *v = bench_json_path(root, k);
-		JF_CHECK(v == root->items[i], "bench_json_path does not find a root member");
+		FUZZ_INVARIANT(v == root->items[i], "bench_json_path does not find a root member");
 		double d = bench_json_num(root, k, -1.5);
 		if (v->type == BENCH_JSON_NUMBER)
-			JF_CHECK(memcmp(&d, &v->num, sizeof d) == 0, "bench_json_num is wrong");
+			FUZZ_INVARIANT(memcmp(&d, &v->num, sizeof d) == 0, "bench_json_num is wrong");
 		const char *s = bench_json_str(root, k, NULL);
-		JF_CHECK(s == (v->type == BENCH_JSON_STRING ? v->str : NULL),
+		FUZZ_INVARIANT(s == (v->type == BENCH_JSON_STRING ? v->str : NULL),
 			 "bench_json_str is wrong");
 		(void)bench_json_bool(root, k, false);
 		if (v->type == BENCH_JSON_OBJECT && v->len > 0) {
@@ -250,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size--;
 	}
 	char *text = malloc(size ? size : 1);
-	JF_CHECK(text != NULL, "out of memory");
+	FUZZ_INVARIANT(text != NULL, "out of memory");
 	if (size)
 		memcpy(text, data, size);
 	char *err = errlen ? malloc(errlen) : NULL;
@@ -260,18 +252,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bench_json *v = (struct bench_json *)1;
 	int rc = bench_json_parse(text, size, &v, err, errlen);
 	if (rc != 0) {
-		JF_CHECK(rc == -1, "parse returned neither 0 nor -1");
-		JF_CHECK(v == NULL, "a failed parse left a tree");
+		FUZZ_INVARIANT(rc == -1, "parse returned neither 0 nor -1");
+		FUZZ_INVARIANT(v == NULL, "a failed parse left a tree");
 		if (err) {
-			JF_CHECK(memchr(err, '\0', errlen) != NULL, "the error is not terminated");
+			FUZZ_INVARIANT(memchr(err, '\0', errlen) != NULL, "the error is not terminated");
 			if (errlen > 7)
-				JF_CHECK(strncmp(err, "offset ", 7) == 0 || strlen(err) < 7,
+				FUZZ_INVARIANT(strncmp(err, "offset ", 7) == 0 || strlen(err) < 7,
 					 "the error does not start with its offset");
 			if (errlen == 256)
-				JF_CHECK(strlen(err) > 8, "a failure without a message");
+				FUZZ_INVARIANT(strlen(err) > 8, "a failure without a message");
 		}
 	} else {
-		JF_CHECK(v != NULL, "a parse succeeded without a tree");
+		FUZZ_INVARIANT(v != NULL, "a parse succeeded without a tree");
 		jf_check_tree(v, 0);
 		jf_lookups(v);
 		struct jf_out o = {0};
@@ -281,7 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc2 = bench_json_parse(o.b, o.n, &w, e2, sizeof e2);
 		if (rc2 != 0)
 			fprintf(stderr, "fuzz_bench_json: re-parse of \"%s\": %s\n", o.b, e2);
-		JF_CHECK(rc2 == 0, "the written tree does not parse");
+		FUZZ_INVARIANT(rc2 == 0, "the written tree does not parse");
 		jf_check_same(v, w);
 		bench_json_free(w);
 		free(o.b);

@@ -26,17 +26,9 @@
 
 #include "drv_dpdk_mtu.h"
 #include "drv_dpdk_name.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define DS_CHECK(cond, what)                                                                       \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_dpdk_spec: check failed: %s (%s:%d)\n", what,        \
-				__FILE__, __LINE__);                                               \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static bool is_hex(char c)
 {
@@ -63,11 +55,11 @@ static bool is_pci_name(const char *s)
 static void check_name(const char *spec, size_t n)
 {
 	char *out = (char *)malloc(n);
-	DS_CHECK(out != NULL, "malloc");
+	FUZZ_INVARIANT(out != NULL, "malloc");
 	memset(out, 0x5a, n);
 	drv_dpdk_port_name(spec, out, n);
 	size_t len = strnlen(out, n);
-	DS_CHECK(len < n, "name NUL-terminated in its buffer");
+	FUZZ_INVARIANT(len < n, "name NUL-terminated in its buffer");
 	size_t head = strcspn(spec, ",");
 	if (head > 255)
 		head = 255; /* the function's own bound on the name */
@@ -78,11 +70,11 @@ static void check_name(const char *spec, size_t n)
 		/* a PCI bus name: check it in full with a large buffer */
 		char full[64];
 		drv_dpdk_port_name(spec, full, sizeof(full));
-		DS_CHECK(is_pci_name(full), "a changed name is a PCI bus name");
+		FUZZ_INVARIANT(is_pci_name(full), "a changed name is a PCI bus name");
 		size_t flen = strlen(full);
-		DS_CHECK(len == (n - 1 < flen ? n - 1 : flen) && memcmp(out, full, len) == 0,
+		FUZZ_INVARIANT(len == (n - 1 < flen ? n - 1 : flen) && memcmp(out, full, len) == 0,
 			 "the PCI name cut to the buffer");
-		DS_CHECK(strncmp(spec, "net_", 4) != 0, "vdev names are kept");
+		FUZZ_INVARIANT(strncmp(spec, "net_", 4) != 0, "vdev names are kept");
 		if (!whole)
 			goto done; /* the address read was the cut one */
 		/* bus, device and function as written (after an optional
@@ -99,14 +91,14 @@ static void check_name(const char *spec, size_t n)
 		for (size_t i = 0; i < nf; i++) {
 			char *end;
 			v[i] = strtoul(q, &end, 16);
-			DS_CHECK(i + 1 == nf ? (*end == 0 || *end == ',') : *end == dl[i],
+			FUZZ_INVARIANT(i + 1 == nf ? (*end == 0 || *end == ',') : *end == dl[i],
 				 "fields end at their delimiters");
 			q = end + 1;
 		}
 		unsigned long dom = colons >= 2 ? v[0] : 0, *bdf = colons >= 2 ? v + 1 : v;
 		unsigned fdom = 0, fb = 0, fd = 0, ff = 0;
-		DS_CHECK(sscanf(full, "%x:%x:%x.%x", &fdom, &fb, &fd, &ff) == 4, "reads back");
-		DS_CHECK(fdom == dom && fb == bdf[0] && fd == bdf[1] && ff == bdf[2],
+		FUZZ_INVARIANT(sscanf(full, "%x:%x:%x.%x", &fdom, &fb, &fd, &ff) == 4, "reads back");
+		FUZZ_INVARIANT(fdom == dom && fb == bdf[0] && fd == bdf[1] && ff == bdf[2],
 			 "domain, bus, device, function");
 	}
 done:
@@ -142,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(spec, data, slen);
 	spec[slen] = 0;
 	check_name(spec, n);
-	DS_CHECK(drv_dpdk_memif_bsize(spec) == bsize_by_hand(spec), "bsize: the last key, decimal");
+	FUZZ_INVARIANT(drv_dpdk_memif_bsize(spec) == bsize_by_hand(spec), "bsize: the last key, decimal");
 	free(spec);
 	return 0;
 }

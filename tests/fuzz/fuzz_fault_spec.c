@@ -34,17 +34,9 @@
 #include <string.h>
 
 #include "drv_dpdk_fault.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FS_CHECK(cond, what)                                                                       \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_fault_spec: check failed: %s (%s:%d)\n", what,       \
-				__FILE__, __LINE__);                                               \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* A packet: its length, a live flag and the burst it was last emitted in
  * (to see a packet emitted twice in one burst). */
@@ -70,7 +62,7 @@ static struct fs_pkt *fs_pkt_new(struct fs_ctx *x, size_t len)
 	if (x->n_all == FS_MAX_PKTS)
 		return NULL;
 	struct fs_pkt *p = calloc(1, sizeof(*p));
-	FS_CHECK(p != NULL, "out of memory");
+	FUZZ_INVARIANT(p != NULL, "out of memory");
 	p->magic = FS_MAGIC;
 	p->live = true;
 	p->last_burst = UINT32_MAX;
@@ -84,7 +76,7 @@ static void *fs_clone(void *ctx, void *pkt)
 {
 	struct fs_ctx *x = ctx;
 	struct fs_pkt *p = pkt;
-	FS_CHECK(p->magic == FS_MAGIC && p->live, "clone of a dead packet");
+	FUZZ_INVARIANT(p->magic == FS_MAGIC && p->live, "clone of a dead packet");
 	struct fs_pkt *c = fs_pkt_new(x, p->len);
 	if (c != NULL)
 		memcpy(c->bytes, p->bytes, sizeof(c->bytes));
@@ -95,7 +87,7 @@ static void fs_free(void *ctx, void *pkt)
 {
 	struct fs_ctx *x = ctx;
 	struct fs_pkt *p = pkt;
-	FS_CHECK(p->magic == FS_MAGIC && p->live, "free of a dead packet");
+	FUZZ_INVARIANT(p->magic == FS_MAGIC && p->live, "free of a dead packet");
 	p->live = false;
 	x->live--;
 }
@@ -104,7 +96,7 @@ static int fs_corrupt(void *ctx, void *pkt, uint64_t rnd)
 {
 	(void)ctx;
 	struct fs_pkt *p = pkt;
-	FS_CHECK(p->magic == FS_MAGIC && p->live, "corrupt of a dead packet");
+	FUZZ_INVARIANT(p->magic == FS_MAGIC && p->live, "corrupt of a dead packet");
 	if (p->len == 0)
 		return -1;
 	p->bytes[rnd % p->len] ^= (uint8_t)((rnd >> 32) | 1);
@@ -119,9 +111,9 @@ static uint64_t fs_emitted(const struct drv_dpdk_fault *f)
 /* in + dup == out + drop + held, and out counts what apply/flush wrote. */
 static void fs_check_balance(const struct drv_dpdk_fault *f)
 {
-	FS_CHECK(f->cnt.in + f->cnt.dup == f->cnt.out + f->cnt.drop + drv_dpdk_fault_held(f),
+	FUZZ_INVARIANT(f->cnt.in + f->cnt.dup == f->cnt.out + f->cnt.drop + drv_dpdk_fault_held(f),
 		 "packets in + duplicates != out + dropped + held");
-	FS_CHECK(f->q_len <= f->q_cap, "the delay queue holds more than its capacity");
+	FUZZ_INVARIANT(f->q_len <= f->q_cap, "the delay queue holds more than its capacity");
 }
 
 /* Consume what apply or flush wrote: each live, once in this burst. */
@@ -129,9 +121,9 @@ static void fs_take(struct fs_ctx *x, void **out, unsigned k, unsigned burst)
 {
 	for (unsigned i = 0; i < k; i++) {
 		struct fs_pkt *p = out[i];
-		FS_CHECK(p != NULL, "a NULL packet emitted");
-		FS_CHECK(p->magic == FS_MAGIC && p->live, "a dead packet emitted");
-		FS_CHECK(p->last_burst != burst, "a packet emitted twice in one burst");
+		FUZZ_INVARIANT(p != NULL, "a NULL packet emitted");
+		FUZZ_INVARIANT(p->magic == FS_MAGIC && p->live, "a dead packet emitted");
+		FUZZ_INVARIANT(p->last_burst != burst, "a packet emitted twice in one burst");
 		p->last_burst = burst;
 		fs_free(x, p);
 	}
@@ -143,12 +135,12 @@ static void fs_run(const struct drv_dpdk_fault_spec *spec, const uint8_t *ops, s
 					  2000000, 10000000, 1000000000, 0};
 	static const unsigned extra[4] = {0, 1, 3, 16};
 	struct fs_ctx *x = calloc(1, sizeof(*x));
-	FS_CHECK(x != NULL, "out of memory");
+	FUZZ_INVARIANT(x != NULL, "out of memory");
 	struct drv_dpdk_fault_ops fops = {fs_clone, fs_free, fs_corrupt};
 	struct drv_dpdk_fault f;
 	unsigned delay_cap = 1 + (nops ? ops[0] % 8 : 0);
 	int rc = drv_dpdk_fault_init(&f, spec, &fops, x, delay_cap);
-	FS_CHECK(rc == 0, "init refused a spec the parser accepted");
+	FUZZ_INVARIANT(rc == 0, "init refused a spec the parser accepted");
 	uint64_t now = 1000000000;
 	void *in[8], *out[2 * 8 + 1 + 16];
 	unsigned burst = 0;
@@ -167,16 +159,16 @@ static void fs_run(const struct drv_dpdk_fault_spec *spec, const uint8_t *ops, s
 		}
 		uint64_t before = fs_emitted(&f);
 		unsigned k = drv_dpdk_fault_apply(&f, in, made, out, cap, now);
-		FS_CHECK(k <= cap, "apply wrote past out_cap");
-		FS_CHECK(fs_emitted(&f) - before == k, "out counter != what apply returned");
+		FUZZ_INVARIANT(k <= cap, "apply wrote past out_cap");
+		FUZZ_INVARIANT(fs_emitted(&f) - before == k, "out counter != what apply returned");
 		fs_take(x, out, k, burst);
 		fs_check_balance(&f);
-		FS_CHECK(drv_dpdk_fault_held(&f) <= delay_cap + 1,
+		FUZZ_INVARIANT(drv_dpdk_fault_held(&f) <= delay_cap + 1,
 			 "more held than the queue and the slot");
 		if (spec->reorder == 0)
-			FS_CHECK(f.held == NULL, "a packet held without reorder");
+			FUZZ_INVARIANT(f.held == NULL, "a packet held without reorder");
 		if (spec->delay == 0)
-			FS_CHECK(f.q_len == 0, "a packet delayed without delay");
+			FUZZ_INVARIANT(f.q_len == 0, "a packet delayed without delay");
 	}
 	/* Flush in small steps: everything leaves, in at most held + 1 calls;
 	 * or (first op byte's bit 3) leave what is held to fini, which frees
@@ -185,14 +177,14 @@ static void fs_run(const struct drv_dpdk_fault_spec *spec, const uint8_t *ops, s
 		unsigned held = drv_dpdk_fault_held(&f);
 		for (unsigned i = 0; i <= held && drv_dpdk_fault_held(&f) > 0; i++, burst++) {
 			unsigned k = drv_dpdk_fault_flush(&f, out, 1);
-			FS_CHECK(k == 1, "flush of a non-empty injector wrote nothing");
+			FUZZ_INVARIANT(k == 1, "flush of a non-empty injector wrote nothing");
 			fs_take(x, out, k, burst);
 			fs_check_balance(&f);
 		}
-		FS_CHECK(drv_dpdk_fault_held(&f) == 0, "flush left packets held");
+		FUZZ_INVARIANT(drv_dpdk_fault_held(&f) == 0, "flush left packets held");
 	}
 	drv_dpdk_fault_fini(&f);
-	FS_CHECK(x->live == 0, "packets neither emitted nor freed");
+	FUZZ_INVARIANT(x->live == 0, "packets neither emitted nor freed");
 	for (size_t i = 0; i < x->n_all; i++)
 		free(x->all[i]);
 	free(x);
@@ -213,13 +205,13 @@ static void fs_write(const struct drv_dpdk_fault_spec *s, char *buf, size_t len)
 
 static void fs_check_same(const struct drv_dpdk_fault_spec *a, const struct drv_dpdk_fault_spec *b)
 {
-	FS_CHECK(memcmp(&a->drop, &b->drop, sizeof(double)) == 0 &&
+	FUZZ_INVARIANT(memcmp(&a->drop, &b->drop, sizeof(double)) == 0 &&
 		     memcmp(&a->dup, &b->dup, sizeof(double)) == 0 &&
 		     memcmp(&a->reorder, &b->reorder, sizeof(double)) == 0 &&
 		     memcmp(&a->delay, &b->delay, sizeof(double)) == 0 &&
 		     memcmp(&a->corrupt, &b->corrupt, sizeof(double)) == 0,
 		 "round trip changed a probability");
-	FS_CHECK(a->delay_ns == b->delay_ns && a->reorder_max_ns == b->reorder_max_ns &&
+	FUZZ_INVARIANT(a->delay_ns == b->delay_ns && a->reorder_max_ns == b->reorder_max_ns &&
 		     a->seed == b->seed && a->any == b->any,
 		 "round trip changed a time, the seed or any");
 }
@@ -239,7 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t nops = nul ? size - slen - 1 : 0;
 
 	char *spec = malloc(slen + 1);
-	FS_CHECK(spec != NULL, "out of memory");
+	FUZZ_INVARIANT(spec != NULL, "out of memory");
 	memcpy(spec, data, slen);
 	spec[slen] = '\0';
 	char *err = errlen ? malloc(errlen) : NULL;
@@ -251,27 +243,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* an empty input: a NULL spec (the config without the key) */
 	int rc = drv_dpdk_fault_parse(size == 0 ? NULL : spec, &s, err, errlen);
 	if (rc != 0) {
-		FS_CHECK(rc == -1, "parse returned neither 0 nor -1");
+		FUZZ_INVARIANT(rc == -1, "parse returned neither 0 nor -1");
 		if (err) {
-			FS_CHECK(memchr(err, '\0', errlen) != NULL, "the error is not terminated");
+			FUZZ_INVARIANT(memchr(err, '\0', errlen) != NULL, "the error is not terminated");
 			if (errlen > 12)
-				FS_CHECK(strncmp(err, "fault spec: ", 12) == 0,
+				FUZZ_INVARIANT(strncmp(err, "fault spec: ", 12) == 0,
 					 "the error does not start with \"fault spec: \"");
 			if (errlen == 256)
-				FS_CHECK(strlen(err) > 15, "a failure without a reason");
+				FUZZ_INVARIANT(strlen(err) > 15, "a failure without a reason");
 		}
 	} else {
 		if (err)
-			FS_CHECK(err[0] == '\0', "success left an error message");
+			FUZZ_INVARIANT(err[0] == '\0', "success left an error message");
 		const double p[5] = {s.drop, s.dup, s.reorder, s.delay, s.corrupt};
 		bool some = false;
 		for (int i = 0; i < 5; i++) {
-			FS_CHECK(p[i] >= 0.0 && p[i] <= 1.0, "a probability outside [0,1]");
+			FUZZ_INVARIANT(p[i] >= 0.0 && p[i] <= 1.0, "a probability outside [0,1]");
 			some |= p[i] > 0;
 		}
-		FS_CHECK((s.any != 0) == some, "any does not say whether a probability is > 0");
-		FS_CHECK(s.delay == 0 || s.delay_ns > 0, "delay without a time");
-		FS_CHECK(s.reorder_max_ns > 0, "a zero reorder hold");
+		FUZZ_INVARIANT((s.any != 0) == some, "any does not say whether a probability is > 0");
+		FUZZ_INVARIANT(s.delay == 0 || s.delay_ns > 0, "delay without a time");
+		FUZZ_INVARIANT(s.reorder_max_ns > 0, "a zero reorder hold");
 		char canon[512];
 		fs_write(&s, canon, sizeof(canon));
 		struct drv_dpdk_fault_spec s2;
@@ -279,7 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc2 = drv_dpdk_fault_parse(canon, &s2, e2, sizeof(e2));
 		if (rc2 != 0)
 			fprintf(stderr, "fuzz_fault_spec: \"%s\" -> \"%s\": %s\n", spec, canon, e2);
-		FS_CHECK(rc2 == 0, "the canonical form of an accepted spec is refused");
+		FUZZ_INVARIANT(rc2 == 0, "the canonical form of an accepted spec is refused");
 		fs_check_same(&s, &s2);
 		fs_run(&s, ops, nops);
 	}

@@ -23,17 +23,9 @@
 
 #include "net_csum.h"
 #include "net_ipv4.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define NET_FUZZ_CHECK(cond, what)                                                                 \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_net_frame: invariant failed: %s (%s:%d)\n", what,    \
-				__FILE__, __LINE__);                                               \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 struct net_fuzz {
 	struct net_l3 *l3;
@@ -47,34 +39,34 @@ static int net_fuzz_tx(void *ctx, const uint8_t *f, size_t len)
 	struct net_fuzz *z = (struct net_fuzz *)ctx;
 	struct net_eth_view eth;
 	z->tx++;
-	NET_FUZZ_CHECK(z->tx < 100000, "bounded output");
-	NET_FUZZ_CHECK(len >= NET_ETH_MIN_FRAME && len <= (size_t)NET_ETH_HLEN + z->l3->cfg.mtu,
+	FUZZ_INVARIANT(z->tx < 100000, "bounded output");
+	FUZZ_INVARIANT(len >= NET_ETH_MIN_FRAME && len <= (size_t)NET_ETH_HLEN + z->l3->cfg.mtu,
 		       "tx frame within the MTU");
-	NET_FUZZ_CHECK(net_eth_parse(f, len, &eth) == NET_OK, "tx frame parses");
-	NET_FUZZ_CHECK(net_mac_eq(&eth.src, &net_fuzz_mac), "tx source MAC is ours");
-	NET_FUZZ_CHECK(!net_mac_is_zero(&eth.dst), "tx destination MAC set");
+	FUZZ_INVARIANT(net_eth_parse(f, len, &eth) == NET_OK, "tx frame parses");
+	FUZZ_INVARIANT(net_mac_eq(&eth.src, &net_fuzz_mac), "tx source MAC is ours");
+	FUZZ_INVARIANT(!net_mac_is_zero(&eth.dst), "tx destination MAC set");
 	if (eth.type == NET_ETHERTYPE_ARP) {
 		struct net_arp_view a;
-		NET_FUZZ_CHECK(net_arp_parse(eth.payload, eth.payload_len, &a) == NET_OK,
+		FUZZ_INVARIANT(net_arp_parse(eth.payload, eth.payload_len, &a) == NET_OK,
 			       "tx ARP parses");
-		NET_FUZZ_CHECK(net_mac_eq(&a.sha, &net_fuzz_mac), "tx ARP sender is us");
-		NET_FUZZ_CHECK(net_l3_is_local(z->l3, a.spa), "tx ARP sender address is ours");
+		FUZZ_INVARIANT(net_mac_eq(&a.sha, &net_fuzz_mac), "tx ARP sender is us");
+		FUZZ_INVARIANT(net_l3_is_local(z->l3, a.spa), "tx ARP sender address is ours");
 		return 0;
 	}
-	NET_FUZZ_CHECK(eth.type == NET_ETHERTYPE_IPV4, "tx EtherType ARP or IPv4");
+	FUZZ_INVARIANT(eth.type == NET_ETHERTYPE_IPV4, "tx EtherType ARP or IPv4");
 	struct net_ipv4_view ip;
-	NET_FUZZ_CHECK(net_ipv4_parse(eth.payload, eth.payload_len, &ip, NULL) == NET_OK,
+	FUZZ_INVARIANT(net_ipv4_parse(eth.payload, eth.payload_len, &ip, NULL) == NET_OK,
 		       "tx IPv4 parses (checksum valid)");
-	NET_FUZZ_CHECK(ip.frag == NET_IPV4_DF, "tx DF set, not a fragment");
-	NET_FUZZ_CHECK(net_l3_is_local(z->l3, ip.src), "tx IPv4 source is ours");
-	NET_FUZZ_CHECK(ip.ttl > 0, "tx TTL");
+	FUZZ_INVARIANT(ip.frag == NET_IPV4_DF, "tx DF set, not a fragment");
+	FUZZ_INVARIANT(net_l3_is_local(z->l3, ip.src), "tx IPv4 source is ours");
+	FUZZ_INVARIANT(ip.ttl > 0, "tx TTL");
 	if (ip.proto == NET_IPV4_PROTO_ICMP) {
-		NET_FUZZ_CHECK(net_csum_buf(ip.payload, ip.payload_len) == 0, "tx ICMP checksum");
-		NET_FUZZ_CHECK(ip.payload_len >= NET_ICMP_HLEN, "tx ICMP length");
-		NET_FUZZ_CHECK(ip.payload[0] == NET_ICMP_ECHO_REPLY ||
+		FUZZ_INVARIANT(net_csum_buf(ip.payload, ip.payload_len) == 0, "tx ICMP checksum");
+		FUZZ_INVARIANT(ip.payload_len >= NET_ICMP_HLEN, "tx ICMP length");
+		FUZZ_INVARIANT(ip.payload[0] == NET_ICMP_ECHO_REPLY ||
 				   ip.payload[0] == NET_ICMP_UNREACH,
 			       "tx ICMP type");
-		NET_FUZZ_CHECK(ip.total_len <= 576 || ip.payload[0] == NET_ICMP_ECHO_REPLY,
+		FUZZ_INVARIANT(ip.total_len <= 576 || ip.payload[0] == NET_ICMP_ECHO_REPLY,
 			       "tx ICMP error within 576 bytes");
 	}
 	return 0;
@@ -86,10 +78,10 @@ static void net_fuzz_tcp(void *ctx, uint32_t src, uint32_t dst, const uint8_t *s
 	struct net_fuzz *z = (struct net_fuzz *)ctx;
 	(void)now_ns;
 	z->tcp++;
-	NET_FUZZ_CHECK(net_l3_is_local(z->l3, dst), "TCP to one of our addresses");
-	NET_FUZZ_CHECK(!net_l3_is_broadcast(z->l3, dst), "TCP not to a broadcast");
-	NET_FUZZ_CHECK(src != 0 && !net_l3_is_local(z->l3, src), "TCP from a unicast peer");
-	NET_FUZZ_CHECK(len <= NET_ETH_MAX_FRAME - NET_ETH_HLEN - NET_IPV4_HLEN, "TCP segment length");
+	FUZZ_INVARIANT(net_l3_is_local(z->l3, dst), "TCP to one of our addresses");
+	FUZZ_INVARIANT(!net_l3_is_broadcast(z->l3, dst), "TCP not to a broadcast");
+	FUZZ_INVARIANT(src != 0 && !net_l3_is_local(z->l3, src), "TCP from a unicast peer");
+	FUZZ_INVARIANT(len <= NET_ETH_MAX_FRAME - NET_ETH_HLEN - NET_IPV4_HLEN, "TCP segment length");
 	/* touch every byte: ASan checks the view stays in the frame */
 	volatile uint8_t x = 0;
 	for (size_t i = 0; i < len; i++)
@@ -100,7 +92,7 @@ static void net_fuzz_tcp(void *ctx, uint32_t src, uint32_t dst, const uint8_t *s
 static void net_fuzz_event(void *ctx, const struct net_l3_event *ev)
 {
 	(void)ctx;
-	NET_FUZZ_CHECK(ev->type == NET_L3_EV_ARP_RESOLVED || ev->type == NET_L3_EV_ARP_FAILED ||
+	FUZZ_INVARIANT(ev->type == NET_L3_EV_ARP_RESOLVED || ev->type == NET_L3_EV_ARP_FAILED ||
 			   ev->type == NET_L3_EV_ADDR_CONFLICT,
 		       "event type");
 }
@@ -111,22 +103,22 @@ static void net_fuzz_check_pool(const struct net_arp *arp)
 	unsigned n = 0;
 	for (uint16_t s = arp->pend_free; s != NET_ARP_NONE; s = arp->pend[s].next) {
 		n++;
-		NET_FUZZ_CHECK(n <= NET_ARP_PENDING_SLOTS, "free list has no cycle");
+		FUZZ_INVARIANT(n <= NET_ARP_PENDING_SLOTS, "free list has no cycle");
 	}
 	for (unsigned i = 0; i < NET_ARP_SETS * NET_ARP_WAYS; i++) {
 		const struct net_arp_entry *e = &arp->cache[i];
 		unsigned k = 0;
 		for (uint16_t s = e->pend_head; s != NET_ARP_NONE; s = arp->pend[s].next) {
 			k++;
-			NET_FUZZ_CHECK(k <= NET_ARP_PENDING_SLOTS, "pending list has no cycle");
+			FUZZ_INVARIANT(k <= NET_ARP_PENDING_SLOTS, "pending list has no cycle");
 		}
-		NET_FUZZ_CHECK(k == e->npending, "npending matches the list");
-		NET_FUZZ_CHECK(k == 0 || e->state == NET_ARP_INCOMPLETE,
+		FUZZ_INVARIANT(k == e->npending, "npending matches the list");
+		FUZZ_INVARIANT(k == 0 || e->state == NET_ARP_INCOMPLETE,
 			       "only resolving entries queue");
-		NET_FUZZ_CHECK(k <= 4, "pending bounded per next hop");
+		FUZZ_INVARIANT(k <= 4, "pending bounded per next hop");
 		n += k;
 	}
-	NET_FUZZ_CHECK(n == NET_ARP_PENDING_SLOTS, "every pending slot accounted for");
+	FUZZ_INVARIANT(n == NET_ARP_PENDING_SLOTS, "every pending slot accounted for");
 }
 
 static uint8_t net_fuzz_u8(const uint8_t **d, size_t *n)
@@ -181,14 +173,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				len = size;
 			free(last);
 			last = (uint8_t *)malloc(len ? len : 1);
-			NET_FUZZ_CHECK(last != NULL, "malloc");
+			FUZZ_INVARIANT(last != NULL, "malloc");
 			memcpy(last, data, len);
 			last_len = len;
 			data += len;
 			size -= len;
 			uint64_t before = l3.c.eth_rx;
 			net_l3_rx(&l3, now, last, len);
-			NET_FUZZ_CHECK(l3.c.eth_rx == before + 1, "one frame counted once");
+			FUZZ_INVARIANT(l3.c.eth_rx == before + 1, "one frame counted once");
 			break;
 		}
 		case 1:

@@ -51,17 +51,9 @@
 #include "net_csum.h"
 #include "net_tcp.h"
 #include "net_tcp_impl.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define TF_CHECK(cond, what)                                                                       \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_net_tcp: invariant failed: %s (%s:%d)\n", what,      \
-				__FILE__, __LINE__);                                               \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define TF_LADDR		    NET_TCP_FUZZ_IP(10, 0, 0, 1)
 #define TF_LPORT		    5672
@@ -112,37 +104,37 @@ static void tf_output(void *ctx, const struct net_tcp_seg_out *so)
 	struct net_tcp_hdr h;
 
 	t->outputs++;
-	TF_CHECK(t->outputs < 200000, "bounded output");
-	TF_CHECK(so->saddr == TF_LADDR, "source is ours");
-	TF_CHECK(so->hdr_len >= 20 && so->hdr_len <= 60 && so->hdr_len % 4 == 0, "header length");
-	TF_CHECK(so->iovcnt <= NET_TCP_MAX_IOV, "iov count");
+	FUZZ_INVARIANT(t->outputs < 200000, "bounded output");
+	FUZZ_INVARIANT(so->saddr == TF_LADDR, "source is ours");
+	FUZZ_INVARIANT(so->hdr_len >= 20 && so->hdr_len <= 60 && so->hdr_len % 4 == 0, "header length");
+	FUZZ_INVARIANT(so->iovcnt <= NET_TCP_MAX_IOV, "iov count");
 	uint32_t n = 0;
 	memcpy(buf, so->hdr, so->hdr_len);
 	for (uint32_t i = 0; i < so->iovcnt; i++) {
-		TF_CHECK(so->iov[i].len <= 1500 && n + so->iov[i].len <= 1500, "payload fits");
+		FUZZ_INVARIANT(so->iov[i].len <= 1500 && n + so->iov[i].len <= 1500, "payload fits");
 		memcpy(buf + so->hdr_len + n, so->iov[i].base, so->iov[i].len);
 		n += so->iov[i].len;
 	}
-	TF_CHECK(n == so->payload_len, "payload_len is the iov sum");
-	TF_CHECK(so->hdr_len + n <= 1480, "segment fits a 1500-byte MTU");
+	FUZZ_INVARIANT(n == so->payload_len, "payload_len is the iov sum");
+	FUZZ_INVARIANT(so->hdr_len + n <= 1480, "segment fits a 1500-byte MTU");
 	size_t len = so->hdr_len + n;
-	TF_CHECK(net_tcp_parse(buf, len, &h) == 0, "emitted segment parses");
-	TF_CHECK(!h.bad_opt, "emitted options well formed");
-	TF_CHECK(h.hlen == so->hdr_len && h.dlen == n, "emitted lengths");
+	FUZZ_INVARIANT(net_tcp_parse(buf, len, &h) == 0, "emitted segment parses");
+	FUZZ_INVARIANT(!h.bad_opt, "emitted options well formed");
+	FUZZ_INVARIANT(h.hlen == so->hdr_len && h.dlen == n, "emitted lengths");
 	if (!t->offload) {
 		struct net_csum c;
 		net_csum_init(&c);
 		net_csum_pseudo4(&c, so->saddr, so->daddr, 6, (uint16_t)len);
 		net_csum_add(&c, buf, len);
-		TF_CHECK(net_csum_finish(&c) == 0, "emitted checksum");
+		FUZZ_INVARIANT(net_csum_finish(&c) == 0, "emitted checksum");
 	}
 	if (so->conn != NULL) {
 		uint32_t i = net_tcp_conn_index(&t->st, so->conn);
-		TF_CHECK(i < TF_NCONNS && (t->live[i] || t->in_connect),
+		FUZZ_INVARIANT(i < TF_NCONNS && (t->live[i] || t->in_connect),
 			 "output for a live connection");
-		TF_CHECK(n <= so->conn->mss || (h.flags & NET_TH_SYN), "payload within MSS");
+		FUZZ_INVARIANT(n <= so->conn->mss || (h.flags & NET_TH_SYN), "payload within MSS");
 	} else {
-		TF_CHECK(h.flags & NET_TH_RST, "only a RST has no connection");
+		FUZZ_INVARIANT(h.flags & NET_TH_RST, "only a RST has no connection");
 	}
 	int p = tf_peer_of(t, so->daddr);
 	if (p >= 0) {
@@ -157,8 +149,8 @@ static size_t tf_recv(void *ctx, struct net_tcp_conn *c, const uint8_t *p, size_
 {
 	struct tf *t = (struct tf *)ctx;
 	uint32_t i = net_tcp_conn_index(&t->st, c);
-	TF_CHECK(i < TF_NCONNS && t->live[i], "recv on a live connection");
-	TF_CHECK(len > 0, "recv has bytes");
+	FUZZ_INVARIANT(i < TF_NCONNS && t->live[i], "recv on a live connection");
+	FUZZ_INVARIANT(len > 0, "recv has bytes");
 	volatile uint8_t x = 0;
 	for (size_t k = 0; k < len; k++)
 		x ^= p[k];
@@ -179,15 +171,15 @@ static void tf_event(void *ctx, struct net_tcp_conn *c, enum net_tcp_event ev,
 {
 	struct tf *t = (struct tf *)ctx;
 	uint32_t i = net_tcp_conn_index(&t->st, c);
-	TF_CHECK(i < TF_NCONNS, "event on one of our blocks");
-	TF_CHECK(why <= NET_TCP_CLOSE_ABORTED, "close reason");
+	FUZZ_INVARIANT(i < TF_NCONNS, "event on one of our blocks");
+	FUZZ_INVARIANT(why <= NET_TCP_CLOSE_ABORTED, "close reason");
 	if (ev == NET_TCP_EV_NEW) {
-		TF_CHECK(!t->live[i], "NEW on a block in use");
-		TF_CHECK(c->laddr == TF_LADDR && c->lport == TF_LPORT, "NEW for the listener");
+		FUZZ_INVARIANT(!t->live[i], "NEW on a block in use");
+		FUZZ_INVARIANT(c->laddr == TF_LADDR && c->lport == TF_LPORT, "NEW for the listener");
 		t->live[i] = true;
 		return;
 	}
-	TF_CHECK(t->live[i], "event on a freed block");
+	FUZZ_INVARIANT(t->live[i], "event on a freed block");
 	if (ev == NET_TCP_EV_FREE) {
 		t->live[i] = false;
 		return;
@@ -222,17 +214,17 @@ static void tf_check_conns(struct tf *t)
 		if (!t->live[i])
 			continue;
 		nlive++;
-		TF_CHECK(c->state <= NET_TCP_TIME_WAIT && c->state != NET_TCP_CLOSED &&
+		FUZZ_INVARIANT(c->state <= NET_TCP_TIME_WAIT && c->state != NET_TCP_CLOSED &&
 			     c->state != NET_TCP_LISTEN,
 			 "live state");
-		TF_CHECK(SEQ_LEQ(c->snd_una, c->snd_nxt), "SND.UNA <= SND.NXT");
-		TF_CHECK(SEQ_LEQ(c->snd_nxt, c->snd_max), "SND.NXT <= SND.MAX");
-		TF_CHECK(c->snd_buffered <= t->st.cfg.snd_buf, "send buffer bound");
-		TF_CHECK(c->sack_n <= NET_TCP_SACK_SB, "scoreboard bound");
-		TF_CHECK(c->mss >= 1, "mss set");
+		FUZZ_INVARIANT(SEQ_LEQ(c->snd_una, c->snd_nxt), "SND.UNA <= SND.NXT");
+		FUZZ_INVARIANT(SEQ_LEQ(c->snd_nxt, c->snd_max), "SND.NXT <= SND.MAX");
+		FUZZ_INVARIANT(c->snd_buffered <= t->st.cfg.snd_buf, "send buffer bound");
+		FUZZ_INVARIANT(c->sack_n <= NET_TCP_SACK_SB, "scoreboard bound");
+		FUZZ_INVARIANT(c->mss >= 1, "mss set");
 	}
-	TF_CHECK(nlive + t->st.nfree == TF_NCONNS, "blocks: live + free == all");
-	TF_CHECK(t->pool.nfree <= t->pool.nblocks, "pool count");
+	FUZZ_INVARIANT(nlive + t->st.nfree == TF_NCONNS, "blocks: live + free == all");
+	FUZZ_INVARIANT(t->pool.nfree <= t->pool.nblocks, "pool count");
 }
 
 static uint8_t tf_u8(const uint8_t **d, size_t *n)
@@ -263,14 +255,14 @@ static void tf_deliver(struct tf *t, uint32_t src, uint8_t *seg, size_t len, boo
 		net_put16(seg + 16, net_csum_finish(&c));
 	}
 	uint8_t *copy = (uint8_t *)malloc(len ? len : 1);
-	TF_CHECK(copy != NULL, "malloc");
+	FUZZ_INVARIANT(copy != NULL, "malloc");
 	memcpy(copy, seg, len);
 	struct net_tcp_conn *c = NULL;
 	if (len >= 4)
 		c = tf_lookup(t, src, net_get16(copy), net_get16(copy + 2));
 	uint64_t before = t->st.counters[NET_TCP_C_rx_segments];
 	net_tcp_input(&t->st, c, src, TF_LADDR, copy, len, t->now);
-	TF_CHECK(t->st.counters[NET_TCP_C_rx_segments] == before + 1, "one segment counted once");
+	FUZZ_INVARIANT(t->st.counters[NET_TCP_C_rx_segments] == before + 1, "one segment counted once");
 	free(copy);
 }
 
@@ -388,12 +380,12 @@ static void tf_setup(struct tf *t, uint8_t conf)
 	cfg.challenge_ack_limit = (conf & 64) ? 2 : 1000;
 	t->offload = cfg.csum_offload;
 	t->now = 1000000000ull;
-	TF_CHECK(net_tcp_pool_init(&t->pool, t->poolmem, sizeof t->poolmem, TF_BSIZE) == 0,
+	FUZZ_INVARIANT(net_tcp_pool_init(&t->pool, t->poolmem, sizeof t->poolmem, TF_BSIZE) == 0,
 		 "pool init");
-	TF_CHECK(net_tcp_stack_init(&t->st, &cfg, &ops, t, t->conns, TF_NCONNS, &t->pool, t->heads,
+	FUZZ_INVARIANT(net_tcp_stack_init(&t->st, &cfg, &ops, t, t->conns, TF_NCONNS, &t->pool, t->heads,
 				    TF_SLOTS, t->now) == 0,
 		 "stack init");
-	TF_CHECK(net_tcp_listen(&t->st, 0, TF_LPORT, (conf & 128) ? 2 : 8) >= 0, "listen");
+	FUZZ_INVARIANT(net_tcp_listen(&t->st, 0, TF_LPORT, (conf & 128) ? 2 : 8) >= 0, "listen");
 	for (int i = 0; i < TF_PEERS; i++) {
 		t->peer[i].addr = NET_TCP_FUZZ_IP(10, 0, 0, 2 + i);
 		t->peer[i].port = (uint16_t)(40000 + i);
@@ -447,8 +439,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (c != NULL) {
 				size_t space = net_tcp_send_space(&t.st, c);
 				size_t took = net_tcp_send(&t.st, c, buf, len);
-				TF_CHECK(took <= len, "send takes at most what it is given");
-				TF_CHECK(took <= space, "send within its space");
+				FUZZ_INVARIANT(took <= len, "send takes at most what it is given");
+				FUZZ_INVARIANT(took <= space, "send within its space");
 				net_tcp_flush(&t.st, c, t.now);
 			}
 			break;
@@ -476,7 +468,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			t.in_connect = false;
 			if (nc != NULL) {
 				uint32_t i = net_tcp_conn_index(&t.st, nc);
-				TF_CHECK(i < TF_NCONNS, "connect block");
+				FUZZ_INVARIANT(i < TF_NCONNS, "connect block");
 				/* no NEW for an active open: the caller adds it (net_tcp.h) */
 				if (nc->state != NET_TCP_CLOSED)
 					t.live[i] = true;
@@ -488,19 +480,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (len > size)
 				len = size;
 			uint8_t *copy = (uint8_t *)malloc(len ? len : 1);
-			TF_CHECK(copy != NULL, "malloc");
+			FUZZ_INVARIANT(copy != NULL, "malloc");
 			memcpy(copy, data, len);
 			data += len;
 			size -= len;
 			struct net_tcp_hdr h;
 			if (net_tcp_parse(copy, len, &h) == 0) {
-				TF_CHECK(h.hlen >= 20 && h.hlen <= len && h.hlen <= 60, "hlen");
-				TF_CHECK(h.data == copy + h.hlen && h.dlen == len - h.hlen,
+				FUZZ_INVARIANT(h.hlen >= 20 && h.hlen <= len && h.hlen <= 60, "hlen");
+				FUZZ_INVARIANT(h.data == copy + h.hlen && h.dlen == len - h.hlen,
 					 "payload view");
-				TF_CHECK(h.nsack <= 4, "SACK blocks");
-				TF_CHECK(!h.has_ws || h.ws <= 255, "ws");
+				FUZZ_INVARIANT(h.nsack <= 4, "SACK blocks");
+				FUZZ_INVARIANT(!h.has_ws || h.ws <= 255, "ws");
 			} else {
-				TF_CHECK(len < 20 || (copy[12] >> 4) < 5 ||
+				FUZZ_INVARIANT(len < 20 || (copy[12] >> 4) < 5 ||
 					     (size_t)(copy[12] >> 4) * 4 > len,
 					 "parse fails only on a bad header");
 			}
@@ -516,9 +508,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (t.live[i])
 			net_tcp_abort(&t.st, &t.conns[i], t.now);
 	for (uint32_t i = 0; i < TF_NCONNS; i++)
-		TF_CHECK(!t.live[i], "abort frees");
-	TF_CHECK(t.st.nfree == TF_NCONNS, "every connection block free");
-	TF_CHECK(t.pool.nfree == t.pool.nblocks, "every pool block free (no leak)");
+		FUZZ_INVARIANT(!t.live[i], "abort frees");
+	FUZZ_INVARIANT(t.st.nfree == TF_NCONNS, "every connection block free");
+	FUZZ_INVARIANT(t.pool.nfree == t.pool.nblocks, "every pool block free (no leak)");
 	static int verbose = -1;
 	if (verbose < 0)
 		verbose = getenv("NET_FUZZ_VERBOSE") != NULL;
