@@ -5,7 +5,9 @@
  * Zero copy inside a worker: bytes read from a socket land in a block; a
  * transfer's payload is kept as slices of those blocks and written to the
  * consumer's socket from the same memory (writev), next to frame headers
- * encoded into the worker's current output block. Blocks are shared by
+ * encoded into the worker's current output block; a payload of at most
+ * DP_COPYBREAK bytes is copied in behind its header instead, where a
+ * slice would cost more than the copy (docs/adr/0008). Blocks are shared by
  * every connection of the worker (the next read goes where the last one
  * ended), so an idle connection holds no buffer. The dpdk driver copies
  * what its TCP receives into these blocks too (dp_chain_append_copy), so
