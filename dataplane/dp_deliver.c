@@ -511,12 +511,13 @@ static bool takes_now(const struct dp_link *l, uint32_t len)
 	       c->out.len < DP_OUT_WATERMARK;
 }
 
-/* Write a pre-settled message (bytes [pos, pos + len) of chain) to l, which
- * takes_now, as one transfer frame, the way send_frames writes a copy;
- * false, with nothing written, when it does not fit one frame of the
- * consumer's max-frame-size (or the output pool is out). */
+/* Write a pre-settled message (bytes [pos, pos + len) of chain, or the len
+ * bytes at flat, len <= DP_COPYBREAK) to l, which takes_now, as one
+ * transfer frame, the way send_frames writes a copy; false, with nothing
+ * written, when it does not fit one frame of the consumer's max-frame-size
+ * (or the output pool is out). */
 static bool write_now(struct dp_worker *w, struct dp_link *l, uint32_t message_format,
-		      const struct dp_chain *chain, uint64_t pos, uint32_t len)
+		      const struct dp_chain *chain, uint64_t pos, const uint8_t *flat, uint32_t len)
 {
 	struct dp_conn *c = l->conn;
 	struct dp_session *s = l->sess;
@@ -539,7 +540,12 @@ static bool write_now(struct dp_worker *w, struct dp_link *l, uint32_t message_f
 	s->next_delivery_id++;
 	l->credit--;
 	l->delivery_count++;
-	dp_frame_end(w, c, &f, s->channel, chain, pos, len);
+	if (flat) {
+		amqp_write_mem(&f.wb, flat, len);
+		dp_frame_end(w, c, &f, s->channel, NULL, 0, 0);
+	} else {
+		dp_frame_end(w, c, &f, s->channel, chain, pos, len);
+	}
 	s->next_outgoing_id++;
 	s->remote_incoming_left--;
 	dp_count(w, DP_C_transfers_out, 1);
@@ -580,7 +586,7 @@ static bool cut_through(struct dp_worker *w, struct dp_link *in, const struct am
 	const struct route_dest *remote;
 	uint32_t rotor;
 	if (!pick_one(w, e, &rotor, &l, &remote) || l == NULL || !takes_now(l, len) ||
-	    !write_now(w, l, t->message_format, chain, pos, len))
+	    !write_now(w, l, t->message_format, chain, pos, NULL, len))
 		return false;
 	w->rotor = rotor;
 	return true;
@@ -1061,11 +1067,17 @@ static void xc_deliver_in(struct dp_worker *w, unsigned from, const struct dp_xc
 		 * that takes it now is written at once, and the origin hears
 		 * what a queued copy would have told it, in the same order:
 		 * sent (its producer's credit and window), then settled */
-		struct dp_chain tmp;
-		dp_chain_init(&tmp);
-		bool done = dp_chain_append_copy(&w->blocks, &tmp, msg, len) == 0 &&
-			    write_now(w, l, x->message_format, &tmp, 0, len);
-		dp_chain_clear(&w->blocks, &tmp); /* the output holds its own slices */
+		bool done;
+		if (len <= DP_COPYBREAK) {
+			/* from the ring into the output: one copy */
+			done = write_now(w, l, x->message_format, NULL, 0, msg, len);
+		} else {
+			struct dp_chain tmp;
+			dp_chain_init(&tmp);
+			done = dp_chain_append_copy(&w->blocks, &tmp, msg, len) == 0 &&
+			       write_now(w, l, x->message_format, &tmp, 0, NULL, len);
+			dp_chain_clear(&w->blocks, &tmp); /* the output holds its own slices */
+		}
 		if (done) {
 			free(x->big);
 			struct dp_xc_ack a = {x->src_delivery, 0};

@@ -1057,7 +1057,7 @@ TEST(DpEngine, CrossWorkerPresettledCutsThroughOnTheConsumersWorker)
 		uint32_t c = e.open(0, 65536, 0, 1);
 		bytes in = f_begin(0);
 		append(in, f_attach_receiver(0, 0, "remote-consumer", "xp"));
-		append(in, f_flow_link(0, 0, 0, 2));
+		append(in, f_flow_link(0, 0, 0, 3));
 		e.feed(c, in, 1);
 		e.take(c, 1);
 		uint32_t p = e.open(0, 65536, 0, 0);
@@ -1065,28 +1065,32 @@ TEST(DpEngine, CrossWorkerPresettledCutsThroughOnTheConsumersWorker)
 		append(in, f_attach_sender(0, 0, "producer", "xp"));
 		bytes plain = message("", "across cores"), ttl = message_with_ttl(60000, "with a ttl");
 		bytes late = message("", "no credit left");
+		// above DP_COPYBREAK: copied into blocks, then sliced (ADR 0008)
+		bytes big = message("", std::string(DP_COPYBREAK, 'b'));
 		append(in, presettled(0, plain));
-		append(in, presettled(1, ttl));
-		append(in, presettled(2, late));
+		append(in, presettled(1, big));
+		append(in, presettled(2, ttl));
+		append(in, presettled(3, late));
 		e.feed(p, in, 0);
 		out_frames cv = e.take(c, 1);
 		auto tr = of_code(cv, AMQP_DESC_TRANSFER);
-		ASSERT_EQ(tr.size(), 2u) << "two credits";
+		ASSERT_EQ(tr.size(), 3u) << "three credits";
 		EXPECT_EQ(tr[0]->payload, plain);
 		EXPECT_TRUE(tr[0]->p.u.transfer.settled);
-		EXPECT_EQ(tr[1]->p.u.transfer.delivery_id, 1u);
-		EXPECT_EQ(e.w(1)->counters[DP_C_cut_through], 1u) << "the ttl'd one was queued";
-		EXPECT_EQ(e.w(1)->counters[DP_C_xcore_in], 3u);
+		EXPECT_EQ(tr[1]->payload, big);
+		EXPECT_EQ(tr[2]->p.u.transfer.delivery_id, 2u);
+		EXPECT_EQ(e.w(1)->counters[DP_C_cut_through], 2u) << "the ttl'd one was queued";
+		EXPECT_EQ(e.w(1)->counters[DP_C_xcore_in], 4u);
 		EXPECT_EQ(e.w(1)->dlv_live, 1u) << "only the one waiting for credit";
 		EXPECT_EQ(e.w(0)->dlv_live, 1u) << "the origin holds what is not yet sent";
-		e.feed(c, f_flow_link(0, 0, 2, 5), 1);
+		e.feed(c, f_flow_link(0, 0, 3, 5), 1);
 		cv = e.take(c, 1);
 		tr = of_code(cv, AMQP_DESC_TRANSFER);
 		ASSERT_EQ(tr.size(), 1u);
 		EXPECT_EQ(tr[0]->payload, late);
 		EXPECT_EQ(e.w(0)->dlv_live, 0u);
 		EXPECT_EQ(e.w(1)->dlv_live, 0u);
-		EXPECT_EQ(e.w(1)->counters[DP_C_transfers_out], 3u);
+		EXPECT_EQ(e.w(1)->counters[DP_C_transfers_out], 4u);
 		// every copy reported sent: nothing of the producer's counts as
 		// still in the router (its credit is whole again)
 		struct dp_conn *pc = dph_conn(&e.h, 0, p);
