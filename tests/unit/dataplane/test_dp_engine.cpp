@@ -1102,12 +1102,12 @@ TEST(DpEngine, CrossWorkerPresettledCutsThroughOnTheConsumersWorker)
 	}
 }
 
-// FOUND BUG (reported to the lead, disabled until fixed): the socket
+// Regression (found by a review of the router core, since fixed): the socket
 // driver reads every connection into the worker's shared input block, so
 // a peer whose reads are interleaved with other connections' gets one
-// slice per read; dp_conn_input gives up past 64 slices of unparsed input
+// slice per read; dp_conn_input gave up past 64 slices of unparsed input
 // ("input too fragmented", amqp:resource-limit-exceeded) although the
-// frame is well within max-frame-size.
+// frame was well within max-frame-size.
 TEST(DpEngine, InterleavedSmallReadsDoNotKillTheConnection)
 {
 	engine e(1);
@@ -1122,14 +1122,14 @@ TEST(DpEngine, InterleavedSmallReadsDoNotKillTheConnection)
 	EXPECT_EQ(of_code(v, AMQP_DESC_CLOSE).size(), 0u);
 }
 
-// FOUND BUG (reported to the lead, disabled until fixed; found by
-// fuzz_conn): an Attach whose source does not decode (here: a boolean
-// where the source's timeout, a uint, goes) reads src.dynamic of a source
-// that was never filled in (dp_link.c terminus_address reads
-// src.dynamic / tgt.dynamic before checking the decode's result): UBSan
-// "load of value N, which is not a valid value for type '_Bool'" under
-// -Dsanitize=true. Without sanitizers the connection is closed with
-// amqp:decode-error, as this test expects; run it in a sanitize build.
+// Regression (found by fuzz_conn, since fixed): an Attach whose source
+// does not decode (here: a boolean where the source's timeout, a uint,
+// goes) read src.dynamic of a source that was never filled in (dp_link.c
+// terminus_address read src.dynamic / tgt.dynamic before checking the
+// decode's result): UBSan "load of value N, which is not a valid value for
+// type '_Bool'" under -Dsanitize=true. The connection is closed with
+// amqp:decode-error, as this test expects; the sanitize build is the one
+// that would see the bad load again.
 TEST(DpEngine, UndecodableSourceIsADecodeErrorWithoutUB)
 {
 	at_every_split([](engine &e) {
