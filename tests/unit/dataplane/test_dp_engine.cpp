@@ -1157,11 +1157,11 @@ TEST(DpEngine, UndecodableSourceIsADecodeErrorWithoutUB)
 	}, false); // the description's byte position depends on the reads (below)
 }
 
-// FOUND BUG (minor; reported to the lead, disabled until fixed): a decode
-// error's description gives the byte position in what is left of the
-// connection's unparsed input, not in the stream: the same bad Attach is
-// "at byte 58" after one read and "at byte 32" when the Begin before it
-// came in an earlier read. (Also fails on the UB above in sanitize builds.)
+// Regression (found by a review of the router core, since fixed): a
+// decode error's description gave the byte position in what was left of
+// the connection's unparsed input, not in the stream: the same bad Attach
+// was "at byte 58" after one read and "at byte 32" when the Begin before
+// it came in an earlier read.
 TEST(DpEngine, DecodeErrorDescriptionDoesNotDependOnReads)
 {
 	at_every_split([](engine &e) {

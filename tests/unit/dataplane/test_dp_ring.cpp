@@ -150,11 +150,12 @@ TEST(DpRing, WrapWithPadRecord)
 	EXPECT_EQ(dp_ring_peek(&t.r, &type, &len), nullptr);
 }
 
-// FOUND BUG (reported to the lead, disabled until fixed): a record of at
-// most dp_ring_max_payload bytes can be refused for ever on an empty ring,
-// when the producer's position needs a pad: dp_ring_reserve's "too big,
-// ever" test counts the pad (need + pad > size/2 + header). A producer
-// that retries the same record (xc_post, relay_preopen) never moves on.
+// Regression (found by a review of the router core, since fixed): a
+// record of at most dp_ring_max_payload bytes could be refused for ever on
+// an empty ring when the producer's position needed a pad:
+// dp_ring_reserve's "too big, ever" test counted the pad (need + pad >
+// size/2 + header), and a producer that retries the same record (xc_post,
+// relay_preopen) never moved on.
 TEST(DpRing, EveryRecordUpToMaxPayloadFitsAnEmptyRing)
 {
 	ring t(4096);
