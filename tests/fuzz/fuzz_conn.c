@@ -267,7 +267,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   (unsigned long long)before.blocks_total[i]);
 	}
 	FUZZ_CHECK(dph_worker(&h, cw)->n_conns == 1 && (cw == 0 || w->n_conns == 0),
-		   "%llu connections on worker 0", (unsigned long long)w->n_conns);
+		   "%llu connections on the consumer's worker, %llu on worker 0",
+		   (unsigned long long)dph_worker(&h, cw)->n_conns, (unsigned long long)w->n_conns);
 	consumer_link(&h, c);
 	dph_fini(&h);
 	return 0;
