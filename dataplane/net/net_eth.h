@@ -192,6 +192,25 @@ struct net_l3_ops {
 		       uint64_t now_ns);
 	/* An event (net_l3_event_type). Optional. */
 	void (*event)(void *ctx, const struct net_l3_event *ev);
+	/* A host with several interfaces (RFC 1122 3.3.4.2, the weak end
+	 * system model, as Linux by default): both optional, NULL for an
+	 * interface that is the host's only one.
+	 * host_addr: true if ip is an address of another interface of this
+	 * host. A datagram to it is received here as to one of our own, and
+	 * one from it is dropped as a loop or a spoof (ip_rx_bad_src).
+	 * tx_off_link: a datagram to a dst on none of our subnets (the host's
+	 * routing decides: dst on another interface's subnet goes by that
+	 * one; else by our gateway if have_gateway; else by another's). To
+	 * take it, send it with net_ipv4_send_frame_via on the other's net_l3
+	 * (frame, len, src, dst and proto as given to net_ipv4_send_frame;
+	 * the Ethernet and IPv4 headers are not written yet) and return that
+	 * call's enum net_arp_out (counted here as ip_tx_other_port; a drop is
+	 * counted there too). -1: not taken, we send it by our gateway, or
+	 * count ip_tx_no_route without one. Must not call
+	 * net_ipv4_send_frame on this interface. */
+	bool (*host_addr)(void *ctx, uint32_t ip);
+	int (*tx_off_link)(void *ctx, uint64_t now_ns, uint8_t *frame, size_t len, uint32_t src,
+			   uint32_t dst, uint8_t proto, bool have_gateway);
 };
 
 /* Hand a frame to ops->tx_frame and count it (eth_tx / eth_tx_fail). A

@@ -117,6 +117,12 @@ bool net_l3_is_local(const struct net_l3 *l3, uint32_t ip)
 	return false;
 }
 
+/* Another interface's address (net_l3_ops.host_addr), never one of ours. */
+static bool net_l3_is_host_addr(const struct net_l3 *l3, uint32_t ip)
+{
+	return l3->ops.host_addr != NULL && l3->ops.host_addr(l3->ops.ctx, ip);
+}
+
 bool net_l3_is_broadcast(const struct net_l3 *l3, uint32_t ip)
 {
 	if (ip == NET_IPV4_BROADCAST)
@@ -141,7 +147,7 @@ bool net_l3_is_broadcast(const struct net_l3 *l3, uint32_t ip)
 static bool net_ipv4_src_bad(const struct net_l3 *l3, uint32_t src)
 {
 	return src == 0 || (src >> 28) >= 0xe || (src >> 24) == 127 || net_l3_is_local(l3, src) ||
-	       net_l3_is_broadcast(l3, src);
+	       net_l3_is_broadcast(l3, src) || net_l3_is_host_addr(l3, src);
 }
 
 void net_ipv4_input(struct net_l3 *l3, uint64_t now_ns, const uint8_t *pkt, size_t len)
@@ -170,14 +176,20 @@ void net_ipv4_input(struct net_l3 *l3, uint64_t now_ns, const uint8_t *pkt, size
 		NET_COUNT(c->ip_rx_bad_src, 1);
 		return;
 	}
-	bool bcast = false;
+	bool bcast = false, host_addr = false;
 	if (!net_l3_is_local(l3, v.dst)) {
-		if (!net_l3_is_broadcast(l3, v.dst)) {
+		if (net_l3_is_broadcast(l3, v.dst)) {
+			bcast = true;
+			NET_COUNT(c->ip_rx_broadcast, 1);
+		} else if (net_l3_is_host_addr(l3, v.dst)) {
+			/* RFC 1122 3.3.4.2: a weak end system accepts a
+			 * datagram for any of its addresses on any interface */
+			host_addr = true;
+			NET_COUNT(c->ip_rx_host_addr, 1);
+		} else {
 			NET_COUNT(c->ip_rx_not_ours, 1);
 			return;
 		}
-		bcast = true;
-		NET_COUNT(c->ip_rx_broadcast, 1);
 	}
 	switch (v.proto) {
 	case NET_IPV4_PROTO_TCP:
@@ -199,7 +211,10 @@ void net_ipv4_input(struct net_l3 *l3, uint64_t now_ns, const uint8_t *pkt, size
 		/* RFC 1122 3.2.2.6: the reply's source is the address the
 		 * request was sent to (never a broadcast: those are not
 		 * answered). */
-		if (n > 0)
+		if (n > 0 && host_addr) /* from the other interface's address, sent from here */
+			(void)net_ipv4_send_frame_via(l3, now_ns, l3->scratch, NET_L3_HEADROOM + n,
+						      v.dst, v.src, NET_IPV4_PROTO_ICMP);
+		else if (n > 0)
 			(void)net_ipv4_send_frame(l3, now_ns, l3->scratch, NET_L3_HEADROOM + n,
 						  v.dst, v.src, NET_IPV4_PROTO_ICMP);
 		return;
@@ -250,7 +265,7 @@ static uint32_t net_l3_pick_src(const struct net_l3 *l3, uint32_t dst)
 	return l3->cfg.n_addrs ? l3->cfg.addrs[0].addr : 0;
 }
 
-static bool net_l3_on_link(const struct net_l3 *l3, uint32_t dst)
+bool net_l3_on_link(const struct net_l3 *l3, uint32_t dst)
 {
 	for (unsigned i = 0; i < l3->cfg.n_addrs; i++) {
 		uint32_t m = net_prefix_mask(l3->cfg.addrs[i].prefix_len);
@@ -260,8 +275,11 @@ static bool net_l3_on_link(const struct net_l3 *l3, uint32_t dst)
 	return false;
 }
 
-enum net_arp_out net_ipv4_send_frame(struct net_l3 *l3, uint64_t now_ns, uint8_t *frame,
-				     size_t frame_len, uint32_t src, uint32_t dst, uint8_t proto)
+/* via: src is another interface's address (net_ipv4_send_frame_via), and
+ * an off-link dst without a gateway here is not handed on again. */
+static enum net_arp_out net_ipv4_send(struct net_l3 *l3, uint64_t now_ns, uint8_t *frame,
+				      size_t frame_len, uint32_t src, uint32_t dst, uint8_t proto,
+				      bool via)
 {
 	struct net_l3_counters *c = &l3->c;
 	if (frame_len < NET_L3_HEADROOM || frame_len - NET_ETH_HLEN > l3->cfg.mtu) {
@@ -270,13 +288,28 @@ enum net_arp_out net_ipv4_send_frame(struct net_l3 *l3, uint64_t now_ns, uint8_t
 	}
 	if (src == 0)
 		src = net_l3_pick_src(l3, dst);
-	if (!net_l3_is_local(l3, src)) {
+	if (via ? !net_l3_is_host_addr(l3, src) : !net_l3_is_local(l3, src)) {
 		NET_COUNT(c->ip_tx_bad_src, 1);
 		return NET_ARP_DROPPED;
 	}
 	bool bcast = net_l3_is_broadcast(l3, dst);
+	if (via && bcast) { /* a broadcast of this subnet is its own host's */
+		NET_COUNT(c->ip_tx_no_route, 1);
+		return NET_ARP_DROPPED;
+	}
 	uint32_t next_hop = dst;
 	if (!bcast && !net_l3_on_link(l3, dst)) {
+		/* RFC 1122 3.3.4.2: a weak end system may send a datagram
+		 * from this interface's address by another (the host's
+		 * routing: on another's subnet, or its gateway) */
+		int r = !via && l3->ops.tx_off_link != NULL
+			    ? l3->ops.tx_off_link(l3->ops.ctx, now_ns, frame, frame_len, src, dst,
+						  proto, l3->cfg.gateway != 0)
+			    : -1;
+		if (r >= 0) { /* a drop there is counted there */
+			NET_COUNT(c->ip_tx_other_port, 1);
+			return (enum net_arp_out)r;
+		}
 		if (l3->cfg.gateway == 0) {
 			NET_COUNT(c->ip_tx_no_route, 1);
 			return NET_ARP_DROPPED;
@@ -295,6 +328,19 @@ enum net_arp_out net_ipv4_send_frame(struct net_l3 *l3, uint64_t now_ns, uint8_t
 	if (r != NET_ARP_DROPPED)
 		NET_COUNT(c->ip_tx, 1);
 	return r;
+}
+
+enum net_arp_out net_ipv4_send_frame(struct net_l3 *l3, uint64_t now_ns, uint8_t *frame,
+				     size_t frame_len, uint32_t src, uint32_t dst, uint8_t proto)
+{
+	return net_ipv4_send(l3, now_ns, frame, frame_len, src, dst, proto, false);
+}
+
+enum net_arp_out net_ipv4_send_frame_via(struct net_l3 *l3, uint64_t now_ns, uint8_t *frame,
+					 size_t frame_len, uint32_t src, uint32_t dst,
+					 uint8_t proto)
+{
+	return net_ipv4_send(l3, now_ns, frame, frame_len, src, dst, proto, true);
 }
 
 enum net_arp_out net_ipv4_output(struct net_l3 *l3, uint64_t now_ns, uint32_t src, uint32_t dst,

@@ -96,6 +96,8 @@ void net_ipv4_input(struct net_l3 *l3, uint64_t now_ns, const uint8_t *pkt, size
  * (255.255.255.255 or a directed broadcast of one of our subnets). */
 bool net_l3_is_local(const struct net_l3 *l3, uint32_t ip);
 bool net_l3_is_broadcast(const struct net_l3 *l3, uint32_t ip);
+/* true if ip is on one of our subnets (sent to directly, not by a gateway) */
+bool net_l3_on_link(const struct net_l3 *l3, uint32_t ip);
 
 /* Send a frame we built in place: frame[0..NET_L3_HEADROOM) is ours to
  * fill (Ethernet + IPv4 header), the L4 header and data follow, frame_len
@@ -106,6 +108,15 @@ bool net_l3_is_broadcast(const struct net_l3 *l3, uint32_t ip);
  * pass a non-zero src when it matters). */
 enum net_arp_out net_ipv4_send_frame(struct net_l3 *l3, uint64_t now_ns, uint8_t *frame,
 				     size_t frame_len, uint32_t src, uint32_t dst, uint8_t proto);
+
+/* The same for a datagram from src, an address of another interface of
+ * this host (net_l3_ops.host_addr; else ip_tx_bad_src), that the other
+ * interface routes by this one (net_l3_ops.tx_off_link): sent on this
+ * one's subnet or by its gateway, and never handed on again (else
+ * ip_tx_no_route). No broadcasts: those belong to their own interface. */
+enum net_arp_out net_ipv4_send_frame_via(struct net_l3 *l3, uint64_t now_ns, uint8_t *frame,
+					 size_t frame_len, uint32_t src, uint32_t dst,
+					 uint8_t proto);
 
 /* The same, copying the L4 bytes (l4, l4_len) into the scratch frame. */
 enum net_arp_out net_ipv4_output(struct net_l3 *l3, uint64_t now_ns, uint32_t src, uint32_t dst,

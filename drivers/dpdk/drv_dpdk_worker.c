@@ -297,6 +297,49 @@ static void tcp_output(void *ctx, const struct net_tcp_seg_out *seg)
 	drv_dpdk_seg_done(&d->seg);
 }
 
+/* The ports of a worker are one host's interfaces, in the weak end system
+ * model (RFC 1122 3.3.4.2, Linux's default): a datagram to any of the
+ * router's addresses is taken on any port, and one to a peer off the
+ * sending port's subnet leaves by the host's route, as the kernel's
+ * routing table would send it (net_eth.h host_addr, tx_off_link). Set
+ * only with more than one port. */
+static bool l3_host_addr(void *ctx, uint32_t ip)
+{
+	const struct dw_port *pp = (const struct dw_port *)ctx;
+	const struct dw *d = pp->d;
+	for (unsigned p = 0; p < d->n_ports; p++)
+		if (&d->ports[p] != pp && d->ports[p].addr == ip)
+			return true;
+	return false;
+}
+
+/* The route for dst off pp's subnet: another port's subnet holding it,
+ * else pp's own gateway (NULL), else the port that has the gateway. */
+static struct dw_port *off_link_route(struct dw_port *pp, uint32_t dst, bool have_gateway)
+{
+	struct dw *d = pp->d;
+	struct dw_port *gw = NULL;
+	for (unsigned p = 0; p < d->n_ports; p++) {
+		struct dw_port *q = &d->ports[p];
+		if (q == pp)
+			continue;
+		if (net_l3_on_link(&q->l3, dst))
+			return q;
+		if (gw == NULL && q->l3.cfg.gateway != 0)
+			gw = q;
+	}
+	return have_gateway ? NULL : gw;
+}
+
+static int l3_tx_off_link(void *ctx, uint64_t now_ns, uint8_t *frame, size_t len, uint32_t src,
+			  uint32_t dst, uint8_t proto, bool have_gateway)
+{
+	struct dw_port *q = off_link_route((struct dw_port *)ctx, dst, have_gateway);
+	if (q == NULL)
+		return -1;
+	return (int)net_ipv4_send_frame_via(&q->l3, now_ns, frame, len, src, dst, proto);
+}
+
 /* --- TCP -> engine ---------------------------------------------------------- */
 
 static uint32_t tcb_index(struct dw *d, const struct net_tcp_conn *c)
@@ -696,6 +739,10 @@ static int dpdk_worker_init(struct dp_worker *w)
 		lc.mtu = g->cfg.mtu; /* dpdkMtu: one for every port (so one MSS per stack) */
 		struct net_l3_ops lo = {
 		    .ctx = pp, .tx_frame = l3_tx_frame, .tcp_rx = l3_tcp_rx, .event = NULL};
+		if (d->n_ports > 1) {
+			lo.host_addr = l3_host_addr;
+			lo.tx_off_link = l3_tx_off_link;
+		}
 		net_l3_init(&pp->l3, &lc, &lo);
 	}
 

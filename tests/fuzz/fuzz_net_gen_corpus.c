@@ -47,13 +47,19 @@ static const uint8_t ZERO[6] = {0};
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 static const uint32_t OUR = IP(10, 0, 0, 1), PEER_IP = IP(10, 0, 0, 2), GW_IP = IP(10, 0, 0, 254);
 
-/* A frame record: op 0, 2-byte little-endian length, the frame. */
-static void rec_frame(struct gen *g, const struct gen *f)
+/* A frame record: op 0 (4: to the second interface), 2-byte
+ * little-endian length, the frame. */
+static void rec_frame_op(struct gen *g, const struct gen *f, uint8_t op)
 {
-	g_u8(g, 0);
+	g_u8(g, op);
 	g_u8(g, (uint8_t)f->n);
 	g_u8(g, (uint8_t)(f->n >> 8));
 	g_bytes(g, f->b, f->n);
+}
+
+static void rec_frame(struct gen *g, const struct gen *f)
+{
+	rec_frame_op(g, f, 0);
 }
 
 static void eth(struct gen *f, const uint8_t *dst, const uint8_t *src, uint16_t type)
@@ -233,5 +239,34 @@ int main(int argc, char **argv)
 	}
 	rec_frame(&g, &f);
 	rc |= write_seed(dir, "drops-and-options", &g);
+
+	/* the second interface (config bit 5; weak end system), no gateway on
+	 * the first: a ping and a SYN to its address 10.9.0.1 taken on the
+	 * first, output off-link handed to the second (ARP for its gateway,
+	 * answered there), and to a peer on the second's subnet */
+	g.n = 0;
+	g_u8(&g, 32 | 2);
+	arp(&f, US, PEER, 2, PEER, PEER_IP, US, OUR);
+	rec_frame(&g, &f);
+	ipv4(&f, PEER_IP, IP(10, 9, 0, 1), 1, 0x4000, m, echo(m, 9, 1, 16));
+	rec_frame(&g, &f);
+	{
+		uint8_t syn[20] = {0x9c, 0x41, 0x16, 0x28, 0,	 0,    0,    1,
+				   0,	 0,    0,    0,	   0x50, 0x02, 0xff, 0xff};
+		ipv4(&f, PEER_IP, IP(10, 9, 0, 1), 6, 0x4000, syn, sizeof syn);
+	}
+	rec_frame(&g, &f);
+	g_u8(&g, 2);
+	g_u8(&g, 7);
+	g_u8(&g, 20);
+	{
+		static const uint8_t US2[6] = {2, 0, 0, 0, 0, 3}, GW2[6] = {2, 0, 0, 0, 0, 0xfd};
+		arp(&f, US2, GW2, 2, GW2, IP(10, 9, 0, 254), US2, IP(10, 9, 0, 1));
+	}
+	rec_frame_op(&g, &f, 4);
+	g_u8(&g, 2 | 8);
+	g_u8(&g, 5);
+	g_u8(&g, 30);
+	rc |= write_seed(dir, "weak-host-second-interface", &g);
 	return rc ? 1 : 0;
 }

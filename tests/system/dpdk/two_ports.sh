@@ -6,8 +6,15 @@
 #   a receiver connected to 10.77.0.2 and a sender to 10.78.0.2: 1000
 #   unsettled messages across the two ports, each once, in order, accepted
 #   (two_ports_client.py)
+#   a host off both subnets (10.99.0.1 on the namespace's lo; the router's
+#   gateway 10.78.0.1 is on port B): 1000 messages again, the receiver
+#   to 10.77.0.2 (its packets arrive on A; A has no gateway, so the
+#   replies leave by B's) and the sender to 10.78.0.2 by way of 10.77.0.2
+#   (B's address arriving on A): the weak end system model (RFC 1122
+#   3.3.4.2), as Linux on such a host
 #   rpcrouter-ctl stats: rx and tx on both ports (port 0 in "driver" and
-#   "net_l3", port 1 in "driver.port1" and "net_l3.port1")
+#   "net_l3", port 1 in "driver.port1" and "net_l3.port1"), and port A's
+#   ip_tx_other_port and ip_rx_host_addr
 #   SIGTERM to rpcrouterd by pid: exit 0
 # Skipped (exit 77) unless root, a DPDK build, `ip netns` and the net_tap
 # PMD are usable. Everything it creates is removed on exit; the only
@@ -36,7 +43,8 @@ NS=$RR_NS
 PREFIX=rrdpdk2p$$
 rr_prefix "$PREFIX"
 rr_conf rrdpdk2p "$WORKERS" "$PREFIX" "net_tap0,iface=rrtapa;net_tap1,iface=rrtapb" \
-	"10.77.0.2/24;10.78.0.2/24" 100 ${FAULTS:+"dpdkFaultInjection: $FAULTS"}
+	"10.77.0.2/24;10.78.0.2/24" 100 "dpdkGateway: ;10.78.0.1" \
+	${FAULTS:+"dpdkFaultInjection: $FAULTS"}
 rr_start_router 90 "$TMP/rr.conf" "$NS"
 rr_wait_up ip netns exec "$NS" ip link show rrtapb
 for k in a:10.77.0.1 b:10.78.0.1; do
@@ -55,6 +63,21 @@ rr_check "1000 unsettled: sender on port A, receiver on port B" \
 	ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/two_ports_client.py" \
 	--recv-url amqp://10.78.0.2:5672 --send-url amqp://10.77.0.2:5672 --messages 1000 \
 	--timeout 30 --address two_ports_ba
+
+# The off-subnet host. The namespace's kernel sends from 10.99.0.1 to both
+# router addresses through tap A (10.78.0.2 by way of 10.77.0.2) and takes
+# the replies that come back through tap B (no reverse-path filter).
+ip netns exec "$NS" ip link set lo up
+ip netns exec "$NS" ip addr add 10.99.0.1/32 dev lo
+for k in all rrtapa rrtapb; do
+	ip netns exec "$NS" sysctl -qw "net.ipv4.conf.$k.rp_filter=0"
+done
+ip netns exec "$NS" ip route add 10.77.0.2/32 dev rrtapa src 10.99.0.1
+ip netns exec "$NS" ip route add 10.78.0.2/32 via 10.77.0.2 dev rrtapa src 10.99.0.1
+rr_check "1000 unsettled from a host off both subnets (weak end system)" \
+	ip netns exec "$NS" timeout -k 5 40 "$PY" "$HERE/two_ports_client.py" \
+	--recv-url amqp://10.77.0.2:5672 --send-url amqp://10.78.0.2:5672 --messages 1000 \
+	--timeout 30 --address two_ports_weak
 
 rr_stats "$TMP/stats.json"
 rr_check "stats: rx and tx on both ports" "$PY" - "$TMP/stats.json" "$WORKERS" "$FAULTS" <<'PYEOF'
@@ -85,8 +108,16 @@ for g in ('net_l3', 'net_l3.port1'):
          % tot.get(g + '.icmp_tx_echo_reply'))
     need(tot.get(g + '.arp_tx_reply', 0) >= 1, g + ': no ARP reply sent')
 # the four connections (two per port) on the one TCP stack per worker
-need(tot.get('net_tcp.passive_opens', 0) >= 4, 'passive_opens %s' % tot.get('net_tcp.passive_opens'))
-need(tot.get('driver.native_new', 0) >= 4, 'native_new %s' % tot.get('driver.native_new'))
+need(tot.get('net_tcp.passive_opens', 0) >= 6, 'passive_opens %s' % tot.get('net_tcp.passive_opens'))
+need(tot.get('driver.native_new', 0) >= 6, 'native_new %s' % tot.get('driver.native_new'))
+# the host off both subnets: all its segments arrived on port A, B's
+# address among them, and A's replies left by port B's gateway
+for k in ('ip_tx_other_port', 'ip_rx_host_addr'):
+    print('  net_l3 (port A) %s %d' % (k, tot.get('net_l3.' + k, 0)))
+    need(tot.get('net_l3.' + k, 0) >= 30, 'port A %s %s' % (k, tot.get('net_l3.' + k)))
+for k in ('ip_tx_no_route', 'ip_tx_other_port', 'ip_rx_host_addr'):
+    need(tot.get('net_l3.port1.' + k, 0) == 0, 'port B %s %s' % (k, tot.get('net_l3.port1.' + k)))
+need(tot.get('net_l3.ip_tx_no_route', 0) == 0, 'port A no_route %s' % tot.get('net_l3.ip_tx_no_route'))
 if faults:
     for w in s['workers']:
         for g in ('fault_rx', 'fault_tx', 'fault_rx.port1', 'fault_tx.port1'):
@@ -98,7 +129,7 @@ if faults:
         print('  faults%s: %d drop/dup/reorder' % (sfx or ' (port 0)', n))
         need(n > 0, 'no fault injected on port%s' % (sfx or ' 0'))
 c = s['totals']['counters']
-need(c['outcome_accepted'] >= 2000, 'outcome_accepted %d' % c['outcome_accepted'])
+need(c['outcome_accepted'] >= 3000, 'outcome_accepted %d' % c['outcome_accepted'])
 sys.exit(1 if failed() else 0)
 PYEOF
 
