@@ -153,8 +153,8 @@ static int port_setup(struct drv_dpdk_global *g, struct drv_dpdk_port *pp, unsig
 		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
 			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
 	}
-	/* TCP checksums by the port where it offers both directions; the
-	 * stack's csum_offload is one switch for all ports (drv_dpdk_setup) */
+	/* TCP checksums by the port where it offers both directions, else in
+	 * software by the workers (drv_dpdk_frame_tcp_csum, rx_csum_ok) */
 	pp->csum_offload = !g->fault.any &&
 			   (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) &&
 			   (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
@@ -323,12 +323,9 @@ int drv_dpdk_setup(const struct drv_dpdk_config *cfg, char *err, size_t errlen)
 		errf(err, errlen, "dpdkFaultInjection: %s", why);
 		return -1;
 	}
-	g->csum_offload = true;
-	for (unsigned p = 0; p < g->n_ports; p++) {
+	for (unsigned p = 0; p < g->n_ports; p++)
 		if (port_setup(g, &g->ports[p], p, err, errlen) != 0)
 			return -1;
-		g->csum_offload &= g->ports[p].csum_offload;
-	}
 	for (uint16_t q = 0; q < nq && nq > 1; q++) {
 		char rname[RTE_RING_NAMESIZE];
 		snprintf(rname, sizeof(rname), "rr_steer_%u", q);
@@ -435,15 +432,17 @@ const char *drv_dpdk_describe(char *buf, size_t n)
 		const struct drv_dpdk_port *pp = &g->ports[p];
 		char mac[18];
 		net_mac_format(&pp->mac, mac, sizeof(mac));
-		int k = snprintf(buf + off, n - off, "%s%s (port %u, %u queue pair%s, %s; %s)",
+		int k = snprintf(buf + off, n - off,
+				 "%s%s (port %u, %u queue pair%s, %s; %s; TCP checksums %s)",
 				 p ? "; " : "", pp->name, pp->port, g->n_queues,
-				 g->n_queues == 1 ? "" : "s", mac, pp->rss_why ? pp->rss_why : "");
+				 g->n_queues == 1 ? "" : "s", mac, pp->rss_why ? pp->rss_why : "",
+				 pp->csum_offload ? "by the port" : "in software");
 		if (k < 0)
 			break;
 		off += (size_t)k;
 	}
 	if (off < n)
-		snprintf(buf + off, n - off, "; MTU %u (TCP MSS %u); TCP checksums %s", g->cfg.mtu,
-			 net_tcp_mss_for_mtu(g->cfg.mtu), g->csum_offload ? "by the port" : "in software");
+		snprintf(buf + off, n - off, "; MTU %u (TCP MSS %u)", g->cfg.mtu,
+			 net_tcp_mss_for_mtu(g->cfg.mtu));
 	return buf;
 }

@@ -11,8 +11,9 @@
  * into that mbuf, and drv_dpdk_frame_take returns the same mbuf with its
  * lengths set. Frames net_l3 built in its own buffers (ARP, ICMP, RSTs
  * answering no connection, segments queued behind ARP) are copied into a
- * fresh mbuf. With tx checksum offload (tx_ol_flags), every TCP frame's
- * mbuf asks the port for the TCP checksum.
+ * fresh mbuf. A stack that runs with csum_offload leaves each TCP frame's
+ * checksum to drv_dpdk_frame_tcp_csum, which asks the port for it or
+ * finishes it in software, port by port.
  *
  * Single-threaded: one struct drv_dpdk_seg per poll loop. */
 #ifndef DRV_DPDK_FRAME_H
@@ -25,6 +26,7 @@
 
 #include <rte_mbuf.h>
 
+#include "net_csum.h"
 #include "net_eth.h"
 #include "net_ipv4.h"
 #include "net_tcp.h"
@@ -33,18 +35,39 @@
  * drv_dpdk_frame_take, released by drv_dpdk_seg_done. */
 struct drv_dpdk_seg {
 	struct rte_mbuf *m;
-	/* 0, or RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM when the port
-	 * computes TCP checksums (the stack then leaves the pseudo-header sum
-	 * in the field, as DPDK's tx checksum offload expects) */
-	uint64_t tx_ol_flags;
 };
 
-/* A TCP/IPv4 frame's mbuf gets the checksum offload request. */
-static inline void drv_dpdk_seg_offload(const struct drv_dpdk_seg *s, struct rte_mbuf *m)
+/* The TCP checksum of a frame about to leave by a port, from a stack that
+ * runs with csum_offload: net_tcp left the pseudo-header sum in the field
+ * (RFC 9293 3.1), as DPDK's tx offload wants it. offload: the port
+ * computes the rest (the mbuf asks it to). Else it is finished here: the
+ * one's complement sum of the segment with that field is the
+ * pseudo-header's plus the segment's, so its complement is the checksum.
+ * The segment's length is the IPv4 total length's (runt padding is not
+ * the segment's); frames other than IPv4/TCP are left as they are. Per
+ * frame and not per stack, so ports with and without offload can be
+ * mixed (and a segment may leave by another port than its address's:
+ * the weak end system routing of net_eth.h). */
+static inline void drv_dpdk_frame_tcp_csum(struct rte_mbuf *m, bool offload)
 {
-	m->ol_flags |= s->tx_ol_flags;
-	m->l2_len = NET_ETH_HLEN;
-	m->l3_len = NET_IPV4_HLEN; /* net_ipv4_build_hdr writes no options */
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	if (m->data_len < NET_L3_HEADROOM + 20 || (f[12] << 8 | f[13]) != NET_ETHERTYPE_IPV4 ||
+	    f[NET_ETH_HLEN + 9] != NET_IPV4_PROTO_TCP)
+		return;
+	if (offload) {
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+		m->l2_len = NET_ETH_HLEN;
+		m->l3_len = NET_IPV4_HLEN; /* net_ipv4_build_hdr writes no options */
+		return;
+	}
+	uint16_t total = net_get16(f + NET_ETH_HLEN + 2);
+	if (total < NET_IPV4_HLEN + 20 || total > m->data_len - NET_ETH_HLEN)
+		return; /* never: we built it */
+	uint8_t *tcp = f + NET_L3_HEADROOM;
+	struct net_csum c;
+	net_csum_init(&c);
+	net_csum_add(&c, tcp, total - NET_IPV4_HLEN);
+	net_put16(tcp + 16, net_csum_finish(&c));
 }
 
 /* An mbuf holding seg's TCP header and payload at NET_L3_HEADROOM, kept in
@@ -71,8 +94,6 @@ static inline struct rte_mbuf *drv_dpdk_seg_build(struct drv_dpdk_seg *s, struct
 		memcpy(o, seg->iov[i].base, seg->iov[i].len);
 		o += seg->iov[i].len;
 	}
-	if (s->tx_ol_flags)
-		drv_dpdk_seg_offload(s, m);
 	s->m = m;
 	*frame = f;
 	*len = n;
@@ -113,12 +134,6 @@ static inline struct rte_mbuf *drv_dpdk_frame_take(struct drv_dpdk_seg *s, struc
 		return NULL;
 	}
 	memcpy(p, frame, len);
-	/* a TCP segment that waited for ARP carries only its pseudo-header
-	 * sum when the port computes checksums */
-	if (s->tx_ol_flags && len >= NET_L3_HEADROOM + 20 &&
-	    (frame[12] << 8 | frame[13]) == NET_ETHERTYPE_IPV4 &&
-	    frame[NET_ETH_HLEN + 9] == NET_IPV4_PROTO_TCP)
-		drv_dpdk_seg_offload(s, m);
 	*copied = true;
 	return m;
 }

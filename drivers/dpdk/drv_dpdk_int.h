@@ -50,7 +50,11 @@ struct drv_dpdk_port {
 	 * its owner's queue; the workers skip the software hash */
 	enum drv_dpdk_rss_mode rss_mode;
 	const char *rss_why; /* the decision, for the start-up log */
-	bool csum_offload;   /* the port offers TCP checksums both ways */
+	/* the port computes TCP checksums on tx and checks them on rx
+	 * (offered both ways, and no fault injection: it corrupts frames
+	 * after the port's rx check and before its tx sum); else the workers
+	 * do, in software */
+	bool csum_offload;
 };
 
 /* Written by control before the workers launch, read-only after. */
@@ -65,11 +69,6 @@ struct drv_dpdk_global {
 	uint64_t tsc_hz;
 	unsigned lcores[DP_MAX_WORKERS];
 	bool launched[DP_MAX_WORKERS];
-	/* the TCP stack computes no checksum on tx and checks none on rx:
-	 * every port does both (offered, and no fault injection: it corrupts
-	 * frames after the port's rx check and before its tx sum); one
-	 * switch, since a worker's stack serves all its ports */
-	bool csum_offload;
 	/* fault injection (tests): dpdkFaultInjection, parsed once */
 	struct drv_dpdk_fault_spec fault;
 	/* each worker's ring of packets other workers received for it, from

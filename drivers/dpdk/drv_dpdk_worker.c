@@ -59,7 +59,7 @@
 	X(stalled_cycles, W, "TSC cycles of gaps between polls past drv_dpdk_stall_tsc (preempted)") \
 	X(tsc_hz, W, "TSC cycles per second (busy_cycles / tsc_hz = busy CPU-seconds)")            \
 	X(rss_hardware, P, "1: the port's RSS steers flows (symmetric key, our RETA); 0: software") \
-	X(csum_offload, W, "1: the ports compute and check TCP checksums; 0: software")
+	X(csum_offload, P, "1: the port computes and checks TCP checksums; 0: software")
 
 enum drv_counter_id {
 #define X(n, sc, d) DRV_C_##n,
@@ -270,6 +270,9 @@ static int l3_tx_frame(void *ctx, const uint8_t *frame, size_t len)
 		pcnt(pp, DRV_C_tx_no_mbuf, 1);
 		return -1;
 	}
+	/* this port's checksum offload, not the one of the port whose
+	 * address the segment has (the stack leaves every sum to us) */
+	drv_dpdk_frame_tcp_csum(m, pp->gp->csum_offload);
 	if (copied)
 		pcnt(pp, DRV_C_tx_copied, 1);
 	pp->tx[pp->n_tx++] = m;
@@ -520,14 +523,17 @@ static void tcp_event(void *ctx, struct net_tcp_conn *tc, enum net_tcp_event ev,
 	}
 }
 
-/* With checksum offload the stack checks no TCP checksum: the port's
- * verdict (RTE_MBUF_F_RX_L4_CKSUM_*) decides, and a frame it did not check
- * (UNKNOWN: options, a PMD that skips some) is summed here. */
-static bool rx_csum_ok(const struct dw *d, uint32_t src, uint32_t dst, const uint8_t *seg,
+/* The stack checks no TCP checksum (it runs with csum_offload): on a port
+ * with checksum offload its verdict (RTE_MBUF_F_RX_L4_CKSUM_*) decides,
+ * and a frame it did not check (UNKNOWN: options, a PMD that skips some)
+ * is summed here; on a port without, every frame is summed here (the flags
+ * of a PMD not asked to check mean nothing). */
+static bool rx_csum_ok(const struct dw_port *pp, uint32_t src, uint32_t dst, const uint8_t *seg,
 		       size_t len)
 {
-	uint64_t f = d->rx_m ? d->rx_m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK
-			     : RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
+	const struct rte_mbuf *m = pp->d->rx_m;
+	uint64_t f = m != NULL && pp->gp->csum_offload ? m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK
+						       : RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
 	if (f == RTE_MBUF_F_RX_L4_CKSUM_GOOD || f == RTE_MBUF_F_RX_L4_CKSUM_NONE)
 		return true; /* NONE: the data was verified, the field not */
 	if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD || len > 65535)
@@ -546,7 +552,7 @@ static void l3_tcp_rx(void *ctx, uint32_t src, uint32_t dst, const uint8_t *seg,
 	struct dw_port *pp = (struct dw_port *)ctx;
 	struct dw *d = pp->d;
 	(void)now_ns;
-	if (drv_dpdk_g.csum_offload && !rx_csum_ok(d, src, dst, seg, len)) {
+	if (!rx_csum_ok(pp, src, dst, seg, len)) {
 		pcnt(pp, DRV_C_rx_bad_csum, 1);
 		return;
 	}
@@ -667,7 +673,6 @@ static int dpdk_worker_init(struct dp_worker *w)
 	/* the driver keeps the engine's clocks (clock_read), not
 	 * dp_worker_step */
 	w->clock_frozen = true;
-	d->c[DRV_C_csum_offload] = g->csum_offload;
 	clock_read(d);
 	/* TCP blocks: every connection slot of the worker, plus room for
 	 * handshakes and TIME-WAIT (blocks are freed later than dp_conns) */
@@ -712,6 +717,7 @@ static int dpdk_worker_init(struct dp_worker *w)
 		pp->pool = gp->pools[w->id];
 		pp->addr = gp->cfg.addr;
 		pp->c[DRV_C_rss_hardware] = gp->rss_mode == DRV_DPDK_RSS_HARDWARE;
+		pp->c[DRV_C_csum_offload] = gp->csum_offload;
 		if (g->fault.any) {
 			const struct drv_dpdk_fault_ops fo = {fault_clone, fault_free,
 							      fault_corrupt};
@@ -748,11 +754,11 @@ static int dpdk_worker_init(struct dp_worker *w)
 
 	struct net_tcp_cfg tcfg;
 	net_tcp_cfg_default(&tcfg);
-	/* the port sums and checks TCP checksums (drv_dpdk_setup decided) */
-	tcfg.csum_offload = g->csum_offload;
+	/* TCP checksums are the driver's, port by port: the port's where it
+	 * offers them (drv_dpdk_setup decided), else summed in l3_tx_frame
+	 * and l3_tcp_rx */
+	tcfg.csum_offload = true;
 	tcfg.mss = net_tcp_mss_for_mtu(g->cfg.mtu); /* RFC 9293 3.7.1: 1500 -> 1460 */
-	if (g->csum_offload)
-		d->seg.tx_ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
 	for (int i = 0; i < 16; i += 8) {
 		uint64_t r = rte_rand(); /* RFC 6528: a secret per stack */
 		memcpy(tcfg.isn_key + i, &r, 8);

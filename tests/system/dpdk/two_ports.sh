@@ -22,12 +22,19 @@
 # With FAULTS (a dpdkFaultInjection spec) every port of every worker drops,
 # duplicates and reorders frames both ways (its own injectors): the same
 # checks, and faults counted on both ports.
-# Usage: two_ports.sh RPCROUTERD RPCROUTER_CTL [WORKERS [FAULTS]]
+# With PORT_B af_packet, port B is net_af_packet over a veth pair (the
+# kernel's side veth-k, tx checksum offload off as in run.sh) instead of a
+# second tap: port A computes TCP checksums by offload (net_tap offers it),
+# port B in software, and the off-subnet host's replies from port A's
+# address leave by port B, so they must get B's software checksum (the
+# namespace's kernel drops a bad one); stats show each port's choice.
+# Usage: two_ports.sh RPCROUTERD RPCROUTER_CTL [WORKERS [FAULTS [PORT_B]]]
 set -u
 RPCROUTERD=${1:?rpcrouterd}
 RPCROUTER_CTL=${2:?rpcrouter-ctl}
 WORKERS=${3:-1}
 FAULTS=${4:-}
+PORT_B=${5:-tap}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 
@@ -36,21 +43,41 @@ rr_need_netns
 rr_need_cmd ping iputils-ping
 rr_need_proton
 rr_need_pmd tap
+[ "$PORT_B" = tap ] || rr_need_pmd "$PORT_B"
 
 rr_tmp rrdpdk2p
 rr_netns "rrdpdk2p-$$"
 NS=$RR_NS
 PREFIX=rrdpdk2p$$
 rr_prefix "$PREFIX"
-rr_conf rrdpdk2p "$WORKERS" "$PREFIX" "net_tap0,iface=rrtapa;net_tap1,iface=rrtapb" \
+case $PORT_B in
+tap)
+	KIF_B=rrtapb # created by the PMD
+	SPEC_B=net_tap1,iface=rrtapb
+	;;
+af_packet)
+	KIF_B=veth-k
+	SPEC_B=net_af_packet0,iface=veth-d,qpairs=$WORKERS
+	ip netns exec "$NS" ip link add veth-k type veth peer name veth-d || exit 1
+	ip netns exec "$NS" ip link set veth-d up
+	;;
+*)
+	echo "FAIL: port B $PORT_B: tap or af_packet"
+	exit 1
+	;;
+esac
+rr_conf rrdpdk2p "$WORKERS" "$PREFIX" "net_tap0,iface=rrtapa;$SPEC_B" \
 	"10.77.0.2/24;10.78.0.2/24" 100 "dpdkGateway: ;10.78.0.1" \
 	${FAULTS:+"dpdkFaultInjection: $FAULTS"}
 rr_start_router 90 "$TMP/rr.conf" "$NS"
-rr_wait_up ip netns exec "$NS" ip link show rrtapb
-for k in a:10.77.0.1 b:10.78.0.1; do
-	ip netns exec "$NS" ip link set "rrtap${k%%:*}" up
-	ip netns exec "$NS" ip addr add "${k#*:}/24" dev "rrtap${k%%:*}"
+rr_wait_up ip netns exec "$NS" ip link show rrtapa
+for k in rrtapa:10.77.0.1 "$KIF_B:10.78.0.1"; do
+	ip netns exec "$NS" ip link set "${k%%:*}" up
+	ip netns exec "$NS" ip addr add "${k#*:}/24" dev "${k%%:*}"
 done
+if [ "$PORT_B" = af_packet ]; then
+	ip netns exec "$NS" "$PY" "$HERE/tx_csum_off.py" "$KIF_B" || exit 1
+fi
 
 sed -n 's/.*\(dpdk port .*\)/  \1/p' "$TMP/rr.log"
 rr_check "ping 10.77.0.2 (port A)" ip netns exec "$NS" ping -c 3 -w 10 -i 0.2 -W 2 10.77.0.2
@@ -69,7 +96,7 @@ rr_check "1000 unsettled: sender on port A, receiver on port B" \
 # the replies that come back through tap B (no reverse-path filter).
 ip netns exec "$NS" ip link set lo up
 ip netns exec "$NS" ip addr add 10.99.0.1/32 dev lo
-for k in all rrtapa rrtapb; do
+for k in all rrtapa "$KIF_B"; do
 	ip netns exec "$NS" sysctl -qw "net.ipv4.conf.$k.rp_filter=0"
 done
 ip netns exec "$NS" ip route add 10.77.0.2/32 dev rrtapa src 10.99.0.1
@@ -80,11 +107,13 @@ rr_check "1000 unsettled from a host off both subnets (weak end system)" \
 	--timeout 30 --address two_ports_weak
 
 rr_stats "$TMP/stats.json"
-rr_check "stats: rx and tx on both ports" "$PY" - "$TMP/stats.json" "$WORKERS" "$FAULTS" <<'PYEOF'
+rr_check "stats: rx and tx on both ports" "$PY" - "$TMP/stats.json" "$WORKERS" "$FAULTS" \
+	"$PORT_B" <<'PYEOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 workers = int(sys.argv[2])
 faults = sys.argv[3]
+port_b = sys.argv[4]
 from stats_need import need, failed
 need(len(s['workers']) == workers, '%d workers' % len(s['workers']))
 tot = {}
@@ -94,6 +123,14 @@ for w in s['workers']:
         for k, v in w.get(g, {}).items():
             tot[g + '.' + k] = tot.get(g + '.' + k, 0) + v
     need('driver.port2' not in w, 'a third port')
+    # TCP checksums port by port: net_tap offers offload (not with fault
+    # injection, which corrupts frames past the port's checks); af_packet not
+    off_a = 0 if faults else 1
+    off_b = 0 if faults or port_b == 'af_packet' else 1
+    need(w['driver'].get('csum_offload') == off_a,
+         'port A csum_offload %s' % w['driver'].get('csum_offload'))
+    need(w['driver.port1'].get('csum_offload') == off_b,
+         'port B csum_offload %s' % w['driver.port1'].get('csum_offload'))
     need('native_new' not in w.get('driver.port1', {}), 'worker counters in the port group')
 for p in ('driver', 'driver.port1'):
     print('  %s: rx_packets %d, tx_packets %d, steered_out %d' % (
