@@ -207,6 +207,41 @@ rr_prefix() {
 	rr_note prefixes "$1"
 }
 
+# rr_port KIND N TAP QPAIRS: one router port in $RR_NS, of KIND tap (the
+# PMD's net_tapN creates TAP when the router starts) or af_packet
+# (net_af_packet0 on veth-d of a veth pair made here, qpairs QPAIRS; the
+# kernel's side veth-k). Sets RR_PORT_SPEC (the dpdkPorts entry) and
+# RR_PORT_KIF (the kernel's side, for rr_port_kernel_side once it exists).
+rr_port() {
+	case $1 in
+	tap)
+		RR_PORT_KIF=$3
+		RR_PORT_SPEC=net_tap$2,iface=$3
+		;;
+	af_packet)
+		RR_PORT_KIF=veth-k
+		RR_PORT_SPEC=net_af_packet0,iface=veth-d,qpairs=$4
+		ip netns exec "$RR_NS" ip link add veth-k type veth peer name veth-d || exit 1
+		ip netns exec "$RR_NS" ip link set veth-d up
+		;;
+	*)
+		echo "FAIL: port $1: tap or af_packet"
+		exit 1
+		;;
+	esac
+}
+
+# rr_port_kernel_side KIND KIF ADDR/LEN: the kernel's side of a port up with
+# its address; for af_packet with tx checksum offload off (a veth hands
+# AF_PACKET partial checksums otherwise: tx_csum_off.py).
+rr_port_kernel_side() {
+	ip netns exec "$RR_NS" ip link set "$2" up
+	ip netns exec "$RR_NS" ip addr add "$3" dev "$2"
+	if [ "$1" = af_packet ]; then
+		ip netns exec "$RR_NS" "$PY" "$HERE/tx_csum_off.py" "$2" || exit 1
+	fi
+}
+
 # What no clean-up inside the run can cover: every process of a run killed
 # at once (a session ended with SIGKILL: /var/run/dpdk/rrdst9752 with its
 # namespace and $TMP, the router's log cut mid-load, no shutdown). The next

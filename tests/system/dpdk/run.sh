@@ -44,33 +44,16 @@ rr_netns "rrdpdk-$$"
 NS=$RR_NS
 PREFIX=rrdpdk$$
 rr_prefix "$PREFIX"
-case $PORT in
-tap)
-	KIF=rrtap0 # created by the PMD, in the router's namespace
-	SPEC=net_tap0,iface=rrtap0
-	;;
-af_packet)
-	KIF=veth-k
-	SPEC=net_af_packet0,iface=veth-d,qpairs=$WORKERS
-	ip netns exec "$NS" ip link add veth-k type veth peer name veth-d || exit 1
-	ip netns exec "$NS" ip link set veth-d up
-	;;
-*)
-	echo "FAIL: port $PORT: tap or af_packet"
-	exit 1
-	;;
-esac
+rr_port "$PORT" 0 rrtap0 "$WORKERS"
+KIF=$RR_PORT_KIF
+SPEC=$RR_PORT_SPEC
 # lcore 0 (control) on CPU 0, worker lcores 1..N on the other CPUs (shared
 # when there are fewer: the idle back-off lets them take turns)
 rr_conf rrdpdk "$WORKERS" "$PREFIX" "$SPEC" 10.77.0.2/24 100 "maxConnections: 26" \
 	${FAULTS:+"dpdkFaultInjection: $FAULTS"}
 rr_start_router 120 "$TMP/rr.conf" "$NS"
 rr_wait_up ip netns exec "$NS" ip link show "$KIF"
-ip netns exec "$NS" ip link set "$KIF" up
-ip netns exec "$NS" ip addr add 10.77.0.1/24 dev "$KIF"
-if [ "$PORT" = af_packet ]; then
-	ip netns exec "$NS" "$PY" "$HERE/tx_csum_off.py" "$KIF" || exit 1
-fi
+rr_port_kernel_side "$PORT" "$KIF" 10.77.0.1/24
 
 # with faults a ping may be lost: 3 answers within at most 10 s
 rr_check "ping 10.77.0.2" ip netns exec "$NS" ping -c 3 -w 10 -i 0.2 -W 2 10.77.0.2

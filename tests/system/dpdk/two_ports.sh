@@ -50,34 +50,16 @@ rr_netns "rrdpdk2p-$$"
 NS=$RR_NS
 PREFIX=rrdpdk2p$$
 rr_prefix "$PREFIX"
-case $PORT_B in
-tap)
-	KIF_B=rrtapb # created by the PMD
-	SPEC_B=net_tap1,iface=rrtapb
-	;;
-af_packet)
-	KIF_B=veth-k
-	SPEC_B=net_af_packet0,iface=veth-d,qpairs=$WORKERS
-	ip netns exec "$NS" ip link add veth-k type veth peer name veth-d || exit 1
-	ip netns exec "$NS" ip link set veth-d up
-	;;
-*)
-	echo "FAIL: port B $PORT_B: tap or af_packet"
-	exit 1
-	;;
-esac
+rr_port "$PORT_B" 1 rrtapb "$WORKERS"
+KIF_B=$RR_PORT_KIF
+SPEC_B=$RR_PORT_SPEC
 rr_conf rrdpdk2p "$WORKERS" "$PREFIX" "net_tap0,iface=rrtapa;$SPEC_B" \
 	"10.77.0.2/24;10.78.0.2/24" 100 "dpdkGateway: ;10.78.0.1" \
 	${FAULTS:+"dpdkFaultInjection: $FAULTS"}
 rr_start_router 90 "$TMP/rr.conf" "$NS"
 rr_wait_up ip netns exec "$NS" ip link show rrtapa
-for k in rrtapa:10.77.0.1 "$KIF_B:10.78.0.1"; do
-	ip netns exec "$NS" ip link set "${k%%:*}" up
-	ip netns exec "$NS" ip addr add "${k#*:}/24" dev "${k%%:*}"
-done
-if [ "$PORT_B" = af_packet ]; then
-	ip netns exec "$NS" "$PY" "$HERE/tx_csum_off.py" "$KIF_B" || exit 1
-fi
+rr_port_kernel_side tap rrtapa 10.77.0.1/24
+rr_port_kernel_side "$PORT_B" "$KIF_B" 10.78.0.1/24
 
 sed -n 's/.*\(dpdk port .*\)/  \1/p' "$TMP/rr.log"
 rr_check "ping 10.77.0.2 (port A)" ip netns exec "$NS" ping -c 3 -w 10 -i 0.2 -W 2 10.77.0.2
