@@ -150,6 +150,10 @@ static bool net_ipv4_src_bad(const struct net_l3 *l3, uint32_t src)
 	       net_l3_is_broadcast(l3, src) || net_l3_is_host_addr(l3, src);
 }
 
+static enum net_arp_out net_ipv4_send(struct net_l3 *l3, uint64_t now_ns, uint8_t *frame,
+				      size_t frame_len, uint32_t src, uint32_t dst, uint8_t proto,
+				      bool via);
+
 void net_ipv4_input(struct net_l3 *l3, uint64_t now_ns, const uint8_t *pkt, size_t len)
 {
 	struct net_ipv4_view v;
@@ -211,12 +215,9 @@ void net_ipv4_input(struct net_l3 *l3, uint64_t now_ns, const uint8_t *pkt, size
 		/* RFC 1122 3.2.2.6: the reply's source is the address the
 		 * request was sent to (never a broadcast: those are not
 		 * answered). */
-		if (n > 0 && host_addr) /* from the other interface's address, sent from here */
-			(void)net_ipv4_send_frame_via(l3, now_ns, l3->scratch, NET_L3_HEADROOM + n,
-						      v.dst, v.src, NET_IPV4_PROTO_ICMP);
-		else if (n > 0)
-			(void)net_ipv4_send_frame(l3, now_ns, l3->scratch, NET_L3_HEADROOM + n,
-						  v.dst, v.src, NET_IPV4_PROTO_ICMP);
+		if (n > 0) /* to another interface's address: sent from it, by this one */
+			(void)net_ipv4_send(l3, now_ns, l3->scratch, NET_L3_HEADROOM + n, v.dst,
+					    v.src, NET_IPV4_PROTO_ICMP, host_addr);
 		return;
 	}
 	default:

@@ -43,7 +43,7 @@ struct net_fuzz {
 static const struct net_mac net_fuzz_mac = {{0x02, 0, 0, 0, 0, 1}};
 static const struct net_mac net_fuzz_mac2 = {{0x02, 0, 0, 0, 0, 3}};
 
-/* ours, or (weak end system) the other interface's */
+/* an address of the host's other interface (weak end system) */
 static bool net_fuzz_host_addr(void *ctx, uint32_t ip)
 {
 	const struct net_fuzz *z = (const struct net_fuzz *)ctx;
